@@ -1,0 +1,114 @@
+// Package events turns an EventBridge "AWS API Call via CloudTrail" event for
+// Amazon S3 into a typed Change, and holds the one list of CloudTrail event
+// names that bucketguard watches. The parser, the CDK rule and the README all
+// read that list; nothing else spells the names.
+package events
+
+// Name is an event name exactly as CloudTrail writes it in eventName. It is
+// not always the API's name: the S3 API DeletePublicAccessBlock is logged as
+// DeleteBucketPublicAccessBlock, and the S3 Control API PutPublicAccessBlock as
+// PutAccountPublicAccessBlock.
+// https://docs.aws.amazon.com/AmazonS3/latest/userguide/cloudtrail-logging-s3-info.html
+type Name string
+
+// The CloudTrail event names bucketguard watches.
+const (
+	CreateBucket                   Name = "CreateBucket"
+	PutBucketPolicy                Name = "PutBucketPolicy"
+	DeleteBucketPolicy             Name = "DeleteBucketPolicy"
+	PutBucketAcl                   Name = "PutBucketAcl"
+	PutBucketPublicAccessBlock     Name = "PutBucketPublicAccessBlock"
+	DeleteBucketPublicAccessBlock  Name = "DeleteBucketPublicAccessBlock"
+	PutBucketEncryption            Name = "PutBucketEncryption"
+	DeleteBucketEncryption         Name = "DeleteBucketEncryption"
+	PutBucketOwnershipControls     Name = "PutBucketOwnershipControls"
+	DeleteBucketOwnershipControls  Name = "DeleteBucketOwnershipControls"
+	PutBucketTagging               Name = "PutBucketTagging"
+	DeleteBucketTagging            Name = "DeleteBucketTagging"
+	PutBucketVersioning            Name = "PutBucketVersioning"
+	PutBucketLogging               Name = "PutBucketLogging"
+	PutAccountPublicAccessBlock    Name = "PutAccountPublicAccessBlock"
+	DeleteAccountPublicAccessBlock Name = "DeleteAccountPublicAccessBlock"
+)
+
+// EventSource is the eventSource of every S3 management event, bucket-level
+// and account-level (S3 Control) alike.
+const EventSource = "s3.amazonaws.com"
+
+// Scope says whether an event is about one bucket or the whole account.
+type Scope string
+
+// Scopes of a watched event.
+const (
+	BucketScope  Scope = "bucket"
+	AccountScope Scope = "account"
+)
+
+// Watch describes one watched event: the name CloudTrail writes, the API call
+// behind it and why a change through it can matter.
+type Watch struct {
+	Name  Name
+	API   string
+	Scope Scope
+	Why   string
+}
+
+// watched is the one list. Order is the order of the README table.
+var watched = []Watch{
+	{CreateBucket, "s3:CreateBucket", BucketScope, "a new bucket gets the baseline (encryption, TLS-only, Block Public Access)"},
+	{PutBucketPolicy, "s3:PutBucketPolicy", BucketScope, "a statement may grant public read or write"},
+	{DeleteBucketPolicy, "s3:DeleteBucketPolicy", BucketScope, "removes the TLS-only statement with the rest"},
+	{PutBucketAcl, "s3:PutBucketAcl", BucketScope, "a grant to AllUsers or AuthenticatedUsers is public"},
+	{PutBucketPublicAccessBlock, "s3:PutPublicAccessBlock", BucketScope, "a setting may have been turned off"},
+	{DeleteBucketPublicAccessBlock, "s3:DeletePublicAccessBlock", BucketScope, "all four settings are gone"},
+	{PutBucketEncryption, "s3:PutBucketEncryption", BucketScope, "the default may now be weaker than configured"},
+	{DeleteBucketEncryption, "s3:DeleteBucketEncryption", BucketScope, "the default is back to SSE-S3 or absent"},
+	{PutBucketOwnershipControls, "s3:PutBucketOwnershipControls", BucketScope, "ACLs may have been turned back on"},
+	{DeleteBucketOwnershipControls, "s3:DeleteBucketOwnershipControls", BucketScope, "ACLs may have been turned back on"},
+	{PutBucketTagging, "s3:PutBucketTagging", BucketScope, "the public-read approval tag may have been added or changed"},
+	{DeleteBucketTagging, "s3:DeleteBucketTagging", BucketScope, "the public-read approval tag may have been removed"},
+	{PutBucketVersioning, "s3:PutBucketVersioning", BucketScope, "versioning may have been suspended (when that control is on)"},
+	{PutBucketLogging, "s3:PutBucketLogging", BucketScope, "server access logging may have been turned off (when that control is on)"},
+	{PutAccountPublicAccessBlock, "s3control:PutPublicAccessBlock", AccountScope, "an account-wide setting may have been turned off"},
+	{DeleteAccountPublicAccessBlock, "s3control:DeletePublicAccessBlock", AccountScope, "the account-wide settings are gone"},
+}
+
+// Watched returns a copy of the watched events, in README order.
+func Watched() []Watch {
+	out := make([]Watch, len(watched))
+	copy(out, watched)
+	return out
+}
+
+// WatchedNames returns the watched event names as strings, ready for an
+// EventBridge pattern's detail.eventName list.
+func WatchedNames() []string {
+	out := make([]string, len(watched))
+	for i, w := range watched {
+		out[i] = string(w.Name)
+	}
+	return out
+}
+
+// Lookup returns the watch for a name and whether it is watched.
+func Lookup(n Name) (Watch, bool) {
+	for _, w := range watched {
+		if w.Name == n {
+			return w, true
+		}
+	}
+	return Watch{}, false
+}
+
+// IsWatched reports whether n is on the list.
+func (n Name) IsWatched() bool {
+	_, ok := Lookup(n)
+	return ok
+}
+
+// IsAccountLevel reports whether n changes the whole account rather than one
+// bucket.
+func (n Name) IsAccountLevel() bool {
+	w, ok := Lookup(n)
+	return ok && w.Scope == AccountScope
+}

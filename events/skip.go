@@ -1,0 +1,79 @@
+package events
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Role is bucketguard's own IAM role. Its changes are never evaluated again:
+// the remediator must not react to itself.
+type Role struct {
+	ARN       string
+	Partition string
+	Account   string
+	Name      string
+}
+
+// ParseRole reads a role ARN (arn:aws:iam::111122223333:role/path/name) or an
+// assumed-role session ARN (arn:aws:sts::111122223333:assumed-role/name/session).
+// An empty string gives the zero Role, which matches no actor.
+func ParseRole(arn string) (Role, error) {
+	if arn == "" {
+		return Role{}, nil
+	}
+	parts := strings.SplitN(arn, ":", 6)
+	if len(parts) != 6 || parts[0] != "arn" || !strings.HasPrefix(parts[1], "aws") || parts[3] != "" || !accountRE.MatchString(parts[4]) {
+		return Role{}, fmt.Errorf("%q is not an IAM role ARN", arn)
+	}
+	r := Role{ARN: arn, Partition: parts[1], Account: parts[4]}
+	res := parts[5]
+	switch {
+	case parts[2] == "iam" && strings.HasPrefix(res, "role/"):
+		segs := strings.Split(strings.TrimPrefix(res, "role/"), "/")
+		r.Name = segs[len(segs)-1]
+	case parts[2] == "sts" && strings.HasPrefix(res, "assumed-role/"):
+		segs := strings.Split(strings.TrimPrefix(res, "assumed-role/"), "/")
+		r.Name = segs[0]
+		r.ARN = fmt.Sprintf("arn:%s:iam::%s:role/%s", r.Partition, r.Account, r.Name)
+	default:
+		return Role{}, fmt.Errorf("%q is not an IAM role ARN", arn)
+	}
+	if r.Name == "" {
+		return Role{}, fmt.Errorf("%q has no role name", arn)
+	}
+	return r, nil
+}
+
+// Made reports whether the actor is this role: the role itself, or any
+// session of it. A session ARN drops the role's path, so sessions are matched
+// by partition, account and name.
+func (r Role) Made(a Actor) bool {
+	if r.Name == "" {
+		return false
+	}
+	if a.IssuerARN != "" && strings.EqualFold(a.IssuerARN, r.ARN) {
+		return true
+	}
+	if strings.EqualFold(a.ARN, r.ARN) {
+		return true
+	}
+	session := fmt.Sprintf("arn:%s:sts::%s:assumed-role/%s/", r.Partition, r.Account, r.Name)
+	return len(a.ARN) > len(session) && strings.EqualFold(a.ARN[:len(session)], session)
+}
+
+// SkipReason says why a change needs no evaluation, or "" when it does. The
+// reasons are: the call failed, it was not S3, the name is not watched, or
+// bucketguard's own role made it.
+func (c Change) SkipReason(self Role) string {
+	switch {
+	case c.ErrorCode != "":
+		return fmt.Sprintf("call failed with %s: nothing changed", c.ErrorCode)
+	case c.Source != EventSource:
+		return fmt.Sprintf("event source %s is not %s", c.Source, EventSource)
+	case !c.Name.IsWatched():
+		return fmt.Sprintf("event name %s is not watched", c.Name)
+	case self.Made(c.Actor):
+		return "change made by bucketguard's own role"
+	}
+	return ""
+}

@@ -1,0 +1,248 @@
+// Package alert renders an evaluation's Result as one SNS message: readable
+// text for e-mail, the full JSON document for machines, a subject within
+// SNS's limits and message attributes that let owners subscribe to their own
+// buckets with a filter policy.
+package alert
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/bucketguard/bucketguard/remediations"
+)
+
+// Limits SNS puts on a message.
+// https://docs.aws.amazon.com/sns/latest/api/API_Publish.html
+const (
+	// MaxSubject is the longest subject: SNS wants fewer than 100
+	// characters, ASCII, no line breaks.
+	MaxSubject = 99
+	// MaxMessage is the most the message and its attributes may weigh
+	// together (256 KiB); a margin is kept below it.
+	MaxMessage = 256 * 1024
+	budget     = MaxMessage - 4*1024
+)
+
+// Schema names the version of the JSON document.
+const Schema = "bucketguard.alert/v1"
+
+// Unassigned is the owner attribute of a bucket without an owner tag, so that
+// a catch-all subscription can filter on it.
+const Unassigned = "unassigned"
+
+// Event is the triggering CloudTrail event, as the document shows it.
+type Event struct {
+	ID        string    `json:"id"`
+	Name      string    `json:"name"`
+	Time      time.Time `json:"time"`
+	ActorARN  string    `json:"actor_arn"`
+	ActorType string    `json:"actor_type"`
+	SourceIP  string    `json:"source_ip,omitempty"`
+	UserAgent string    `json:"user_agent,omitempty"`
+}
+
+// Document is the machine-readable alert.
+type Document struct {
+	Schema    string                      `json:"schema"`
+	Summary   string                      `json:"summary"`
+	Severity  remediations.Severity       `json:"severity"`
+	Outcome   string                      `json:"outcome"`
+	Mode      string                      `json:"mode"`
+	Account   string                      `json:"account"`
+	Region    string                      `json:"region"`
+	Bucket    string                      `json:"bucket,omitempty"`
+	Owner     string                      `json:"owner"`
+	Event     *Event                      `json:"event,omitempty"`
+	Findings  []remediations.Finding      `json:"findings"`
+	Actions   []remediations.ActionResult `json:"actions"`
+	Exemption *remediations.Exemption     `json:"exemption,omitempty"`
+	Notes     []string                    `json:"notes,omitempty"`
+	Error     string                      `json:"error,omitempty"`
+	Started   time.Time                   `json:"started"`
+	Duration  string                      `json:"duration"`
+	// Truncated is true when before/after documents were shortened to fit
+	// SNS's size limit; each shortened value says so in its text.
+	Truncated bool `json:"truncated"`
+}
+
+// Message is one SNS message, ready to publish.
+type Message struct {
+	Subject    string
+	Text       string
+	Document   Document
+	JSON       []byte
+	Attributes map[string]string
+}
+
+// Render builds the message for a result, shortening documents until the
+// whole message fits SNS's limit.
+func Render(r remediations.Result) Message {
+	doc := document(r)
+	for limit := 64 * 1024; ; limit /= 2 {
+		m := build(doc)
+		if m.size() <= budget || limit < 64 {
+			return m
+		}
+		doc = truncate(doc, limit)
+	}
+}
+
+func document(r remediations.Result) Document {
+	d := Document{
+		Schema: Schema, Severity: r.Severity, Outcome: r.Outcome, Mode: string(r.Mode),
+		Account: r.Target.Account, Region: r.Target.Region, Bucket: r.Target.Bucket, Owner: r.Owner,
+		Findings: r.Findings, Actions: r.Actions, Exemption: r.Exemption, Notes: r.Notes, Error: r.Error,
+		Started: r.Started, Duration: r.Duration,
+	}
+	if d.Owner == "" {
+		d.Owner = Unassigned
+	}
+	if c := r.Trigger; c != nil {
+		d.Event = &Event{ID: c.EventID, Name: string(c.Name), Time: c.Time, ActorARN: c.Actor.String(), ActorType: c.Actor.Type,
+			SourceIP: c.SourceIP, UserAgent: c.UserAgent}
+	}
+	d.Summary = summary(d)
+	return d
+}
+
+func build(d Document) Message {
+	js, _ := json.Marshal(d) // plain data: cannot fail
+	m := Message{Subject: subject(d), Text: text(d), Document: d, JSON: js, Attributes: attributes(d)}
+	return m
+}
+
+// Structured is the Message parameter for MessageStructure "json": e-mail
+// gets the text, every other protocol the JSON document.
+func (m Message) Structured() string {
+	b, _ := json.Marshal(map[string]string{"default": string(m.JSON), "email": m.Text})
+	return string(b)
+}
+
+func (m Message) size() int {
+	n := len(m.Structured())
+	for k, v := range m.Attributes {
+		n += len(k) + len(v) + len("String")
+	}
+	return n
+}
+
+// truncate shortens every before/after value longer than limit bytes.
+func truncate(d Document, limit int) Document {
+	acts := make([]remediations.ActionResult, len(d.Actions))
+	copy(acts, d.Actions)
+	for i := range acts {
+		for _, s := range []*string{&acts[i].Before, &acts[i].After} {
+			if len(*s) > limit {
+				*s = cut(*s, limit)
+				d.Truncated = true
+			}
+		}
+	}
+	d.Actions = acts
+	return d
+}
+
+func cut(s string, limit int) string {
+	n := limit
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return fmt.Sprintf("%s... [truncated: %d of %d bytes shown]", s[:n], n, len(s))
+}
+
+// headline names the worst kind of problem found.
+func headline(d Document) string {
+	ids := map[string]bool{}
+	for _, f := range d.Findings {
+		ids[f.ID] = true
+		if (f.ID == "policy-public-statement" || f.ID == "acl-public-grant") && f.Severity == remediations.Critical {
+			ids["public-write"] = true
+		}
+	}
+	switch {
+	case ids["bucket-gone"]:
+		return "bucket deleted"
+	case ids["public-write"]:
+		return "public write"
+	case ids["policy-public-statement"] || ids["acl-public-grant"] || ids["aws-judges-policy-public"]:
+		return "public read"
+	case ids["bpa-off"] || ids["account-bpa-off"]:
+		return "Block Public Access off"
+	case ids["encryption-weaker"]:
+		return "weak default encryption"
+	case ids["tls-not-required"]:
+		return "TLS not required"
+	case ids["approval-granted"]:
+		return "public read approved"
+	case ids["approval-expired"] || ids["approval-invalid"]:
+		return "approval expired"
+	}
+	if len(d.Findings) > 0 {
+		return strings.ReplaceAll(d.Findings[0].ID, "-", " ")
+	}
+	return "no findings"
+}
+
+func (d Document) where() string {
+	if d.Bucket == "" {
+		return "account " + d.Account
+	}
+	return d.Bucket
+}
+
+func summary(d Document) string {
+	verb := map[string]string{
+		remediations.ResultRemediated: "remediated", remediations.ResultPartial: "partly remediated",
+		remediations.ResultFailed: "could not remediate", remediations.ResultNotified: "found (notify mode, nothing changed)",
+		remediations.ResultReported: "reported", remediations.ResultBucketGone: "found the bucket gone",
+		remediations.ResultClean: "found nothing on",
+	}[d.Outcome]
+	return fmt.Sprintf("%s: %s %s (%s, %s)", headline(d), verb, d.where(), d.Account, d.Region)
+}
+
+// subject is ASCII, one line, under 100 characters.
+func subject(d Document) string {
+	s := fmt.Sprintf("bucketguard %s: %s %s - %s", strings.ToUpper(string(d.Severity)), d.where(), d.Outcome, headline(d))
+	var b strings.Builder
+	for _, r := range s {
+		if r >= 0x20 && r < 0x7f {
+			b.WriteRune(r)
+		} else {
+			b.WriteByte('?')
+		}
+	}
+	s = b.String()
+	if len(s) > MaxSubject {
+		s = s[:MaxSubject-3] + "..."
+	}
+	return s
+}
+
+func attributes(d Document) map[string]string {
+	a := map[string]string{
+		"account":  d.Account,
+		"region":   d.Region,
+		"severity": string(d.Severity),
+		"outcome":  d.Outcome,
+		"owner":    d.Owner,
+		"mode":     d.Mode,
+	}
+	if d.Bucket != "" {
+		a["bucket"] = d.Bucket
+	}
+	if d.Event != nil {
+		a["event_name"] = d.Event.Name
+	}
+	if d.Exemption != nil && d.Exemption.Used {
+		a["exemption"] = "approved-public"
+	}
+	for k, v := range a {
+		if v == "" {
+			delete(a, k)
+		}
+	}
+	return a
+}

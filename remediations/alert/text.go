@@ -1,0 +1,134 @@
+package alert
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/bucketguard/bucketguard/remediations"
+)
+
+// text renders the e-mail body: what happened, what was found, what was
+// done, and the before/after of every changed setting, enough to undo a fix
+// by hand.
+func text(d Document) string {
+	var b strings.Builder
+	p := func(format string, args ...any) { fmt.Fprintf(&b, format+"\n", args...) }
+
+	p("bucketguard %s", d.Summary)
+	p("")
+	if d.Bucket != "" {
+		p("Bucket:    %s", d.Bucket)
+	}
+	p("Account:   %s   Region: %s", d.Account, d.Region)
+	p("Owner:     %s", d.Owner)
+	p("Severity:  %s   Outcome: %s   Mode: %s", strings.ToUpper(string(d.Severity)), d.Outcome, d.Mode)
+
+	if e := d.Event; e != nil {
+		p("")
+		p("WHAT HAPPENED")
+		p("  %s at %s", e.Name, e.Time.UTC().Format(time.RFC3339))
+		p("  by %s (%s)", e.ActorARN, orDash(e.ActorType))
+		p("  from %s using %s", orDash(e.SourceIP), orDash(e.UserAgent))
+		p("  CloudTrail event id %s", e.ID)
+	}
+
+	p("")
+	p("WHAT BUCKETGUARD FOUND")
+	for _, f := range d.Findings {
+		p("  [%s] %s", f.Severity, f.Summary)
+	}
+
+	if len(d.Actions) > 0 {
+		p("")
+		if d.Mode == "notify" {
+			p("WHAT BUCKETGUARD WOULD DO (notify mode: nothing was changed)")
+		} else {
+			p("WHAT BUCKETGUARD DID")
+		}
+		for i, a := range d.Actions {
+			p("  %d. %s: %s", i+1, a.Name, strings.ToUpper(string(a.Outcome)))
+			p("     %s", a.Why)
+			if a.Op != "" {
+				p("     call: %s", a.Op)
+			}
+			if a.Error != "" {
+				p("     error: %s", a.Error)
+			}
+			if a.Detail != "" {
+				p("     %s", a.Detail)
+			}
+		}
+	}
+
+	if x := d.Exemption; x != nil {
+		p("")
+		p("EXEMPTION")
+		switch x.Status {
+		case remediations.Approved:
+			until := "with no expiry"
+			if x.Until != nil {
+				until = "until " + x.Until.UTC().Format(time.RFC3339)
+			}
+			p("  Public read is approved by tag %s %s.", x.Tag, until)
+			if x.Used {
+				p("  The exemption was used: public read was kept; public write, ACLs, encryption and TLS were enforced.")
+			}
+			if len(x.KeptStatements) > 0 {
+				p("  Public-read statement(s) kept: %s.", joinInts(x.KeptStatements))
+			}
+		case remediations.ApprovalExpired:
+			p("  The approval tag %s expired and was enforced as if absent.", x.Tag)
+		case remediations.ApprovalInvalid:
+			p("  The approval tag %s has an unreadable expiry and was not honoured.", x.Tag)
+		case remediations.ApprovalUnknown:
+			p("  The tags could not be read; public read was left in place until they can be.")
+		}
+	}
+
+	var changes []remediations.ActionResult
+	for _, a := range d.Actions {
+		if a.Before != "" || a.After != "" {
+			changes = append(changes, a)
+		}
+	}
+	if len(changes) > 0 {
+		p("")
+		p("BEFORE AND AFTER (to undo by hand)")
+		for _, a := range changes {
+			p("  %s (%s)", a.Setting, a.Name)
+			p("    before: %s", a.Before)
+			p("    after:  %s", a.After)
+		}
+	}
+	if d.Truncated {
+		p("")
+		p("Some documents were shortened to fit SNS's 256 KB limit; the marked values are incomplete.")
+	}
+	if len(d.Notes) > 0 || d.Error != "" {
+		p("")
+		p("NOTES")
+		for _, n := range d.Notes {
+			p("  %s", n)
+		}
+		if d.Error != "" {
+			p("  stopped early: %s", d.Error)
+		}
+	}
+	return b.String()
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func joinInts(xs []int) string {
+	s := make([]string, len(xs))
+	for i, x := range xs {
+		s[i] = fmt.Sprint(x)
+	}
+	return strings.Join(s, ", ")
+}

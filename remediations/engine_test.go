@@ -1,0 +1,641 @@
+package remediations_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/bucketguard/bucketguard/events"
+	"github.com/bucketguard/bucketguard/remediations"
+	"github.com/bucketguard/bucketguard/remediations/acl"
+	"github.com/bucketguard/bucketguard/remediations/config"
+	"github.com/bucketguard/bucketguard/remediations/policy"
+	fake "github.com/bucketguard/bucketguard/remediations/remediationstest"
+)
+
+var (
+	now     = time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+	quiet   = slog.New(slog.NewTextHandler(io.Discard, nil))
+	bucketT = remediations.Target{Account: fake.Account, Region: "eu-west-1", Bucket: "acme-data"}
+)
+
+const (
+	crossAccount = `{"Sid":"CrossAccountRead","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::444455556666:root"},"Action":["s3:GetObject","s3:ListBucket"],"Resource":["arn:aws:s3:::acme-data","arn:aws:s3:::acme-data/*"]}`
+	publicRead   = `{"Sid":"PublicRead","Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::acme-data/*"}`
+	publicWrite  = `{"Sid":"PublicWrite","Effect":"Allow","Principal":{"AWS":"*"},"Action":["s3:PutObject","s3:DeleteObject"],"Resource":"arn:aws:s3:::acme-data/*"}`
+)
+
+func tlsStmt() string { return string(policy.DenyInsecureTransport("aws", "acme-data", policy.TLSSid)) }
+
+func doc(stmts ...string) string {
+	return `{"Version":"2012-10-17","Statement":[` + strings.Join(stmts, ",") + `]}`
+}
+
+// clean returns a bucket that needs nothing.
+func clean() fake.Bucket {
+	on := remediations.AllOn
+	return fake.Bucket{BPA: &on, Policy: doc(crossAccount, tlsStmt()), Encryption: &remediations.Encryption{Algorithm: "AES256"},
+		Ownership: remediations.BucketOwnerPreferred, Tags: map[string]string{"owner": "data-team"}}
+}
+
+func engine(f *fake.Fake, mutate ...func(*config.Config)) *remediations.Engine {
+	cfg := config.Default()
+	for _, m := range mutate {
+		m(&cfg)
+	}
+	return &remediations.Engine{S3: f.S3(), Control: f.Control(), Config: cfg, Now: func() time.Time { return now }}
+}
+
+func eval(t *testing.T, e *remediations.Engine, target remediations.Target, trig *events.Change) remediations.Result {
+	t.Helper()
+	res, err := e.Evaluate(context.Background(), target, trig, quiet)
+	if err != nil {
+		t.Fatalf("Evaluate: %v", err)
+	}
+	return res
+}
+
+func outcomes(r remediations.Result) map[remediations.ActionName]remediations.Outcome {
+	m := map[remediations.ActionName]remediations.Outcome{}
+	for _, a := range r.Actions {
+		m[a.Name] = a.Outcome
+	}
+	return m
+}
+
+// A clean bucket costs at most ten reads, all issued at once, and nothing else.
+func TestCleanBucketCallBudget(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		reads int
+		cfg   func(*config.Config)
+	}{
+		{"defaults", 8, func(*config.Config) {}},
+		{"every optional control on", 10, func(c *config.Config) {
+			c.EnforceVersioning, c.AccessLogBucket, c.EnforceOwnership, c.EnforceAccountBPA = true, "acme-logs", true, true
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := fake.New()
+			b := clean()
+			b.Versioning, b.Logging, b.Ownership = "Enabled", &remediations.Logging{TargetBucket: "acme-logs", TargetPrefix: "acme-data/"}, remediations.BucketOwnerEnforced
+			f.Put("acme-data", b)
+			on := remediations.AllOn
+			f.SetAccountBPA(&on)
+			f.HoldReads(tc.reads) // each read waits until all are in flight at once
+			res := eval(t, engine(f, tc.cfg), bucketT, nil)
+			if f.HoldTimedOut() {
+				t.Fatal("reads were not all in flight at once: the read round is not concurrent")
+			}
+			if res.Outcome != remediations.ResultClean || len(res.Findings) != 0 {
+				t.Fatalf("outcome %s, findings %+v", res.Outcome, res.Findings)
+			}
+			if got := f.Reads(); got != tc.reads || got > 10 {
+				t.Errorf("reads = %d, want %d (at most 10)", got, tc.reads)
+			}
+			if f.Writes() != 0 || f.Count("sns:Publish") != 0 {
+				t.Errorf("writes %d, publishes %d: want none", f.Writes(), f.Count("sns:Publish"))
+			}
+		})
+	}
+}
+
+// One problem: one read round, the one write it needs, one read back.
+func TestOneProblemCallBudget(t *testing.T) {
+	f := fake.New()
+	b := clean()
+	b.BPA = nil // DeleteBucketPublicAccessBlock
+	f.Put("acme-data", b)
+	res := eval(t, engine(f), bucketT, nil)
+	if res.Outcome != remediations.ResultRemediated {
+		t.Fatalf("outcome %s: %+v", res.Outcome, res.Actions)
+	}
+	calls := f.Calls()
+	if len(calls) != 8+1+1 {
+		t.Fatalf("calls %v: want 8 reads, 1 write, 1 read-back", calls)
+	}
+	if calls[8].Op != "s3:PutPublicAccessBlock" || calls[9].Op != "s3:GetPublicAccessBlock" {
+		t.Errorf("write and read-back = %v, %v", calls[8], calls[9])
+	}
+	got, _ := f.Bucket("acme-data")
+	if *got.BPA != remediations.AllOn {
+		t.Errorf("BPA = %+v", got.BPA)
+	}
+}
+
+func TestPublicPolicyKeepsCrossAccountStatementByteForByte(t *testing.T) {
+	f := fake.New()
+	b := clean()
+	b.BPA = nil
+	b.Policy = `{"Version":"2012-10-17","Statement":[` + "\n  " + crossAccount + ",\n  " + publicRead + "\n]}"
+	f.Put("acme-data", b)
+	res := eval(t, engine(f), bucketT, nil)
+	got, _ := f.Bucket("acme-data")
+	if !strings.Contains(got.Policy, crossAccount) {
+		t.Fatalf("cross-account statement not kept byte for byte:\n%s", got.Policy)
+	}
+	if strings.Contains(got.Policy, "PublicRead") {
+		t.Errorf("public statement still there:\n%s", got.Policy)
+	}
+	d, _ := policy.Parse([]byte(got.Policy))
+	if !d.RequiresTLS("aws", "acme-data") || policy.Judge(d).Public {
+		t.Errorf("fixed policy: TLS %v public %v", d.RequiresTLS("aws", "acme-data"), policy.Judge(d).Public)
+	}
+	want := map[remediations.ActionName]remediations.Outcome{
+		remediations.RemovePublicPolicyStatements: remediations.Verified,
+		remediations.RequireTLS:                   remediations.Verified,
+		remediations.BlockPublicAccess:            remediations.Verified,
+	}
+	if o := outcomes(res); !mapsEqual(o, want) {
+		t.Errorf("outcomes %v, want %v", o, want)
+	}
+	if f.Count("s3:PutBucketPolicy") != 1 {
+		t.Errorf("policy written %d times; removing and adding TLS share one write", f.Count("s3:PutBucketPolicy"))
+	}
+	if res.Severity != remediations.High {
+		t.Errorf("severity %s", res.Severity)
+	}
+}
+
+func mapsEqual[K comparable, V comparable](a, b map[K]V) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if b[k] != v {
+			return false
+		}
+	}
+	return true
+}
+
+func TestPublicACLKeepsOwnerLogDeliveryAndUsers(t *testing.T) {
+	f := fake.New()
+	b := clean()
+	b.BPA = nil
+	b.ACL = fake.PrivateACL()
+	b.ACL.Grants = append(b.ACL.Grants,
+		acl.Grant{Grantee: acl.Grantee{Type: acl.Group, URI: acl.AllUsers}, Permission: "READ"},
+		acl.Grant{Grantee: acl.Grantee{Type: acl.Group, URI: acl.LogDelivery}, Permission: "WRITE"},
+		acl.Grant{Grantee: acl.Grantee{Type: acl.Group, URI: acl.AuthenticatedUsers}, Permission: "WRITE_ACP"},
+		acl.Grant{Grantee: acl.Grantee{Type: acl.CanonicalUser, ID: "be7e1c3f0a"}, Permission: "READ"})
+	f.Put("acme-data", b)
+	res := eval(t, engine(f), bucketT, nil)
+	if res.Severity != remediations.Critical {
+		t.Errorf("severity %s, want critical (WRITE_ACP to AuthenticatedUsers)", res.Severity)
+	}
+	got, _ := f.Bucket("acme-data")
+	if acl.Judge(got.ACL).Public || len(got.ACL.Grants) != 3 {
+		t.Fatalf("ACL after: %+v", got.ACL)
+	}
+	if o := outcomes(res); o[remediations.RemovePublicACLGrants] != remediations.Verified {
+		t.Errorf("outcomes %v", o)
+	}
+	// The ACL went before Block Public Access: after IgnorePublicAcls, the
+	// public grants would no longer be visible to remove.
+	ops := opsOf(f.Calls())
+	if slices.Index(ops, "s3:PutBucketAcl") > slices.Index(ops, "s3:PutPublicAccessBlock") {
+		t.Errorf("ACL fixed after BPA: %v", ops)
+	}
+}
+
+func opsOf(calls []fake.Call) []config.Operation {
+	var ops []config.Operation
+	for _, c := range calls {
+		ops = append(ops, c.Op)
+	}
+	return ops
+}
+
+func TestEncryption(t *testing.T) {
+	const key = "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+	kms := func(c *config.Config) { c.Encryption, c.KMSKeyARN, c.BucketKey = config.SSEKMS, key, true }
+	tests := []struct {
+		name  string
+		have  *remediations.Encryption
+		cfg   func(*config.Config)
+		want  *remediations.Encryption // nil: unchanged
+		finds bool
+	}{
+		{"missing restored to SSE-S3", nil, func(*config.Config) {}, &remediations.Encryption{Algorithm: "AES256"}, true},
+		{"SSE-KMS is stronger than configured SSE-S3", &remediations.Encryption{Algorithm: "aws:kms"}, func(*config.Config) {}, nil, false},
+		{"SSE-S3 weaker than configured KMS", &remediations.Encryption{Algorithm: "AES256", BlockedTypes: []string{"SSE-C"}}, kms,
+			&remediations.Encryption{Algorithm: "aws:kms", KMSKeyID: key, BucketKey: true, BlockedTypes: []string{"SSE-C"}}, true},
+		{"another KMS key", &remediations.Encryption{Algorithm: "aws:kms", KMSKeyID: "arn:aws:kms:eu-west-1:999999999999:key/ffff"}, kms,
+			&remediations.Encryption{Algorithm: "aws:kms", KMSKeyID: key, BucketKey: true}, true},
+		{"configured key by id", &remediations.Encryption{Algorithm: "aws:kms", KMSKeyID: "1234abcd-12ab-34cd-56ef-1234567890ab"}, kms, nil, false},
+		{"DSSE with the configured key", &remediations.Encryption{Algorithm: "aws:kms:dsse", KMSKeyID: key}, kms, nil, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := fake.New()
+			b := clean()
+			b.Encryption = tt.have
+			f.Put("acme-data", b)
+			res := eval(t, engine(f, tt.cfg), bucketT, nil)
+			if (len(res.Findings) > 0) != tt.finds {
+				t.Fatalf("findings %+v", res.Findings)
+			}
+			got, _ := f.Bucket("acme-data")
+			want := tt.want
+			if want == nil {
+				want = tt.have
+			}
+			if !encEqual(got.Encryption, want) {
+				t.Errorf("encryption %+v, want %+v", got.Encryption, want)
+			}
+		})
+	}
+}
+
+func encEqual(a, b *remediations.Encryption) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return a.Algorithm == b.Algorithm && a.KMSKeyID == b.KMSKeyID && a.BucketKey == b.BucketKey && slices.Equal(a.BlockedTypes, b.BlockedTypes)
+}
+
+func approved(until string) map[string]string {
+	t := map[string]string{"bucketguard:approved-public": "true", "owner": "web-team"}
+	if until != "" {
+		t["bucketguard:approved-until"] = until
+	}
+	return t
+}
+
+func TestApprovedBucketKeepsPublicReadOnly(t *testing.T) {
+	f := fake.New()
+	f.Put("acme-data", fake.Bucket{Policy: doc(publicRead, publicWrite), Tags: approved("2027-01-01T00:00:00Z"),
+		ACL: aclWith(acl.Grant{Grantee: acl.Grantee{Type: acl.Group, URI: acl.AllUsers}, Permission: "READ"})})
+	res := eval(t, engine(f), bucketT, nil)
+	got, _ := f.Bucket("acme-data")
+	if !strings.Contains(got.Policy, publicRead) || strings.Contains(got.Policy, "PublicWrite") {
+		t.Errorf("policy after:\n%s", got.Policy)
+	}
+	if !strings.Contains(got.Policy, policy.TLSSid) {
+		t.Error("TLS-only not enforced on an approved bucket")
+	}
+	if acl.Judge(got.ACL).Public {
+		t.Error("public ACL kept: approval covers the policy only, ACLs stay blocked")
+	}
+	want := remediations.BPA{BlockPublicAcls: true, IgnorePublicAcls: true}
+	if got.BPA == nil || *got.BPA != want {
+		t.Errorf("BPA %+v, want ACL blocks only so the policy may stay public", got.BPA)
+	}
+	if got.Encryption == nil {
+		t.Error("encryption not enforced on an approved bucket")
+	}
+	if res.Exemption == nil || !res.Exemption.Used || res.Exemption.Status != remediations.Approved {
+		t.Errorf("exemption %+v", res.Exemption)
+	}
+	if res.Outcome != remediations.ResultRemediated {
+		t.Errorf("outcome %s: %+v", res.Outcome, res.Actions)
+	}
+	// A second run: nothing to do, nothing published.
+	f.Reset()
+	again := eval(t, engine(f), bucketT, nil)
+	if f.Writes() != 0 || len(again.Actions) != 0 {
+		t.Errorf("second run wrote %d: %+v", f.Writes(), again.Actions)
+	}
+}
+
+func aclWith(extra ...acl.Grant) acl.ACL {
+	a := fake.PrivateACL()
+	a.Grants = append(a.Grants, extra...)
+	return a
+}
+
+func TestApprovalExpiredOrInvalidIsEnforced(t *testing.T) {
+	for _, until := range []string{"2026-11-01T00:00:00Z", "next tuesday"} {
+		t.Run(until, func(t *testing.T) {
+			f := fake.New()
+			f.Put("acme-data", fake.Bucket{Policy: doc(publicRead), Tags: approved(until), Encryption: &remediations.Encryption{Algorithm: "AES256"}})
+			res := eval(t, engine(f), bucketT, nil)
+			got, _ := f.Bucket("acme-data")
+			if strings.Contains(got.Policy, "PublicRead") {
+				t.Errorf("public read kept under an expired or unreadable approval:\n%s", got.Policy)
+			}
+			if got.BPA == nil || *got.BPA != remediations.AllOn {
+				t.Errorf("BPA %+v", got.BPA)
+			}
+			if res.Exemption == nil || res.Exemption.Used {
+				t.Errorf("exemption %+v", res.Exemption)
+			}
+		})
+	}
+}
+
+func TestApprovalGrantedIsAlerted(t *testing.T) {
+	f := fake.New()
+	b := clean()
+	b.Tags = approved("")
+	b.BPA = &remediations.BPA{BlockPublicAcls: true, IgnorePublicAcls: true}
+	f.Put("acme-data", b)
+	change := &events.Change{Name: events.PutBucketTagging, Actor: events.Actor{ARN: "arn:aws:iam::111122223333:user/dana"},
+		RequestTags: map[string]string{"bucketguard:approved-public": "true"}}
+	res := eval(t, engine(f), bucketT, change)
+	if len(res.Findings) != 1 || res.Findings[0].ID != "approval-granted" || !strings.Contains(res.Findings[0].Summary, "user/dana") {
+		t.Fatalf("findings %+v", res.Findings)
+	}
+	if res.Outcome != remediations.ResultReported || f.Writes() != 0 {
+		t.Errorf("outcome %s, writes %d", res.Outcome, f.Writes())
+	}
+}
+
+func TestNotifyModeWritesNothing(t *testing.T) {
+	f := fake.New()
+	f.Put("acme-data", fake.Bucket{Policy: doc(publicWrite)})
+	res := eval(t, engine(f, func(c *config.Config) { c.Mode = config.Notify }), bucketT, nil)
+	if f.Writes() != 0 {
+		t.Fatalf("notify mode wrote %d times", f.Writes())
+	}
+	if res.Outcome != remediations.ResultNotified || len(res.Actions) == 0 {
+		t.Errorf("outcome %s actions %+v", res.Outcome, res.Actions)
+	}
+	for _, a := range res.Actions {
+		if a.Outcome != remediations.Planned {
+			t.Errorf("%s: %s, want planned", a.Name, a.Outcome)
+		}
+	}
+}
+
+func TestIdempotent(t *testing.T) {
+	f := fake.New()
+	f.Put("acme-data", fake.Bucket{Policy: doc(crossAccount, publicWrite),
+		ACL: aclWith(acl.Grant{Grantee: acl.Grantee{Type: acl.Group, URI: acl.AllUsers}, Permission: "FULL_CONTROL"})})
+	e := engine(f, func(c *config.Config) { c.EnforceVersioning, c.AccessLogBucket = true, "acme-logs" })
+	first := eval(t, e, bucketT, nil)
+	if first.Outcome != remediations.ResultRemediated {
+		t.Fatalf("first run: %s %+v", first.Outcome, first.Actions)
+	}
+	f.Reset()
+	second := eval(t, e, bucketT, nil)
+	if f.Writes() != 0 || len(second.Findings) != 0 || second.Outcome != remediations.ResultClean {
+		t.Errorf("second run: writes %d, findings %+v", f.Writes(), second.Findings)
+	}
+}
+
+func TestPermanentErrorDoesNotStopOtherFixes(t *testing.T) {
+	f := fake.New()
+	f.Put("acme-data", fake.Bucket{Policy: doc(publicRead),
+		ACL: aclWith(acl.Grant{Grantee: acl.Grantee{Type: acl.Group, URI: acl.AllUsers}, Permission: "READ"})})
+	f.Fault = func(op config.Operation, _ string, _ int) error {
+		if op == "s3:PutBucketAcl" {
+			return fake.APIError("AccessDenied", "Access Denied")
+		}
+		return nil
+	}
+	res, err := engine(f).Evaluate(context.Background(), bucketT, nil, quiet)
+	if err != nil {
+		t.Fatalf("a permanent error must not ask for a retry: %v", err)
+	}
+	o := outcomes(res)
+	if o[remediations.RemovePublicACLGrants] != remediations.WriteFailed {
+		t.Errorf("ACL outcome %s", o[remediations.RemovePublicACLGrants])
+	}
+	for _, n := range []remediations.ActionName{remediations.RemovePublicPolicyStatements, remediations.BlockPublicAccess, remediations.RestoreDefaultEncryption} {
+		if o[n] != remediations.Verified {
+			t.Errorf("%s: %s, want verified", n, o[n])
+		}
+	}
+	if res.Outcome != remediations.ResultPartial {
+		t.Errorf("outcome %s", res.Outcome)
+	}
+	for _, a := range res.Actions {
+		if a.Name == remediations.RemovePublicACLGrants && !strings.Contains(a.Error, "AccessDenied") {
+			t.Errorf("error %q does not say AccessDenied", a.Error)
+		}
+	}
+}
+
+func TestTransientErrors(t *testing.T) {
+	t.Run("on a read: retry, nothing written", func(t *testing.T) {
+		f := fake.New()
+		f.Put("acme-data", fake.Bucket{Policy: doc(publicRead)})
+		f.Fault = func(op config.Operation, _ string, _ int) error {
+			if op == "s3:GetBucketAcl" {
+				return fake.APIError("SlowDown", "Please reduce your request rate.")
+			}
+			return nil
+		}
+		_, err := engine(f).Evaluate(context.Background(), bucketT, nil, quiet)
+		var te *remediations.TransientError
+		if !errors.As(err, &te) || !remediations.Transient(err) {
+			t.Fatalf("err %v: want a TransientError", err)
+		}
+		if f.Writes() != 0 {
+			t.Errorf("wrote %d times on an incomplete posture", f.Writes())
+		}
+	})
+	t.Run("5xx on a write: stop, retry", func(t *testing.T) {
+		f := fake.New()
+		f.Put("acme-data", fake.Bucket{Policy: doc(publicRead)})
+		f.Fault = func(op config.Operation, _ string, _ int) error {
+			if op == "s3:PutPublicAccessBlock" {
+				return fake.HTTPError(503)
+			}
+			return nil
+		}
+		res, err := engine(f).Evaluate(context.Background(), bucketT, nil, quiet)
+		if !remediations.Transient(err) {
+			t.Fatalf("err %v: want transient", err)
+		}
+		o := outcomes(res)
+		if o[remediations.RemovePublicPolicyStatements] != remediations.Verified || o[remediations.RestoreDefaultEncryption] != remediations.NotStarted {
+			t.Errorf("outcomes %v", o)
+		}
+	})
+	t.Run("cross-check failures never fail the run", func(t *testing.T) {
+		f := fake.New()
+		f.Put("acme-data", clean())
+		f.Fault = func(op config.Operation, _ string, _ int) error {
+			if op == "s3:GetBucketPolicyStatus" {
+				return fake.APIError("ThrottlingException", "slow down")
+			}
+			return nil
+		}
+		if res := eval(t, engine(f), bucketT, nil); res.Outcome != remediations.ResultClean {
+			t.Errorf("outcome %s", res.Outcome)
+		}
+	})
+}
+
+func TestBucketDeleted(t *testing.T) {
+	t.Run("before the read", func(t *testing.T) {
+		f := fake.New()
+		res := eval(t, engine(f), bucketT, nil)
+		if res.Outcome != remediations.ResultBucketGone || f.Writes() != 0 {
+			t.Errorf("outcome %s writes %d", res.Outcome, f.Writes())
+		}
+	})
+	t.Run("mid-flight", func(t *testing.T) {
+		f := fake.New()
+		f.Put("acme-data", fake.Bucket{Policy: doc(publicRead)})
+		f.Fault = func(op config.Operation, b string, _ int) error {
+			if op == "s3:PutBucketPolicy" {
+				f.Delete(b)
+				return fake.APIError("NoSuchBucket", "The specified bucket does not exist")
+			}
+			return nil
+		}
+		res, err := engine(f).Evaluate(context.Background(), bucketT, nil, quiet)
+		if err != nil {
+			t.Fatalf("a vanished bucket must not ask for a retry: %v", err)
+		}
+		if !strings.Contains(res.Error, "no longer exists") || res.Outcome != remediations.ResultFailed {
+			t.Errorf("outcome %s error %q", res.Outcome, res.Error)
+		}
+		if f.Count("s3:PutPublicAccessBlock") != 0 {
+			t.Error("kept writing to a bucket that is gone")
+		}
+	})
+}
+
+func TestDeadlineStopsBeforeWriting(t *testing.T) {
+	f := fake.New()
+	f.Put("acme-data", fake.Bucket{Policy: doc(publicRead)})
+	e := engine(f)
+	ctx, cancel := context.WithDeadline(context.Background(), now.Add(2*time.Second)) // margin is 5 s
+	defer cancel()
+	res, err := e.Evaluate(ctx, bucketT, nil, quiet)
+	if !errors.Is(err, remediations.ErrDeadline) {
+		t.Fatalf("err %v, want ErrDeadline", err)
+	}
+	if f.Writes() != 0 {
+		t.Errorf("started %d writes with 2 s left", f.Writes())
+	}
+	for _, a := range res.Actions {
+		if a.Outcome != remediations.NotStarted {
+			t.Errorf("%s: %s", a.Name, a.Outcome)
+		}
+	}
+}
+
+func TestOwnershipEnforcement(t *testing.T) {
+	own := func(c *config.Config) { c.EnforceOwnership = true }
+	t.Run("ACL owner-only after the fix", func(t *testing.T) {
+		f := fake.New()
+		b := clean()
+		b.ACL = aclWith(acl.Grant{Grantee: acl.Grantee{Type: acl.Group, URI: acl.AllUsers}, Permission: "READ"})
+		f.Put("acme-data", b)
+		res := eval(t, engine(f, own), bucketT, nil)
+		got, _ := f.Bucket("acme-data")
+		if got.Ownership != remediations.BucketOwnerEnforced || outcomes(res)[remediations.EnforceBucketOwner] != remediations.Verified {
+			t.Errorf("ownership %s, outcomes %v", got.Ownership, outcomes(res))
+		}
+	})
+	t.Run("LogDelivery grant keeps ACLs on", func(t *testing.T) {
+		f := fake.New()
+		b := clean()
+		b.ACL = aclWith(acl.Grant{Grantee: acl.Grantee{Type: acl.Group, URI: acl.LogDelivery}, Permission: "WRITE"})
+		f.Put("acme-data", b)
+		res := eval(t, engine(f, own), bucketT, nil)
+		if outcomes(res)[remediations.EnforceBucketOwner] != remediations.Skipped || f.Count("s3:PutBucketOwnershipControls") != 0 {
+			t.Errorf("outcomes %v", outcomes(res))
+		}
+	})
+}
+
+func TestCrossCheckWithAWS(t *testing.T) {
+	f := fake.New()
+	b := clean()
+	yes := true
+	b.PolicyStatus = &yes // AWS disagrees with bucketguard
+	f.Put("acme-data", b)
+	res := eval(t, engine(f), bucketT, nil)
+	if len(res.Notes) != 1 || len(res.Findings) != 1 || res.Findings[0].ID != "aws-judges-policy-public" {
+		t.Errorf("notes %v findings %+v", res.Notes, res.Findings)
+	}
+
+	f = fake.New()
+	f.PolicyStatusUnsupported = true
+	f.Put("acme-data", clean())
+	if res := eval(t, engine(f), bucketT, nil); res.Outcome != remediations.ResultClean {
+		t.Errorf("unsupported GetBucketPolicyStatus: outcome %s", res.Outcome)
+	}
+}
+
+func TestAccountLevel(t *testing.T) {
+	acct := remediations.Target{Account: fake.Account, Region: "us-east-1"}
+	f := fake.New()
+	res := eval(t, engine(f), acct, &events.Change{Name: events.DeleteAccountPublicAccessBlock})
+	if res.Outcome != remediations.ResultReported || f.Writes() != 0 || f.Reads() != 1 {
+		t.Errorf("control off: outcome %s, reads %d, writes %d", res.Outcome, f.Reads(), f.Writes())
+	}
+	res = eval(t, engine(f, func(c *config.Config) { c.EnforceAccountBPA = true }), acct, nil)
+	if res.Outcome != remediations.ResultRemediated || *f.AccountBPA() != remediations.AllOn {
+		t.Errorf("control on: outcome %s, account BPA %+v", res.Outcome, f.AccountBPA())
+	}
+}
+
+// 20 events for one bucket at once: the end state is right, the legitimate
+// statement survives, and the TLS-only statement exists once.
+func TestConcurrentEventsOnOneBucket(t *testing.T) {
+	f := fake.New()
+	f.Put("acme-data", fake.Bucket{Policy: doc(crossAccount, publicWrite, publicRead)})
+	e := engine(f)
+	var wg sync.WaitGroup
+	for range 20 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := e.Evaluate(context.Background(), bucketT, nil, quiet); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	got, _ := f.Bucket("acme-data")
+	if strings.Count(got.Policy, policy.TLSSid) != 1 || !strings.Contains(got.Policy, crossAccount) {
+		t.Fatalf("policy after 20 concurrent runs:\n%s", got.Policy)
+	}
+	d, _ := policy.Parse([]byte(got.Policy))
+	if policy.Judge(d).Public {
+		t.Error("still public")
+	}
+}
+
+// Every call the engine makes is in the IAM action list the stack grants.
+func TestEveryCallIsInTheIAMActionList(t *testing.T) {
+	cfg := func(c *config.Config) {
+		c.EnforceVersioning, c.AccessLogBucket, c.EnforceOwnership, c.EnforceAccountBPA = true, "acme-logs", true, true
+	}
+	f := fake.New()
+	f.Put("acme-data", fake.Bucket{Policy: doc(publicRead), ACL: aclWith(acl.Grant{Grantee: acl.Grantee{Type: acl.Group, URI: acl.AllUsers}, Permission: "READ"})})
+	e := engine(f, cfg)
+	eval(t, e, bucketT, nil)
+	granted := append(e.Config.BucketActions(), e.Config.AccountActions()...)
+	seen := map[config.Operation]bool{}
+	for _, c := range f.Calls() {
+		seen[c.Op] = true
+		a, ok := config.ActionFor(c.Op)
+		if !ok || !slices.Contains(granted, a) {
+			t.Errorf("call %s needs %q, which the action list does not grant", c.Op, a)
+		}
+	}
+	if len(seen) < 17 {
+		t.Errorf("only %d distinct calls exercised: %v", len(seen), seen)
+	}
+	for _, a := range granted {
+		if strings.Contains(a, "*") || strings.Contains(a, "Object") {
+			t.Errorf("action %q is a wildcard or touches object data", a)
+		}
+	}
+}
+
+func TestResultJSONIsStable(t *testing.T) {
+	f := fake.New()
+	f.Put("acme-data", fake.Bucket{Policy: doc(publicRead)})
+	res := eval(t, engine(f), bucketT, nil)
+	b, err := json.Marshal(res)
+	if err != nil || !strings.Contains(string(b), `"outcome":"remediated"`) {
+		t.Errorf("result JSON %s %v", b, err)
+	}
+}
