@@ -185,9 +185,11 @@ func NewPlan(p Posture, in Input) Plan {
 
 func (pl *planner) find(f Finding) { pl.Findings = append(pl.Findings, f) }
 
-func (pl *planner) unreadable(setting string, f Fact[string]) {
+// unreadable reports a setting whose read failed: it is not judged, and
+// nothing is written on a guess.
+func (pl *planner) unreadable(setting, label string, f Fact[string]) {
 	pl.find(Finding{ID: setting + "-unreadable", Severity: High, Setting: setting,
-		Summary: fmt.Sprintf("could not read the %s (%s); it was not judged and is left as it is", setting, f.Error)})
+		Summary: fmt.Sprintf("could not read the %s (%s); it was not judged and is left as it is", label, f.Error)})
 }
 
 // act adds actions and, unless all are skipped, one step carrying them.
@@ -272,7 +274,7 @@ func (pl *planner) acl() {
 	}
 	switch a.State {
 	case Failed:
-		pl.unreadable("acl", errFact(a))
+		pl.unreadable("acl", "ACL", errFact(a))
 		return
 	case Set:
 	default:
@@ -307,7 +309,7 @@ func (pl *planner) policy() {
 	var doc *policy.Document
 	switch pf.State {
 	case Failed:
-		pl.unreadable("bucket policy", pf)
+		pl.unreadable("policy", "bucket policy", pf)
 		return
 	case Set:
 		d, err := policy.Parse([]byte(pf.Value))
@@ -392,7 +394,7 @@ func (pl *planner) policy() {
 	}
 	if tlsMissing {
 		a := Action{Name: RequireTLS, Setting: "policy",
-			Why:    fmt.Sprintf("add Deny statement %q on aws:SecureTransport = false for the bucket and its objects", fix.TLSSid),
+			Why:    fmt.Sprintf("add Deny statement %q on aws:SecureTransport = false for the bucket and its objects", doc.FreeSid(policy.TLSSid)),
 			Before: before, After: after, Skipped: tlsSkipped}
 		if len(actions) > 0 {
 			a.Before, a.After = "", "" // shown once, on the first policy action
@@ -455,7 +457,7 @@ func (pl *planner) bucketBPA() {
 	case Absent:
 	case Failed:
 		if want != AllOn {
-			pl.unreadable("bucket Block Public Access", errFact(f))
+			pl.unreadable("bpa", "bucket Block Public Access", errFact(f))
 			return
 		}
 		// All four on can only tighten whatever is there.
@@ -492,7 +494,7 @@ func (pl *planner) encryption() {
 	var problem string
 	switch f.State {
 	case Failed:
-		pl.unreadable("default encryption", errFact(f))
+		pl.unreadable("encryption", "default encryption", errFact(f))
 		return
 	case Absent:
 		problem = "the bucket has no default encryption"
@@ -552,7 +554,7 @@ func (pl *planner) ownership() {
 	f := pl.p.Ownership
 	switch f.State {
 	case Failed:
-		pl.unreadable("object ownership", f)
+		pl.unreadable("ownership", "Object Ownership", f)
 		return
 	case Set:
 		if f.Value == BucketOwnerEnforced {
@@ -610,7 +612,7 @@ func (pl *planner) versioning() {
 	f := pl.p.Versioning
 	switch {
 	case f.State == Failed:
-		pl.unreadable("versioning", f)
+		pl.unreadable("versioning", "versioning", f)
 		return
 	case f.State == Set && f.Value == "Enabled":
 		return
@@ -632,7 +634,7 @@ func (pl *planner) logging() {
 	f := pl.p.Logging
 	switch f.State {
 	case Failed:
-		pl.unreadable("server access logging", errFact(f))
+		pl.unreadable("logging", "server access logging", errFact(f))
 		return
 	case Set:
 		return // logging somewhere already: the owner's choice
@@ -661,7 +663,7 @@ func (pl *planner) accountBPA(accountEvent bool) {
 		cur = f.Value
 	case Absent:
 	case Failed:
-		pl.unreadable("account Block Public Access", errFact(f))
+		pl.unreadable("account-bpa", "account Block Public Access", errFact(f))
 		if !cfg.EnforceAccountBPA {
 			return
 		}

@@ -2,6 +2,7 @@ package alert
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -35,7 +36,17 @@ func text(d Document) string {
 
 	p("")
 	p("WHAT BUCKETGUARD FOUND")
-	for _, f := range d.Findings {
+	findings := slices.Clone(d.Findings)
+	slices.SortStableFunc(findings, func(a, b remediations.Finding) int {
+		switch {
+		case a.Severity.Worse(b.Severity):
+			return -1
+		case b.Severity.Worse(a.Severity):
+			return 1
+		}
+		return 0
+	})
+	for _, f := range findings {
 		p("  [%s] %s", f.Severity, f.Summary)
 	}
 

@@ -87,6 +87,7 @@ type Fake struct {
 	holdTimedOut          bool
 
 	published []Published
+	sent      []Sent
 }
 
 // New returns an empty account.
@@ -171,7 +172,7 @@ func (f *Fake) countKind(read bool) int {
 	defer f.mu.Unlock()
 	n := 0
 	for _, c := range f.calls {
-		if isRead(c.Op) == read && c.Op != "sns:Publish" {
+		if isRead(c.Op) == read && c.Op != "sns:Publish" && c.Op != "sqs:SendMessage" {
 			n++
 		}
 	}

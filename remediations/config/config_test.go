@@ -1,0 +1,126 @@
+package config_test
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/bucketguard/bucketguard/remediations/config"
+)
+
+const key = "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+
+func TestDefaults(t *testing.T) {
+	c, err := config.FromEnv(config.Lookup(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(c, config.Default()) {
+		t.Errorf("empty environment: %+v", c)
+	}
+	if c.Mode != config.Enforce || c.Encryption != config.SSES3 || !c.RequireTLS || c.EnforceVersioning || c.AccessLogBucket != "" ||
+		c.EnforceOwnership || c.EnforceAccountBPA || c.ApprovalTagKey != "bucketguard:approved-public" || c.ApprovalUntilTagKey != "bucketguard:approved-until" {
+		t.Errorf("defaults are not the documented ones: %+v", c)
+	}
+	if err := c.CheckLambda(); err == nil || !strings.Contains(err.Error(), config.EnvTopicARN) || !strings.Contains(err.Error(), config.EnvSelfRoleARN) {
+		t.Errorf("CheckLambda = %v", err)
+	}
+}
+
+func TestRoundTrip(t *testing.T) {
+	envs := []map[string]string{
+		{},
+		{config.EnvMode: "notify", config.EnvTopicARN: "arn:aws:sns:eu-west-1:111122223333:bucketguard-alerts",
+			config.EnvSelfRoleARN: "arn:aws:iam::111122223333:role/bucketguard/remediator"},
+		{config.EnvEncryption: "sse-kms", config.EnvKMSKeyARN: key, config.EnvBucketKey: "false", config.EnvRequireTLS: "false"},
+		{config.EnvEnforceVersioning: "true", config.EnvAccessLogBucket: "acme-logs", config.EnvAccessLogPrefix: "s3/",
+			config.EnvEnforceOwnership: "true", config.EnvEnforceAccountBPA: "true", config.EnvApprovalTagKey: "public-ok",
+			config.EnvApprovalUntilTagKey: "public-ok-until", config.EnvOwnerTagKey: "team", config.EnvDeadlineMargin: "8s",
+			config.EnvLogLevel: "debug", config.EnvFallbackQueueURL: "https://sqs.eu-west-1.amazonaws.com/111122223333/bucketguard-undelivered"},
+	}
+	for _, env := range envs {
+		c, err := config.FromEnv(config.Lookup(env))
+		if err != nil {
+			t.Fatalf("%v: %v", env, err)
+		}
+		back, err := config.FromEnv(config.Lookup(c.Environ()))
+		if err != nil {
+			t.Fatalf("Environ %v: %v", c.Environ(), err)
+		}
+		if !reflect.DeepEqual(back, c) {
+			t.Errorf("round trip:\n got %+v\nwant %+v", back, c)
+		}
+		if !reflect.DeepEqual(c.Environ(), env) {
+			t.Errorf("Environ = %v, want %v", c.Environ(), env)
+		}
+	}
+}
+
+func TestBadValuesNameTheirSetting(t *testing.T) {
+	tests := []struct {
+		env  map[string]string
+		want string
+	}{
+		{map[string]string{config.EnvMode: "enforced"}, `BUCKETGUARD_MODE: "enforced" is not enforce|notify`},
+		{map[string]string{config.EnvTopicARN: "bucketguard-alerts"}, config.EnvTopicARN},
+		{map[string]string{config.EnvSelfRoleARN: "arn:aws:iam::111122223333:user/x"}, config.EnvSelfRoleARN},
+		{map[string]string{config.EnvEncryption: "kms"}, config.EnvEncryption},
+		{map[string]string{config.EnvEncryption: "sse-kms"}, config.EnvKMSKeyARN + ": required"},
+		{map[string]string{config.EnvKMSKeyARN: key}, "set, but BUCKETGUARD_ENCRYPTION is sse-s3"},
+		{map[string]string{config.EnvEncryption: "sse-kms", config.EnvKMSKeyARN: "alias/aws/s3"}, "aliases are not accepted"},
+		{map[string]string{config.EnvRequireTLS: "yes please"}, config.EnvRequireTLS},
+		{map[string]string{config.EnvBucketKey: "2"}, config.EnvBucketKey},
+		{map[string]string{config.EnvAccessLogBucket: "Bad Bucket"}, config.EnvAccessLogBucket},
+		{map[string]string{config.EnvApprovalTagKey: "aws:approved"}, "reserved prefix aws:"},
+		{map[string]string{config.EnvOwnerTagKey: strings.Repeat("k", 129)}, config.EnvOwnerTagKey},
+		{map[string]string{config.EnvApprovalTagKey: "x", config.EnvApprovalUntilTagKey: "x"}, "both are"},
+		{map[string]string{config.EnvDeadlineMargin: "500ms"}, config.EnvDeadlineMargin},
+		{map[string]string{config.EnvDeadlineMargin: "soon"}, config.EnvDeadlineMargin},
+		{map[string]string{config.EnvLogLevel: "loud"}, config.EnvLogLevel},
+		{map[string]string{config.EnvFallbackQueueURL: "sqs://queue"}, config.EnvFallbackQueueURL},
+	}
+	for _, tt := range tests {
+		_, err := config.FromEnv(config.Lookup(tt.env))
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%v: error %v, want it to mention %q", tt.env, err, tt.want)
+		}
+	}
+}
+
+func TestAllErrorsAtOnce(t *testing.T) {
+	_, err := config.FromEnv(config.Lookup(map[string]string{config.EnvMode: "x", config.EnvEncryption: "y", config.EnvLogLevel: "z"}))
+	for _, env := range []string{config.EnvMode, config.EnvEncryption, config.EnvLogLevel} {
+		if err == nil || !strings.Contains(err.Error(), env) {
+			t.Errorf("error %v does not name %s", err, env)
+		}
+	}
+}
+
+func TestIAMActionsFollowConfig(t *testing.T) {
+	c := config.Default()
+	base := c.BucketActions()
+	if len(c.AccountActions()) != 1 || c.AccountActions()[0] != "s3:GetAccountPublicAccessBlock" {
+		t.Errorf("account actions %v", c.AccountActions())
+	}
+	c.EnforceVersioning, c.AccessLogBucket, c.EnforceOwnership, c.EnforceAccountBPA = true, "logs", true, true
+	all := c.BucketActions()
+	if len(all) != len(base)+5 {
+		t.Errorf("optional controls add %d actions, want 5: %v", len(all)-len(base), all)
+	}
+	for _, a := range append(all, c.AccountActions()...) {
+		if strings.ContainsAny(a, "*?") || strings.Contains(a, "Object") || !strings.HasPrefix(a, "s3:") {
+			t.Errorf("action %q", a)
+		}
+	}
+}
+
+func TestSettingsDocumentEveryVariable(t *testing.T) {
+	if len(config.Settings()) != len(config.Names()) {
+		t.Fatal("Settings and Names disagree")
+	}
+	for _, s := range config.Settings() {
+		if !strings.HasPrefix(s.Env, "BUCKETGUARD_") || s.Meaning == "" {
+			t.Errorf("setting %+v", s)
+		}
+	}
+}

@@ -1,0 +1,191 @@
+package handler_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/lambda"
+
+	"github.com/bucketguard/bucketguard/events"
+	"github.com/bucketguard/bucketguard/remediations"
+	"github.com/bucketguard/bucketguard/remediations/config"
+	"github.com/bucketguard/bucketguard/remediations/handler"
+	fake "github.com/bucketguard/bucketguard/remediations/remediationstest"
+)
+
+const topic = "arn:aws:sns:eu-west-1:111122223333:bucketguard-alerts"
+
+func sample(t *testing.T, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "..", "events", "testdata", "cloudtrail", name+".json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+type rig struct {
+	f    *fake.Fake
+	h    *handler.Handler
+	logs *bytes.Buffer
+}
+
+func newRig(t *testing.T) rig {
+	t.Helper()
+	f := fake.New()
+	self, err := events.ParseRole("arn:aws:iam::111122223333:role/bucketguard/bucketguard-remediator")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logs bytes.Buffer
+	e := &remediations.Engine{S3: f.S3(), Control: f.Control(), Config: config.Default(),
+		Now: func() time.Time { return time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC) }}
+	return rig{f: f, logs: &logs, h: &handler.Handler{Engine: e, Alerts: f.SNS(), TopicARN: topic, Self: self,
+		Log: slog.New(slog.NewJSONHandler(&logs, nil))}}
+}
+
+// invoke goes through the same entry point lambda.Start uses.
+func (r rig) invoke(t *testing.T, raw []byte) error {
+	t.Helper()
+	_, err := lambda.NewHandler(r.h.Handle).Invoke(context.Background(), raw)
+	return err
+}
+
+func TestPublicPolicyEventIsFixedAndAlerted(t *testing.T) {
+	r := newRig(t)
+	r.f.Put("acme-invoices-prod", fake.Bucket{Policy: `{"Version":"2012-10-17","Statement":[{"Sid":"PublicRead","Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::acme-invoices-prod/*"}]}`,
+		Tags: map[string]string{"owner": "finance"}})
+	if err := r.invoke(t, sample(t, "PutBucketPolicy")); err != nil {
+		t.Fatal(err)
+	}
+	pub := r.f.Published()
+	if len(pub) != 1 {
+		t.Fatalf("%d messages published", len(pub))
+	}
+	if pub[0].Attributes["owner"] != "finance" || pub[0].Attributes["bucket"] != "acme-invoices-prod" || pub[0].Structure != "json" {
+		t.Errorf("message %+v", pub[0])
+	}
+	// Every log line carries the event id and the bucket.
+	for _, line := range strings.Split(strings.TrimSpace(r.logs.String()), "\n") {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(line), &m); err != nil {
+			t.Fatalf("log line is not JSON: %s", line)
+		}
+		if m["event_id"] == nil || m["bucket"] != "acme-invoices-prod" {
+			t.Errorf("log line without event_id/bucket: %s", line)
+		}
+	}
+	// A second delivery of the same event: nothing to write or say.
+	r.f.Reset()
+	if err := r.invoke(t, sample(t, "PutBucketPolicy")); err != nil {
+		t.Fatal(err)
+	}
+	if r.f.Writes() != 0 || len(r.f.Published()) != 1 {
+		t.Errorf("redelivery: %d writes, %d messages in all", r.f.Writes(), len(r.f.Published()))
+	}
+}
+
+func TestSkippedEventsCostNothing(t *testing.T) {
+	for _, s := range []string{"PutBucketPolicy-self", "PutBucketPolicy-denied", "PutBucketCors-unwatched"} {
+		t.Run(s, func(t *testing.T) {
+			r := newRig(t)
+			r.f.Put("acme-invoices-prod", fake.Bucket{})
+			if err := r.invoke(t, sample(t, s)); err != nil {
+				t.Fatal(err)
+			}
+			if n := r.f.Count(); n != 0 {
+				t.Errorf("%d AWS calls for a skipped event", n)
+			}
+			if !strings.Contains(r.logs.String(), `"msg":"skip"`) || !strings.Contains(r.logs.String(), `"reason"`) {
+				t.Errorf("no skip line with a reason: %s", r.logs.String())
+			}
+		})
+	}
+}
+
+func TestMalformedEventIsAnErrorNotAPanic(t *testing.T) {
+	r := newRig(t)
+	// Not JSON at all: the Lambda library refuses it before the handler runs.
+	if err := r.invoke(t, []byte(`{`)); err == nil {
+		t.Error("truncated JSON accepted")
+	}
+	for _, raw := range []string{`[]`, `"x"`, `{"detail-type":"AWS API Call via CloudTrail","detail":{"eventName":7}}`} {
+		err := r.invoke(t, []byte(raw))
+		if err == nil || !strings.Contains(err.Error(), "malformed") {
+			t.Errorf("%s: err %v", raw, err)
+		}
+	}
+	if r.f.Count() != 0 {
+		t.Errorf("%d calls on malformed input", r.f.Count())
+	}
+}
+
+func TestSNSDownKeepsTheAlert(t *testing.T) {
+	bucket := fake.Bucket{Policy: `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"s3:PutObject","Resource":"*"}]}`}
+	snsDown := func(op config.Operation, _ string, _ int) error {
+		if op == "sns:Publish" {
+			return fake.APIError("InternalError", "SNS is having a bad day")
+		}
+		return nil
+	}
+	t.Run("fallback queue", func(t *testing.T) {
+		r := newRig(t)
+		r.f.Put("acme-invoices-prod", bucket)
+		r.f.Fault = snsDown
+		r.h.Fallback, r.h.FallbackURL = r.f.Queue(), "https://sqs.eu-west-1.amazonaws.com/111122223333/bucketguard-undelivered"
+		if err := r.invoke(t, sample(t, "PutBucketPolicy")); err != nil {
+			t.Fatalf("spilled alert still failed the invocation: %v", err)
+		}
+		sent := r.f.Sent()
+		if len(sent) != 1 || !strings.Contains(sent[0].Body, `"schema":"bucketguard.alert/v1"`) || sent[0].Attributes["publish_error"] == "" {
+			t.Fatalf("fallback got %+v", sent)
+		}
+		if b, _ := r.f.Bucket("acme-invoices-prod"); strings.Contains(b.Policy, "s3:PutObject") {
+			t.Error("fix not applied")
+		}
+	})
+	t.Run("no fallback: error and the alert in the log", func(t *testing.T) {
+		r := newRig(t)
+		r.f.Put("acme-invoices-prod", bucket)
+		r.f.Fault = snsDown
+		err := r.invoke(t, sample(t, "PutBucketPolicy"))
+		if err == nil || !strings.Contains(r.logs.String(), `"outcome":"undelivered"`) || !strings.Contains(r.logs.String(), `bucketguard.alert/v1`) {
+			t.Errorf("err %v, logs %s", err, r.logs.String())
+		}
+	})
+}
+
+func TestTransientReadIsRetriedWithoutAlert(t *testing.T) {
+	r := newRig(t)
+	r.f.Put("acme-invoices-prod", fake.Bucket{})
+	r.f.Fault = func(op config.Operation, _ string, _ int) error {
+		if op == "s3:GetBucketPolicy" {
+			return fake.HTTPError(500)
+		}
+		return nil
+	}
+	err := r.invoke(t, sample(t, "PutBucketPolicy"))
+	if err == nil || len(r.f.Published()) != 0 {
+		t.Errorf("err %v, %d published", err, len(r.f.Published()))
+	}
+}
+
+func TestProcessReportsTheResult(t *testing.T) {
+	r := newRig(t)
+	r.h.Alerts = nil // the CLI's dry run: render, do not send
+	r.f.Put("acme-invoices-prod", fake.Bucket{})
+	rep, err := r.h.Process(context.Background(), sample(t, "DeleteBucketPublicAccessBlock"))
+	if err != nil || rep.Result == nil || rep.Message == nil || rep.MessageID != "" {
+		t.Fatalf("report %+v, err %v", rep, err)
+	}
+	if rep.Result.Outcome != remediations.ResultRemediated {
+		t.Errorf("outcome %s", rep.Result.Outcome)
+	}
+}

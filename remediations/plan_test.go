@@ -1,0 +1,81 @@
+package remediations_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/bucketguard/bucketguard/events"
+	"github.com/bucketguard/bucketguard/remediations"
+	"github.com/bucketguard/bucketguard/remediations/config"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+// planCase is one testdata/plan/<case>.posture.json: a posture, the
+// environment the configuration is parsed from, and the triggering event.
+type planCase struct {
+	Now         time.Time            `json:"now"`
+	Env         map[string]string    `json:"env"`
+	Event       events.Name          `json:"event"`
+	Actor       string               `json:"actor"`
+	RequestTags map[string]string    `json:"request_tags"`
+	Posture     remediations.Posture `json:"posture"`
+}
+
+// TestPlanGolden plans each posture and compares with <case>.plan.golden.
+// Run with -update to rewrite them, then review the diff like code.
+func TestPlanGolden(t *testing.T) {
+	files, _ := filepath.Glob(filepath.Join("testdata", "plan", "*.posture.json"))
+	if len(files) < 15 {
+		t.Fatalf("only %d plan cases", len(files))
+	}
+	for _, file := range files {
+		name := strings.TrimSuffix(filepath.Base(file), ".posture.json")
+		t.Run(name, func(t *testing.T) {
+			raw, err := os.ReadFile(file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var c planCase
+			dec := json.NewDecoder(bytes.NewReader(raw))
+			dec.DisallowUnknownFields()
+			if err := dec.Decode(&c); err != nil {
+				t.Fatalf("decode %s: %v", file, err)
+			}
+			cfg, err := config.FromEnv(config.Lookup(c.Env))
+			if err != nil {
+				t.Fatalf("config: %v", err)
+			}
+			plan := remediations.NewPlan(c.Posture, remediations.Input{Config: cfg, Now: c.Now, Event: c.Event, Actor: c.Actor, RequestTags: c.RequestTags})
+			got, err := json.MarshalIndent(plan, "", "  ")
+			if err != nil {
+				t.Fatal(err)
+			}
+			got = append(got, '\n')
+			golden := filepath.Join("testdata", "plan", name+".plan.golden")
+			if *update {
+				if err := os.WriteFile(golden, got, 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(golden)
+			if err != nil {
+				t.Fatalf("%v (run go test -update)", err)
+			}
+			if !bytes.Equal(got, want) {
+				t.Errorf("plan differs from %s:\n%s", golden, got)
+			}
+			// Pure: the same input plans the same way.
+			again, _ := json.MarshalIndent(remediations.NewPlan(c.Posture, remediations.Input{Config: cfg, Now: c.Now, Event: c.Event, Actor: c.Actor, RequestTags: c.RequestTags}), "", "  ")
+			if !bytes.Equal(append(again, '\n'), got) {
+				t.Error("planning the same posture twice gave two plans")
+			}
+		})
+	}
+}
