@@ -45,3 +45,6 @@ clean:
 	rm -rf dist cdk.out
 
 FORCE:
+
+# Keep the bootstrap next to its zip: CDK deploys the directory.
+.PRECIOUS: dist/%/bootstrap

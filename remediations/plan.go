@@ -389,7 +389,7 @@ func (pl *planner) policy() {
 	var actions []Action
 	if len(fix.Dropped) > 0 {
 		actions = append(actions, Action{Name: RemovePublicPolicyStatements, Setting: "policy",
-			Why:    fmt.Sprintf("remove public statement(s) %s; keep the other %d statement(s) byte for byte", ints(fix.Dropped), len(doc.Statements)-len(fix.Dropped)),
+			Why:    fmt.Sprintf("remove public statement(s) %s; %s", ints(fix.Dropped), keptNote(len(doc.Statements)-len(fix.Dropped))),
 			Before: before, After: after})
 	}
 	if tlsMissing {
@@ -402,6 +402,13 @@ func (pl *planner) policy() {
 		actions = append(actions, a)
 	}
 	pl.act(step, actions...)
+}
+
+func keptNote(n int) string {
+	if n == 0 {
+		return "no other statement to keep"
+	}
+	return fmt.Sprintf("keep the other %d statement(s) byte for byte", n)
 }
 
 func exemptionWhy(e *Exemption) string {

@@ -105,7 +105,11 @@ func text(d Document) string {
 	}
 	if len(changes) > 0 {
 		p("")
-		p("BEFORE AND AFTER (to undo by hand)")
+		if d.Mode == "notify" {
+			p("BEFORE AND PROPOSED (nothing was changed)")
+		} else {
+			p("BEFORE AND AFTER (to undo by hand)")
+		}
 		for _, a := range changes {
 			p("  %s (%s)", a.Setting, a.Name)
 			p("    before: %s", a.Before)

@@ -1,0 +1,72 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/bucketguard/bucketguard/remediations"
+	"github.com/bucketguard/bucketguard/remediations/alert"
+	"github.com/bucketguard/bucketguard/remediations/clients"
+	"github.com/bucketguard/bucketguard/remediations/config"
+)
+
+// deps is what the AWS-backed commands run with.
+type deps struct {
+	S3           remediations.S3Client
+	Control      remediations.ControlClient
+	SNS          alert.Publisher
+	SQS          alert.Queue
+	Config       config.Config
+	Account      func(ctx context.Context) (string, error)
+	BucketRegion func(ctx context.Context, bucket string) (string, error)
+	Region       string // the SDK's default region
+	Now          func() time.Time
+	Log          *slog.Logger
+}
+
+// awsDeps reads the configuration once and builds the real clients.
+func awsDeps(ctx context.Context) (*deps, error) {
+	cfg, err := config.FromEnv(os.LookupEnv)
+	if err != nil {
+		return nil, invalid("configuration: %v", err)
+	}
+	set, err := clients.Load(ctx)
+	if err != nil {
+		return nil, err
+	}
+	level := slog.LevelWarn
+	if _, ok := os.LookupEnv(config.EnvLogLevel); ok {
+		level = cfg.LogLevel
+	}
+	return &deps{
+		S3: set.S3, Control: set.Control, SNS: set.SNS, SQS: set.SQS, Config: cfg,
+		Account: set.Account, BucketRegion: set.BucketRegion, Region: set.Config.Region, Now: time.Now,
+		Log: slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: level})),
+	}, nil
+}
+
+// target finds a bucket's account and region.
+func (d *deps) target(ctx context.Context, c *cli, bucket string) (remediations.Target, error) {
+	account, err := d.Account(ctx)
+	if err != nil {
+		return remediations.Target{}, err
+	}
+	region, err := d.BucketRegion(ctx, bucket)
+	if err != nil {
+		if remediations.Code(err) == "NoSuchBucket" || d.Region == "" {
+			return remediations.Target{}, err
+		}
+		fmt.Fprintf(c.stderr, "bucketguard: %v; assuming the bucket is in %s\n", err, d.Region)
+		region = d.Region
+	}
+	return remediations.Target{Account: account, Region: region, Bucket: bucket}, nil
+}
+
+func (d *deps) engine(mode config.Mode) *remediations.Engine {
+	cfg := d.Config
+	cfg.Mode = mode
+	return &remediations.Engine{S3: d.S3, Control: d.Control, Config: cfg, Now: d.Now}
+}

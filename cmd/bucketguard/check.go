@@ -1,0 +1,128 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+
+	"github.com/bucketguard/bucketguard/events"
+	"github.com/bucketguard/bucketguard/remediations"
+	"github.com/bucketguard/bucketguard/remediations/alert"
+	"github.com/bucketguard/bucketguard/remediations/config"
+)
+
+// resultJSON is the --json output of check and remediate.
+type resultJSON struct {
+	remediations.Result
+	Posture   *remediations.Posture `json:"posture"`
+	MessageID string                `json:"message_id,omitempty"`
+}
+
+func bucketArg(args []string) (string, error) {
+	if len(args) != 1 {
+		return "", invalid("want one bucket name, got %d arguments", len(args))
+	}
+	if !events.ValidBucketName(args[0]) {
+		return "", invalid("%q is not a bucket name", args[0])
+	}
+	return args[0], nil
+}
+
+func check(ctx context.Context, c *cli, args []string) error {
+	var asJSON bool
+	args, err := flags("check", args, func(fs *flag.FlagSet) { fs.BoolVar(&asJSON, "json", false, "print JSON") })
+	if err != nil {
+		return err
+	}
+	bucket, err := bucketArg(args)
+	if err != nil {
+		return err
+	}
+	d, err := c.aws(ctx)
+	if err != nil {
+		return err
+	}
+	t, err := d.target(ctx, c, bucket)
+	if err != nil {
+		return err
+	}
+	res, err := d.engine(config.Notify).Evaluate(ctx, t, nil, d.Log)
+	if err != nil {
+		return err
+	}
+	if err := show(c, res, asJSON, ""); err != nil {
+		return err
+	}
+	if len(res.Findings) > 0 {
+		return errFindings
+	}
+	return nil
+}
+
+func remediate(ctx context.Context, c *cli, args []string) error {
+	var asJSON, dryRun bool
+	args, err := flags("remediate", args, func(fs *flag.FlagSet) {
+		fs.BoolVar(&asJSON, "json", false, "print JSON")
+		fs.BoolVar(&dryRun, "dry-run", false, "plan and print; write and publish nothing")
+	})
+	if err != nil {
+		return err
+	}
+	bucket, err := bucketArg(args)
+	if err != nil {
+		return err
+	}
+	d, err := c.aws(ctx)
+	if err != nil {
+		return err
+	}
+	t, err := d.target(ctx, c, bucket)
+	if err != nil {
+		return err
+	}
+	mode := d.Config.Mode
+	if dryRun {
+		mode = config.Notify
+	}
+	res, runErr := d.engine(mode).Evaluate(ctx, t, nil, d.Log)
+	id := ""
+	if len(res.Findings) > 0 && !dryRun && d.Config.TopicARN != "" {
+		if id, err = alert.Publish(ctx, d.SNS, d.Config.TopicARN, alert.Render(res)); err != nil {
+			fmt.Fprintf(c.stderr, "bucketguard remediate: %v\n", err)
+		}
+	}
+	if err := show(c, res, asJSON, id); err != nil {
+		return err
+	}
+	if runErr != nil {
+		return runErr
+	}
+	if res.Outcome == remediations.ResultPartial || res.Outcome == remediations.ResultFailed {
+		return fmt.Errorf("outcome %s: see the actions above", res.Outcome)
+	}
+	return nil
+}
+
+// show prints a result: the alert text an owner would read, or JSON.
+func show(c *cli, res remediations.Result, asJSON bool, messageID string) error {
+	if asJSON {
+		return printJSON(c.stdout, resultJSON{Result: res, Posture: res.Before, MessageID: messageID})
+	}
+	if len(res.Findings) == 0 {
+		_, err := fmt.Fprintf(c.stdout, "%s: clean (%s)\n", where(res.Target), res.Target.Region)
+		return err
+	}
+	m := alert.Render(res)
+	_, err := fmt.Fprintf(c.stdout, "Subject: %s\n\n%s", m.Subject, m.Text)
+	if err == nil && messageID != "" {
+		_, err = fmt.Fprintf(c.stdout, "\nPublished as SNS message %s.\n", messageID)
+	}
+	return err
+}
+
+func where(t remediations.Target) string {
+	if t.Bucket == "" {
+		return "account " + t.Account
+	}
+	return t.Bucket
+}

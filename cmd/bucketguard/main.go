@@ -1,0 +1,120 @@
+// Command bucketguard is the operator CLI. It runs on the same packages as
+// the Lambda functions:
+//
+//	bucketguard explain-policy FILE|-      judge a bucket policy (JSON)
+//	bucketguard explain-acl FILE|-         judge a bucket ACL (JSON)
+//	bucketguard parse-event [--self-role ARN] FILE|-
+//	bucketguard check BUCKET               findings and plan; writes nothing
+//	bucketguard remediate BUCKET [--dry-run]
+//	bucketguard replay EVENT.json [--dry-run]
+//
+// Exit status: 0 done; 1 an AWS or runtime failure; 2 invalid input or
+// usage; 3 (check) findings.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+// Exit statuses.
+const (
+	exitOK       = 0
+	exitFailure  = 1
+	exitInvalid  = 2
+	exitFindings = 3
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	os.Exit(run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+// command is one subcommand.
+type command struct {
+	name  string
+	usage string
+	run   func(ctx context.Context, env *cli, args []string) error
+}
+
+var commands = []command{
+	{"explain-policy", "explain-policy FILE|-\n  Judge a bucket policy by AWS's meaning of \"public\". Prints JSON.", explainPolicy},
+	{"explain-acl", "explain-acl FILE|-\n  Judge a bucket ACL as `aws s3api get-bucket-acl` prints it. Prints JSON.", explainACL},
+	{"parse-event", "parse-event [--self-role ARN] FILE|-\n  Parse an EventBridge CloudTrail event as Lambda receives it. Prints JSON.", parseEvent},
+	{"check", "check [--json] BUCKET\n  Read BUCKET's posture and print the findings and the plan. Writes nothing.\n  Exit 3 when there are findings.", check},
+	{"remediate", "remediate [--dry-run] [--json] BUCKET\n  Fix BUCKET now, read back and print the alert; publish it when\n  BUCKETGUARD_TOPIC_ARN is set (not with --dry-run).", remediate},
+	{"replay", "replay [--dry-run] [--json] EVENT.json\n  Run a saved event through the remediate function's exact code path.", replay},
+}
+
+// cli is what a subcommand runs with.
+type cli struct {
+	stdin          io.Reader
+	stdout, stderr io.Writer
+	// aws builds the AWS-backed dependencies on first use; tests swap it.
+	aws func(ctx context.Context) (*deps, error)
+}
+
+// usageError marks bad usage or bad input: exit 2.
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg }
+
+func invalid(format string, args ...any) error { return usageError{fmt.Sprintf(format, args...)} }
+
+// findingsError marks a check that found something: exit 3.
+var errFindings = errors.New("findings")
+
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	return runWith(ctx, args, &cli{stdin: stdin, stdout: stdout, stderr: stderr, aws: awsDeps})
+}
+
+func runWith(ctx context.Context, args []string, c *cli) int {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		usage(c.stdout)
+		if len(args) == 0 {
+			return exitInvalid
+		}
+		return exitOK
+	}
+	for _, cmd := range commands {
+		if cmd.name != args[0] {
+			continue
+		}
+		err := cmd.run(ctx, c, args[1:])
+		var ue usageError
+		switch {
+		case err == nil:
+			return exitOK
+		case errors.Is(err, errHelp):
+			fmt.Fprintf(c.stdout, "usage: bucketguard %s\n", cmd.usage)
+			return exitOK
+		case errors.Is(err, errFindings):
+			return exitFindings
+		case errors.As(err, &ue):
+			fmt.Fprintf(c.stderr, "bucketguard %s: %v\n", cmd.name, err)
+			return exitInvalid
+		default:
+			fmt.Fprintf(c.stderr, "bucketguard %s: %v\n", cmd.name, err)
+			return exitFailure
+		}
+	}
+	fmt.Fprintf(c.stderr, "bucketguard: unknown command %q\n", args[0])
+	usage(c.stderr)
+	return exitInvalid
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "usage: bucketguard COMMAND [flags] [args]")
+	fmt.Fprintln(w)
+	for _, c := range commands {
+		fmt.Fprintf(w, "  %s\n\n", c.usage)
+	}
+	fmt.Fprintln(w, "AWS access uses the SDK's standard configuration: AWS_REGION, AWS_PROFILE, AWS_ENDPOINT_URL.")
+	fmt.Fprintln(w, "Settings come from the BUCKETGUARD_* variables (see README).")
+}

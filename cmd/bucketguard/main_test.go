@@ -1,0 +1,181 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/bucketguard/bucketguard/remediations"
+	"github.com/bucketguard/bucketguard/remediations/acl"
+	"github.com/bucketguard/bucketguard/remediations/config"
+	fake "github.com/bucketguard/bucketguard/remediations/remediationstest"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+const ct = "../../events/testdata/cloudtrail/"
+
+type runResult struct {
+	code           int
+	stdout, stderr string
+}
+
+func runCLI(t *testing.T, f *fake.Fake, cfg config.Config, stdin string, args ...string) runResult {
+	t.Helper()
+	var out, errb bytes.Buffer
+	c := &cli{stdin: strings.NewReader(stdin), stdout: &out, stderr: &errb, aws: func(context.Context) (*deps, error) {
+		if f == nil {
+			t.Fatal("this command must not need AWS")
+		}
+		return &deps{S3: f.S3(), Control: f.Control(), SNS: f.SNS(), SQS: f.Queue(), Config: cfg,
+			Account:      func(context.Context) (string, error) { return fake.Account, nil },
+			BucketRegion: func(context.Context, string) (string, error) { return "eu-west-1", nil },
+			Region:       "eu-west-1", Now: func() time.Time { return time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC) },
+			Log: slog.New(slog.NewTextHandler(io.Discard, nil))}, nil
+	}}
+	code := runWith(context.Background(), args, c)
+	return runResult{code, out.String(), errb.String()}
+}
+
+func golden(t *testing.T, name, got string) {
+	t.Helper()
+	path := filepath.Join("testdata", "golden", name)
+	if *update {
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -update)", err)
+	}
+	if got != string(want) {
+		t.Errorf("%s differs:\n%s", path, got)
+	}
+}
+
+// The stable contract: JSON on stdout and exit 0; exit 2 and a message on
+// stderr for invalid input.
+func TestContractCommands(t *testing.T) {
+	tests := []struct {
+		golden string
+		args   []string
+		stdin  string
+	}{
+		{"explain-policy-mixed.json", []string{"explain-policy", "testdata/policy-mixed.json"}, ""},
+		{"explain-policy-cli-output.json", []string{"explain-policy", "testdata/get-bucket-policy.json"}, ""},
+		{"explain-policy-stdin.json", []string{"explain-policy", "-"}, `{"Statement":{"Effect":"Deny","Principal":"*","Action":"s3:*","Resource":"*"}}`},
+		{"explain-acl-public.json", []string{"explain-acl", "testdata/acl-public.json"}, ""},
+		{"parse-event-policy.json", []string{"parse-event", ct + "PutBucketPolicy.json"}, ""},
+		{"parse-event-self.json", []string{"parse-event", "--self-role", "arn:aws:iam::111122223333:role/bucketguard/bucketguard-remediator", ct + "PutBucketPolicy-self.json"}, ""},
+		{"parse-event-account.json", []string{"parse-event", ct + "PutAccountPublicAccessBlock.json"}, ""},
+		{"parse-event-denied.json", []string{"parse-event", ct + "PutBucketPolicy-denied.json"}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.golden, func(t *testing.T) {
+			r := runCLI(t, nil, config.Default(), tt.stdin, tt.args...)
+			if r.code != 0 || r.stderr != "" {
+				t.Fatalf("exit %d, stderr %q", r.code, r.stderr)
+			}
+			golden(t, tt.golden, r.stdout)
+		})
+	}
+}
+
+func TestInvalidInputExits2(t *testing.T) {
+	tests := [][]string{
+		{"explain-policy"},
+		{"explain-policy", "testdata/does-not-exist.json"},
+		{"explain-policy", "-"}, // empty stdin
+		{"explain-acl", "testdata/policy-mixed.json"},
+		{"parse-event", "testdata/acl-public.json"},
+		{"parse-event", "--self-role", "not-an-arn", ct + "PutBucketPolicy.json"},
+		{"parse-event", "--bogus", ct + "PutBucketPolicy.json"},
+		{"check", "Not A Bucket"},
+		{"replay", "testdata/acl-public.json"},
+		{"no-such-command"},
+	}
+	for _, args := range tests {
+		r := runCLI(t, nil, config.Default(), "", args...)
+		if r.code != 2 || r.stderr == "" || r.stdout != "" && args[0] != "no-such-command" {
+			t.Errorf("%v: exit %d, stdout %q, stderr %q", args, r.code, r.stdout, r.stderr)
+		}
+	}
+	if r := runCLI(t, nil, config.Default(), "{", "explain-policy", "-"); r.code != 2 {
+		t.Errorf("truncated policy: exit %d", r.code)
+	}
+}
+
+func TestHelp(t *testing.T) {
+	for _, c := range commands {
+		r := runCLI(t, nil, config.Default(), "", c.name, "--help")
+		if r.code != 0 || !strings.Contains(r.stdout, "usage: bucketguard "+c.name) {
+			t.Errorf("%s --help: exit %d %q", c.name, r.code, r.stdout)
+		}
+	}
+	if r := runCLI(t, nil, config.Default(), "", "--help"); r.code != 0 || !strings.Contains(r.stdout, "explain-policy") {
+		t.Errorf("--help: %d", r.code)
+	}
+}
+
+func publicBucket() fake.Bucket {
+	a := fake.PrivateACL()
+	a.Grants = append(a.Grants, acl.Grant{Grantee: acl.Grantee{Type: acl.Group, URI: acl.AllUsers}, Permission: "READ"})
+	return fake.Bucket{Policy: `{"Version":"2012-10-17","Statement":[{"Sid":"PublicRead","Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::acme-invoices-prod/*"}]}`,
+		ACL: a, Tags: map[string]string{"owner": "finance"}}
+}
+
+func TestCheckWritesNothing(t *testing.T) {
+	f := fake.New()
+	f.Put("acme-invoices-prod", publicBucket())
+	r := runCLI(t, f, config.Default(), "", "check", "acme-invoices-prod")
+	if r.code != exitFindings || f.Writes() != 0 {
+		t.Fatalf("exit %d, writes %d, stderr %s", r.code, f.Writes(), r.stderr)
+	}
+	golden(t, "check-public.txt", r.stdout)
+	f.Put("acme-clean", fake.Bucket{Policy: `{"Statement":[` + tls("acme-clean") + `]}`, BPA: &remediations.AllOn, Encryption: &remediations.Encryption{Algorithm: "AES256"}})
+	if r := runCLI(t, f, config.Default(), "", "check", "acme-clean"); r.code != 0 || !strings.Contains(r.stdout, "clean") {
+		t.Errorf("clean bucket: exit %d %q", r.code, r.stdout)
+	}
+}
+
+func tls(b string) string {
+	return `{"Sid":"T","Effect":"Deny","Principal":"*","Action":"s3:*","Resource":["arn:aws:s3:::` + b + `","arn:aws:s3:::` + b + `/*"],"Condition":{"Bool":{"aws:SecureTransport":"false"}}}`
+}
+
+func TestRemediate(t *testing.T) {
+	f := fake.New()
+	f.Put("acme-invoices-prod", publicBucket())
+	if r := runCLI(t, f, config.Default(), "", "remediate", "--dry-run", "acme-invoices-prod"); r.code != 0 || f.Writes() != 0 || !strings.Contains(r.stdout, "WOULD DO") {
+		t.Fatalf("dry run: exit %d, writes %d\n%s", r.code, f.Writes(), r.stdout)
+	}
+	cfg := config.Default()
+	cfg.TopicARN = "arn:aws:sns:eu-west-1:111122223333:bucketguard-alerts"
+	r := runCLI(t, f, cfg, "", "remediate", "--json", "acme-invoices-prod")
+	if r.code != 0 || f.Writes() == 0 || len(f.Published()) != 1 || !strings.Contains(r.stdout, `"outcome": "remediated"`) || !strings.Contains(r.stdout, `"message_id"`) {
+		t.Fatalf("remediate: exit %d, writes %d, published %d\n%s%s", r.code, f.Writes(), len(f.Published()), r.stdout, r.stderr)
+	}
+}
+
+func TestReplayIsTheLambdaPath(t *testing.T) {
+	f := fake.New()
+	f.Put("acme-invoices-prod", publicBucket())
+	if r := runCLI(t, f, config.Default(), "", "replay", "--dry-run", ct+"PutBucketPolicy.json"); r.code != 0 || f.Writes() != 0 {
+		t.Fatalf("dry run: exit %d writes %d %s", r.code, f.Writes(), r.stderr)
+	}
+	r := runCLI(t, f, config.Default(), "", "replay", ct+"PutBucketPolicy.json")
+	if r.code != 0 || f.Writes() == 0 {
+		t.Fatalf("replay: exit %d writes %d %s", r.code, f.Writes(), r.stderr)
+	}
+	golden(t, "replay-policy.txt", r.stdout)
+	if r := runCLI(t, f, config.Default(), "", "replay", ct+"PutBucketPolicy-denied.json"); r.code != 0 || !strings.HasPrefix(r.stdout, "skipped: call failed") {
+		t.Errorf("failed call: exit %d %q", r.code, r.stdout)
+	}
+}

@@ -1,0 +1,71 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+
+	"github.com/bucketguard/bucketguard/events"
+	"github.com/bucketguard/bucketguard/remediations/config"
+	"github.com/bucketguard/bucketguard/remediations/handler"
+)
+
+type replayJSON struct {
+	Skip      string `json:"skip,omitempty"`
+	MessageID string `json:"message_id,omitempty"`
+	Spilled   bool   `json:"spilled,omitempty"`
+	*resultJSON
+}
+
+// replay runs a saved event through the remediate function's own handler.
+func replay(ctx context.Context, c *cli, args []string) error {
+	var asJSON, dryRun bool
+	args, err := flags("replay", args, func(fs *flag.FlagSet) {
+		fs.BoolVar(&asJSON, "json", false, "print JSON")
+		fs.BoolVar(&dryRun, "dry-run", false, "plan and print; write and publish nothing")
+	})
+	if err != nil {
+		return err
+	}
+	raw, err := input(c, args, "event file")
+	if err != nil {
+		return err
+	}
+	if _, err := events.Parse(raw); err != nil {
+		return invalid("%v", err)
+	}
+	d, err := c.aws(ctx)
+	if err != nil {
+		return err
+	}
+	mode := d.Config.Mode
+	if dryRun {
+		mode = config.Notify
+	}
+	h := &handler.Handler{Engine: d.engine(mode), TopicARN: d.Config.TopicARN, Self: d.Config.SelfRole, Log: d.Log,
+		Fallback: d.SQS, FallbackURL: d.Config.FallbackQueueURL}
+	if !dryRun && d.Config.TopicARN != "" {
+		h.Alerts = d.SNS
+	}
+	rep, runErr := h.Process(ctx, raw)
+	if errors.Is(runErr, events.ErrMalformed) {
+		return invalid("%v", runErr)
+	}
+	switch {
+	case asJSON:
+		out := replayJSON{Skip: rep.Skip, MessageID: rep.MessageID, Spilled: rep.Spilled}
+		if rep.Result != nil {
+			out.resultJSON = &resultJSON{Result: *rep.Result, Posture: rep.Result.Before}
+		}
+		err = printJSON(c.stdout, out)
+	case rep.Skip != "":
+		_, err = fmt.Fprintf(c.stdout, "skipped: %s\n", rep.Skip)
+	case rep.Result != nil:
+		err = show(c, *rep.Result, false, rep.MessageID)
+	}
+	if err != nil {
+		return err
+	}
+	return runErr
+}

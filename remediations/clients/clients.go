@@ -1,0 +1,114 @@
+// Package clients builds the AWS SDK clients once, from the SDK's standard
+// configuration (AWS_REGION, AWS_PROFILE, AWS_ENDPOINT_URL, AWS_MAX_ATTEMPTS,
+// ...), for the Lambda functions and the CLI alike.
+package clients
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/url"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3control"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+	smithyendpoints "github.com/aws/smithy-go/endpoints"
+)
+
+// Set is every client bucketguard uses.
+type Set struct {
+	Config  aws.Config
+	S3      *s3.Client
+	Control *s3control.Client
+	SNS     *sns.Client
+	SQS     *sqs.Client
+	STS     *sts.Client
+}
+
+// Load reads the standard configuration and builds the clients.
+func Load(ctx context.Context, opts ...func(*awsconfig.LoadOptions) error) (Set, error) {
+	cfg, err := awsconfig.LoadDefaultConfig(ctx, opts...)
+	if err != nil {
+		return Set{}, fmt.Errorf("load AWS configuration: %w", err)
+	}
+	return New(cfg), nil
+}
+
+// New builds the clients from a loaded configuration. When an endpoint is
+// configured (AWS_ENDPOINT_URL, an emulator), S3 uses path-style addressing,
+// and S3 Control on a loopback endpoint does not prefix the account id to the
+// host name (111122223333.127.0.0.1 resolves nowhere).
+func New(cfg aws.Config) Set {
+	return Set{
+		Config: cfg,
+		S3: s3.NewFromConfig(cfg, func(o *s3.Options) {
+			if o.BaseEndpoint != nil {
+				o.UsePathStyle = true
+			}
+		}),
+		Control: s3control.NewFromConfig(cfg, func(o *s3control.Options) {
+			if o.BaseEndpoint != nil && loopback(*o.BaseEndpoint) {
+				o.EndpointResolverV2 = fixedEndpoint{}
+			}
+		}),
+		SNS: sns.NewFromConfig(cfg),
+		SQS: sqs.NewFromConfig(cfg),
+		STS: sts.NewFromConfig(cfg),
+	}
+}
+
+func loopback(endpoint string) bool {
+	u, err := url.Parse(endpoint)
+	if err != nil {
+		return false
+	}
+	host := u.Hostname()
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// fixedEndpoint sends every S3 Control call to the configured endpoint as is.
+type fixedEndpoint struct{}
+
+func (fixedEndpoint) ResolveEndpoint(_ context.Context, p s3control.EndpointParameters) (smithyendpoints.Endpoint, error) {
+	if p.Endpoint == nil {
+		return smithyendpoints.Endpoint{}, fmt.Errorf("s3control: no endpoint configured")
+	}
+	u, err := url.Parse(*p.Endpoint)
+	if err != nil {
+		return smithyendpoints.Endpoint{}, fmt.Errorf("s3control endpoint %q: %w", *p.Endpoint, err)
+	}
+	return smithyendpoints.Endpoint{URI: *u}, nil
+}
+
+// Account returns the caller's account id.
+func (s Set) Account(ctx context.Context) (string, error) {
+	out, err := s.STS.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+	if err != nil {
+		return "", fmt.Errorf("get caller identity: %w", err)
+	}
+	return aws.ToString(out.Account), nil
+}
+
+// BucketRegion returns the region a bucket lives in (GetBucketLocation).
+func (s Set) BucketRegion(ctx context.Context, bucket string) (string, error) {
+	out, err := s.S3.GetBucketLocation(ctx, &s3.GetBucketLocationInput{Bucket: aws.String(bucket)})
+	if err != nil {
+		return "", fmt.Errorf("get bucket location %s: %w", bucket, err)
+	}
+	switch loc := string(out.LocationConstraint); loc {
+	case "":
+		return "us-east-1", nil // buckets made without a constraint live there
+	case "EU":
+		return "eu-west-1", nil // the legacy name
+	default:
+		return loc, nil
+	}
+}
