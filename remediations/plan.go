@@ -208,6 +208,14 @@ func (pl *planner) act(step *Step, actions ...Action) {
 
 func ptr(i int) *int { return &i }
 
+// publicSeverity ranks public access: write is critical, read high.
+func publicSeverity(write bool) Severity {
+	if write {
+		return Critical
+	}
+	return High
+}
+
 func errFact[T any](f Fact[T]) Fact[string] { return Fact[string]{State: f.State, Error: f.Error} }
 
 // approval reads the approval tags. An expired or unreadable expiry counts as
@@ -288,11 +296,7 @@ func (pl *planner) acl() {
 	}
 	for _, i := range r.PublicGrants {
 		v := r.Grants[i]
-		sev := High
-		if v.Write {
-			sev = Critical
-		}
-		pl.find(Finding{ID: "acl-public-grant", Severity: sev, Setting: "acl", Grant: ptr(i),
+		pl.find(Finding{ID: "acl-public-grant", Severity: publicSeverity(v.Write), Setting: "acl", Grant: ptr(i),
 			Summary: fmt.Sprintf("ACL grant %d: %s", i, v.Reason)})
 	}
 	fixed := acl.WithoutPublic(a.Value)
@@ -336,11 +340,7 @@ func (pl *planner) policy() {
 	}
 	for _, i := range fix.Dropped {
 		st := report.Statements[i]
-		sev := High
-		if st.Write {
-			sev = Critical
-		}
-		pl.find(Finding{ID: "policy-public-statement", Severity: sev, Setting: "policy", Statement: ptr(i),
+		pl.find(Finding{ID: "policy-public-statement", Severity: publicSeverity(st.Write), Setting: "policy", Statement: ptr(i),
 			Summary: fmt.Sprintf("policy statement %d%s: %s", i, sidNote(st.Sid), st.Reason)})
 	}
 	if len(fix.KeptPublicRead) > 0 {
@@ -483,11 +483,7 @@ func (pl *planner) bucketBPA() {
 		pl.Exemption.Used = true // BPA shaped around the approval
 	}
 	target := cur.Or(want)
-	state := "is not configured"
-	if f.State == Set {
-		state = "has " + strings.Join(cur.Off(want), ", ") + " off"
-	}
-	pl.find(Finding{ID: "bpa-off", Severity: Medium, Setting: "bpa", Summary: "the bucket's Block Public Access " + state})
+	pl.find(Finding{ID: "bpa-off", Severity: Medium, Setting: "bpa", Summary: "the bucket's Block Public Access " + bpaState(f, want)})
 	pl.act(&Step{Op: "s3:PutPublicAccessBlock", BPA: &target}, Action{Name: BlockPublicAccess, Setting: "bpa",
 		Why: "turn on " + strings.Join(cur.Off(want), ", "), Before: renderBPAFact(f), After: renderBPA(target)})
 }
@@ -681,11 +677,7 @@ func (pl *planner) accountBPA(accountEvent bool) {
 		return
 	}
 	if f.Known() {
-		state := "is not configured"
-		if f.State == Set {
-			state = "has " + strings.Join(cur.Off(AllOn), ", ") + " off"
-		}
-		pl.find(Finding{ID: "account-bpa-off", Severity: Medium, Setting: "account-bpa", Summary: "the account's Block Public Access " + state})
+		pl.find(Finding{ID: "account-bpa-off", Severity: Medium, Setting: "account-bpa", Summary: "the account's Block Public Access " + bpaState(f, AllOn)})
 	}
 	a := Action{Name: BlockAccountPublicAccess, Setting: "account-bpa", Why: "turn on all four account-level Block Public Access settings",
 		Before: renderBPAFact(f), After: renderBPA(AllOn)}
@@ -694,6 +686,14 @@ func (pl *planner) accountBPA(accountEvent bool) {
 	}
 	on := AllOn
 	pl.act(&Step{Op: "s3control:PutPublicAccessBlock", BPA: &on}, a)
+}
+
+// bpaState says how a Block Public Access configuration falls short of want.
+func bpaState(f Fact[BPA], want BPA) string {
+	if f.State != Set {
+		return "is not configured"
+	}
+	return "has " + strings.Join(f.Value.Off(want), ", ") + " off"
 }
 
 func renderBPA(b BPA) string {

@@ -13,6 +13,7 @@ import (
 	"github.com/bucketguard/bucketguard/events"
 	"github.com/bucketguard/bucketguard/remediations"
 	"github.com/bucketguard/bucketguard/remediations/config"
+	fake "github.com/bucketguard/bucketguard/remediations/remediationstest"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -58,19 +59,7 @@ func TestPlanGolden(t *testing.T) {
 				t.Fatal(err)
 			}
 			got = append(got, '\n')
-			golden := filepath.Join("testdata", "plan", name+".plan.golden")
-			if *update {
-				if err := os.WriteFile(golden, got, 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (run go test -update)", err)
-			}
-			if !bytes.Equal(got, want) {
-				t.Errorf("plan differs from %s:\n%s", golden, got)
-			}
+			fake.Golden(t, filepath.Join("testdata", "plan", name+".plan.golden"), got, *update)
 			// Pure: the same input plans the same way.
 			again, _ := json.MarshalIndent(remediations.NewPlan(c.Posture, remediations.Input{Config: cfg, Now: c.Now, Event: c.Event, Actor: c.Actor, RequestTags: c.RequestTags}), "", "  ")
 			if !bytes.Equal(append(again, '\n'), got) {

@@ -28,21 +28,28 @@ func bucketArg(args []string) (string, error) {
 	return args[0], nil
 }
 
-func check(ctx context.Context, c *cli, args []string) error {
-	var asJSON bool
-	args, err := flags("check", args, func(fs *flag.FlagSet) { fs.BoolVar(&asJSON, "json", false, "print JSON") })
+// bucketCommand parses a command that takes one bucket, and finds the
+// bucket's account and region.
+func bucketCommand(ctx context.Context, c *cli, name string, args []string, define func(*flag.FlagSet)) (*deps, remediations.Target, error) {
+	args, err := flags(name, args, define)
 	if err != nil {
-		return err
+		return nil, remediations.Target{}, err
 	}
 	bucket, err := bucketArg(args)
 	if err != nil {
-		return err
+		return nil, remediations.Target{}, err
 	}
 	d, err := c.aws(ctx)
 	if err != nil {
-		return err
+		return nil, remediations.Target{}, err
 	}
 	t, err := d.target(ctx, c, bucket)
+	return d, t, err
+}
+
+func check(ctx context.Context, c *cli, args []string) error {
+	var asJSON bool
+	d, t, err := bucketCommand(ctx, c, "check", args, func(fs *flag.FlagSet) { fs.BoolVar(&asJSON, "json", false, "print JSON") })
 	if err != nil {
 		return err
 	}
@@ -61,22 +68,10 @@ func check(ctx context.Context, c *cli, args []string) error {
 
 func remediate(ctx context.Context, c *cli, args []string) error {
 	var asJSON, dryRun bool
-	args, err := flags("remediate", args, func(fs *flag.FlagSet) {
+	d, t, err := bucketCommand(ctx, c, "remediate", args, func(fs *flag.FlagSet) {
 		fs.BoolVar(&asJSON, "json", false, "print JSON")
 		fs.BoolVar(&dryRun, "dry-run", false, "plan and print; write and publish nothing")
 	})
-	if err != nil {
-		return err
-	}
-	bucket, err := bucketArg(args)
-	if err != nil {
-		return err
-	}
-	d, err := c.aws(ctx)
-	if err != nil {
-		return err
-	}
-	t, err := d.target(ctx, c, bucket)
 	if err != nil {
 		return err
 	}

@@ -6,7 +6,6 @@ import (
 	"flag"
 	"io"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -46,19 +45,7 @@ func runCLI(t *testing.T, f *fake.Fake, cfg config.Config, stdin string, args ..
 
 func golden(t *testing.T, name, got string) {
 	t.Helper()
-	path := filepath.Join("testdata", "golden", name)
-	if *update {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update)", err)
-	}
-	if got != string(want) {
-		t.Errorf("%s differs:\n%s", path, got)
-	}
+	fake.Golden(t, filepath.Join("testdata", "golden", name), []byte(got), *update)
 }
 
 // The stable contract: JSON on stdout and exit 0; exit 2 and a message on

@@ -8,6 +8,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3control/types"
 
 	"github.com/bucketguard/bucketguard/remediations"
+	"github.com/bucketguard/bucketguard/remediations/config"
 )
 
 // Control is the fake S3 Control client of a Fake.
@@ -18,39 +19,48 @@ func (f *Fake) Control() *Control { return &Control{f} }
 
 var _ remediations.ControlClient = (*Control)(nil)
 
-func (c *Control) GetPublicAccessBlock(_ context.Context, in *s3control.GetPublicAccessBlockInput, _ ...func(*s3control.Options)) (*s3control.GetPublicAccessBlockOutput, error) {
-	release, err := c.f.enter("s3control:GetPublicAccessBlock", "")
+// do records the call and runs fn under the lock, for this account only.
+func (c *Control) do(op config.Operation, account *string, fn func() error) error {
+	release, err := c.f.enter(op, "")
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer release()
 	c.f.mu.Lock()
 	defer c.f.mu.Unlock()
-	if aws.ToString(in.AccountId) != Account {
-		return nil, APIError("AccessDenied", "Access Denied")
+	if aws.ToString(account) != Account {
+		return APIError("AccessDenied", "Access Denied")
 	}
-	b := c.f.accountBPA
-	if b == nil {
-		return nil, APIError("NoSuchPublicAccessBlockConfiguration", "The public access block configuration was not found")
+	return fn()
+}
+
+func (c *Control) GetPublicAccessBlock(_ context.Context, in *s3control.GetPublicAccessBlockInput, _ ...func(*s3control.Options)) (*s3control.GetPublicAccessBlockOutput, error) {
+	out := &s3control.GetPublicAccessBlockOutput{}
+	err := c.do("s3control:GetPublicAccessBlock", in.AccountId, func() error {
+		b := c.f.accountBPA
+		if b == nil {
+			return APIError("NoSuchPublicAccessBlockConfiguration", "The public access block configuration was not found")
+		}
+		out.PublicAccessBlockConfiguration = &types.PublicAccessBlockConfiguration{
+			BlockPublicAcls: aws.Bool(b.BlockPublicAcls), IgnorePublicAcls: aws.Bool(b.IgnorePublicAcls),
+			BlockPublicPolicy: aws.Bool(b.BlockPublicPolicy), RestrictPublicBuckets: aws.Bool(b.RestrictPublicBuckets)}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
-	return &s3control.GetPublicAccessBlockOutput{PublicAccessBlockConfiguration: &types.PublicAccessBlockConfiguration{
-		BlockPublicAcls: aws.Bool(b.BlockPublicAcls), IgnorePublicAcls: aws.Bool(b.IgnorePublicAcls),
-		BlockPublicPolicy: aws.Bool(b.BlockPublicPolicy), RestrictPublicBuckets: aws.Bool(b.RestrictPublicBuckets)}}, nil
+	return out, nil
 }
 
 func (c *Control) PutPublicAccessBlock(_ context.Context, in *s3control.PutPublicAccessBlockInput, _ ...func(*s3control.Options)) (*s3control.PutPublicAccessBlockOutput, error) {
-	release, err := c.f.enter("s3control:PutPublicAccessBlock", "")
+	err := c.do("s3control:PutPublicAccessBlock", in.AccountId, func() error {
+		p := in.PublicAccessBlockConfiguration
+		c.f.accountBPA = &remediations.BPA{BlockPublicAcls: aws.ToBool(p.BlockPublicAcls), IgnorePublicAcls: aws.ToBool(p.IgnorePublicAcls),
+			BlockPublicPolicy: aws.ToBool(p.BlockPublicPolicy), RestrictPublicBuckets: aws.ToBool(p.RestrictPublicBuckets)}
+		return nil
+	})
 	if err != nil {
 		return nil, err
 	}
-	defer release()
-	c.f.mu.Lock()
-	defer c.f.mu.Unlock()
-	if aws.ToString(in.AccountId) != Account {
-		return nil, APIError("AccessDenied", "Access Denied")
-	}
-	p := in.PublicAccessBlockConfiguration
-	c.f.accountBPA = &remediations.BPA{BlockPublicAcls: aws.ToBool(p.BlockPublicAcls), IgnorePublicAcls: aws.ToBool(p.IgnorePublicAcls),
-		BlockPublicPolicy: aws.ToBool(p.BlockPublicPolicy), RestrictPublicBuckets: aws.ToBool(p.RestrictPublicBuckets)}
 	return &s3control.PutPublicAccessBlockOutput{}, nil
 }
