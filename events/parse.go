@@ -149,17 +149,12 @@ func Parse(raw []byte) (Change, error) {
 	if len(trimmed) == 0 || trimmed[0] != '{' {
 		return Change{}, malformed("event is not a JSON object")
 	}
-	var top map[string]json.RawMessage
-	if err := json.Unmarshal(trimmed, &top); err != nil {
-		return Change{}, malformed("event is not valid JSON: %v", err)
-	}
-
 	var env envelope
-	detail := json.RawMessage(trimmed)
-	if _, wrapped := top["detail"]; wrapped {
-		if err := json.Unmarshal(trimmed, &env); err != nil {
-			return Change{}, malformed("EventBridge envelope: %v", err)
-		}
+	if err := json.Unmarshal(trimmed, &env); err != nil {
+		return Change{}, malformed("event is not valid JSON of the expected shape: %v", err)
+	}
+	detail := json.RawMessage(trimmed) // a bare CloudTrail record
+	if env.Detail != nil {
 		if env.Version != nil && *env.Version != "0" {
 			return Change{}, malformed("EventBridge envelope version %q is not 0", *env.Version)
 		}
@@ -167,6 +162,8 @@ func Parse(raw []byte) (Change, error) {
 			return Change{}, malformed("detail-type %q is not %q", env.DetailType, DetailType)
 		}
 		detail = env.Detail
+	} else {
+		env = envelope{}
 	}
 	detail = bytes.TrimSpace(detail)
 	if len(detail) == 0 || detail[0] != '{' {
