@@ -6,18 +6,23 @@ GO ?= go
 FUNCTIONS := $(notdir $(wildcard functions/*))
 LAMBDA_FLAGS := -tags lambda.norpc -trimpath -ldflags "-s -w"
 FUZZTIME ?= 30s
+CDK := infra/.cdk-cli/node_modules/.bin/cdk
+VENV := .venv
+# The CDK runs its jsii kernel on Node; synth needs no AWS account or network.
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 1
+export CDK_DISABLE_VERSION_CHECK := true
 
-.PHONY: all test vet unit build fuzz bench clean
+.PHONY: all test vet unit build synth deploy cfn-lint tools fuzz bench clean
 
 all: test build
 
-## test: go vet, gofmt and every test
-test: vet unit
+## test: go vet, gofmt, every test, and cfn-lint on the synthesized templates
+test: vet unit cfn-lint
 
 vet:
 	$(GO) mod download
 	$(GO) vet ./...
-	@out="$$(gofmt -l .)"; if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	@out="$$(gofmt -l $$($(GO) list -f '{{.Dir}}' ./...))"; if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
 unit:
 	$(GO) test -count=1 ./...
@@ -32,6 +37,33 @@ dist/%.zip: dist/%/bootstrap
 	python3 -c 'import sys, zipfile; z = zipfile.ZipFile(sys.argv[1], "w", zipfile.ZIP_DEFLATED); z.write(sys.argv[2], "bootstrap"); z.close()' $@ $<
 	@ls -l $< $@
 
+## tools: the pinned CDK CLI (npm) and Python tools (.venv), from scratch
+tools: $(CDK) $(VENV)/.installed
+
+$(CDK): infra/.cdk-cli/package.json infra/.cdk-cli/package-lock.json
+	cd infra/.cdk-cli && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+$(VENV)/.installed: .ci/requirements.txt .ci/constraints.txt
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r .ci/requirements.txt -c .ci/constraints.txt
+	@touch $@
+
+## synth: the Lambda bundles, then every region's template into cdk.out/
+synth: build $(CDK)
+	AWS_EC2_METADATA_DISABLED=true $(CDK) synth --quiet
+
+## deploy: cdk deploy of every stack (needs AWS credentials and a bootstrapped account)
+deploy: build $(CDK)
+	$(CDK) deploy --all $(CDK_ARGS)
+
+## cfn-lint: lint every synthesized template. Errors fail (exit bit 2);
+## warnings (bit 4) and notes (bit 8) are printed and reviewed in the note.
+cfn-lint: synth $(VENV)/.installed
+	@rc=0; $(VENV)/bin/cfn-lint cdk.out/*.template.json || rc=$$?; \
+	if [ $$((rc & 3)) -ne 0 ]; then echo "cfn-lint: errors (exit $$rc)"; exit $$rc; fi; \
+	echo "cfn-lint: no errors (exit $$rc)"
+
 ## fuzz: run each fuzz target for FUZZTIME
 fuzz:
 	$(GO) test ./events -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME)
@@ -42,7 +74,7 @@ bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 
 clean:
-	rm -rf dist cdk.out
+	rm -rf dist cdk.out $(VENV) infra/.cdk-cli/node_modules
 
 FORCE:
 

@@ -89,7 +89,7 @@ func (h *Handler) Process(ctx context.Context, raw json.RawMessage) (Report, err
 	id, err := alert.Publish(ctx, h.Alerts, h.TopicARN, msg)
 	if err == nil {
 		rep.MessageID = id
-		log.Info("alert", "message_id", id, "severity", res.Severity, "outcome", res.Outcome)
+		log.Info("alert", "delivery", "published", "message_id", id, "severity", res.Severity, "outcome", res.Outcome)
 		return rep, runErr
 	}
 	// The fixes stand; the alert must not be lost. A retry would find the
@@ -97,12 +97,12 @@ func (h *Handler) Process(ctx context.Context, raw json.RawMessage) (Report, err
 	if h.Fallback != nil && h.FallbackURL != "" {
 		if ferr := alert.Spill(ctx, h.Fallback, h.FallbackURL, msg, err); ferr == nil {
 			rep.Spilled = true
-			log.Error("alert", "outcome", "spilled to fallback queue", "err", err)
+			log.Error("alert", "delivery", "fallback-queue", "severity", res.Severity, "outcome", res.Outcome, "err", err)
 			return rep, runErr
 		} else {
 			err = errors.Join(err, ferr)
 		}
 	}
-	log.Error("alert", "outcome", "undelivered", "err", err, "alert", json.RawMessage(msg.JSON))
+	log.Error("alert", "delivery", "undelivered", "severity", res.Severity, "outcome", res.Outcome, "err", err, "alert", json.RawMessage(msg.JSON))
 	return rep, errors.Join(runErr, err)
 }

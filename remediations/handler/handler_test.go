@@ -156,7 +156,7 @@ func TestSNSDownKeepsTheAlert(t *testing.T) {
 		r.f.Put("acme-invoices-prod", bucket)
 		r.f.Fault = snsDown
 		err := r.invoke(t, sample(t, "PutBucketPolicy"))
-		if err == nil || !strings.Contains(r.logs.String(), `"outcome":"undelivered"`) || !strings.Contains(r.logs.String(), `bucketguard.alert/v1`) {
+		if err == nil || !strings.Contains(r.logs.String(), `"delivery":"undelivered"`) || !strings.Contains(r.logs.String(), `bucketguard.alert/v1`) {
 			t.Errorf("err %v, logs %s", err, r.logs.String())
 		}
 	})

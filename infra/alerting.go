@@ -1,0 +1,86 @@
+package main
+
+import (
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssnssubscriptions"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+)
+
+// AlertingProps configures who receives alerts.
+type AlertingProps struct {
+	AlertEmails []string
+	// OwnerRoutes sends an owner's alerts to its addresses, filtered on the
+	// message attribute `owner`.
+	OwnerRoutes map[string][]string
+}
+
+// Alerting is the encrypted alert topic, its subscriptions, and the queue
+// that keeps alerts SNS refused.
+type Alerting struct {
+	constructs.Construct
+	// Key encrypts the topic and every queue of the stack.
+	Key   awskms.Key
+	Topic awssns.Topic
+	// Undelivered holds alerts that could not be published.
+	Undelivered awssqs.Queue
+}
+
+// NewAlerting builds the alert topic with a customer-managed key (rotated),
+// a TLS-only topic policy, and e-mail subscriptions.
+func NewAlerting(scope constructs.Construct, id string, props *AlertingProps) *Alerting {
+	c := constructs.NewConstruct(scope, &id)
+	key := awskms.NewKey(c, jsii.String("Key"), &awskms.KeyProps{
+		Description:       jsii.String("bucketguard: alerts and queues"),
+		EnableKeyRotation: jsii.Bool(true),
+	})
+	// CloudWatch alarms publish to the encrypted operations topic.
+	key.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:        jsii.String("CloudWatchAlarmsPublishToOpsTopic"),
+		Principals: &[]awsiam.IPrincipal{awsiam.NewServicePrincipal(jsii.String("cloudwatch.amazonaws.com"), nil)},
+		Actions:    jsii.Strings("kms:Decrypt", "kms:GenerateDataKey"),
+		Resources:  jsii.Strings("*"),
+		Conditions: &map[string]any{"StringEquals": map[string]any{"aws:SourceAccount": awscdk.Aws_ACCOUNT_ID()}},
+	}), jsii.Bool(true))
+	topic := awssns.NewTopic(c, jsii.String("Topic"), &awssns.TopicProps{
+		DisplayName: jsii.String("bucketguard"),
+		MasterKey:   key,
+		EnforceSSL:  jsii.Bool(true),
+	})
+	for _, e := range props.AlertEmails {
+		topic.AddSubscription(awssnssubscriptions.NewEmailSubscription(jsii.String(e), nil))
+	}
+	for _, owner := range sortedKeys(props.OwnerRoutes) {
+		for _, e := range props.OwnerRoutes[owner] {
+			topic.AddSubscription(awssnssubscriptions.NewEmailSubscription(jsii.String(e), &awssnssubscriptions.EmailSubscriptionProps{
+				FilterPolicy: &map[string]awssns.SubscriptionFilter{
+					"owner": awssns.SubscriptionFilter_StringFilter(&awssns.StringConditions{Allowlist: jsii.Strings(owner)}),
+				},
+			}))
+		}
+	}
+	undelivered := encryptedQueue(c, "Undelivered", key)
+	return &Alerting{Construct: c, Key: key, Topic: topic, Undelivered: undelivered}
+}
+
+// encryptedQueue is a TLS-only queue that keeps messages for the 14 days SQS
+// allows, encrypted with key, or with SQS-managed keys when key is nil (the
+// queues that hold only CloudTrail events, which EventBridge and Lambda then
+// write without a key policy).
+func encryptedQueue(scope constructs.Construct, id string, key awskms.IKey) awssqs.Queue {
+	props := &awssqs.QueueProps{
+		Encryption:      awssqs.QueueEncryption_SQS_MANAGED,
+		EnforceSSL:      jsii.Bool(true),
+		RetentionPeriod: awscdk.Duration_Days(jsii.Number(14)),
+	}
+	if key != nil {
+		props.Encryption, props.EncryptionMasterKey = awssqs.QueueEncryption_KMS, key
+	}
+	q := awssqs.NewQueue(scope, jsii.String(id), props)
+	suppress(q, "AwsSolutions-SQS3", "this queue is itself a dead-letter store: failed events and undelivered alerts land here, and an alarm watches it")
+	return q
+}

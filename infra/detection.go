@@ -1,0 +1,77 @@
+package main
+
+import (
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awseventstargets"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/bucketguard/bucketguard/events"
+)
+
+// DetectionProps says what the rule sends where.
+type DetectionProps struct {
+	Target awslambda.IFunction
+	// SelfRoleARN is the remediator's role: its own changes never match.
+	SelfRoleARN *string
+	// DeadLetter keeps events EventBridge could not deliver.
+	DeadLetter awssqs.IQueue
+}
+
+// Detection is the EventBridge rule on the default bus.
+type Detection struct {
+	constructs.Construct
+	Rule awsevents.Rule
+}
+
+// RuleDetail is the detail part of the rule's pattern: S3 management calls
+// with a watched name (the list in events, never retyped), that succeeded
+// (no errorCode), and were not made by the remediator's role. The role test
+// needs $or: an event without a session issuer (an IAM user, the root user)
+// has no field for anything-but to match.
+// https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-create-pattern-operators.html
+func RuleDetail(selfRoleARN any) map[string]any {
+	return map[string]any{
+		"eventSource": []any{events.EventSource},
+		"eventName":   toAny(events.WatchedNames()),
+		"errorCode":   []any{map[string]any{"exists": false}},
+		"$or": []any{
+			map[string]any{"userIdentity": map[string]any{"sessionContext": map[string]any{"sessionIssuer": map[string]any{
+				"arn": []any{map[string]any{"exists": false}}}}}},
+			map[string]any{"userIdentity": map[string]any{"sessionContext": map[string]any{"sessionIssuer": map[string]any{
+				"arn": []any{map[string]any{"anything-but": []any{selfRoleARN}}}}}}},
+		},
+	}
+}
+
+func toAny(ss []string) []any {
+	out := make([]any, len(ss))
+	for i, s := range ss {
+		out[i] = s
+	}
+	return out
+}
+
+// NewDetection builds the rule and its target, with bounded retries and a
+// dead-letter queue for events that cannot be delivered.
+func NewDetection(scope constructs.Construct, id string, p *DetectionProps) *Detection {
+	c := constructs.NewConstruct(scope, &id)
+	detail := RuleDetail(*p.SelfRoleARN)
+	rule := awsevents.NewRule(c, jsii.String("Rule"), &awsevents.RuleProps{
+		Description: jsii.String("bucketguard: S3 configuration changes from CloudTrail"),
+		EventPattern: &awsevents.EventPattern{
+			Source:     jsii.Strings("aws.s3"),
+			DetailType: jsii.Strings(events.DetailType),
+			Detail:     &detail,
+		},
+	})
+	rule.AddTarget(awseventstargets.NewLambdaFunction(p.Target, &awseventstargets.LambdaFunctionProps{
+		DeadLetterQueue: p.DeadLetter,
+		RetryAttempts:   jsii.Number(8),
+		MaxEventAge:     awscdk.Duration_Hours(jsii.Number(2)),
+	}))
+	return &Detection{Construct: c, Rule: rule}
+}

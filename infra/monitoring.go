@@ -1,0 +1,135 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatchactions"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssnssubscriptions"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/bucketguard/bucketguard/remediations"
+)
+
+// Watched is one function the monitoring watches.
+type Watched struct {
+	Name     string
+	Function awslambda.IFunction
+	LogGroup awslogs.ILogGroup
+	// NoInvocationsHours alarms when the function has not run for that
+	// long; 0 is off.
+	NoInvocationsHours int
+}
+
+// MonitoringProps says what to watch and whom to tell.
+type MonitoringProps struct {
+	Key       awskms.IKey
+	OpsEmails []string
+	Functions []Watched
+	// Queues must stay empty: failed events, dead letters, undelivered alerts.
+	Queues map[string]awssqs.IQueue
+}
+
+// Monitoring is the operations topic, the alarms and the dashboard.
+type Monitoring struct {
+	constructs.Construct
+	OpsTopic  awssns.Topic
+	Alarms    []awscloudwatch.Alarm
+	Dashboard awscloudwatch.Dashboard
+}
+
+// Namespace is the CloudWatch namespace of bucketguard's own metrics.
+const Namespace = "bucketguard"
+
+// NewMonitoring alarms on function errors and throttles, on any message in
+// the failure queues, on alerts that could not be delivered, and optionally
+// on silence; all to an encrypted operations topic. The dashboard shows
+// remediations by outcome, from the functions' JSON logs.
+func NewMonitoring(scope constructs.Construct, id string, p *MonitoringProps) *Monitoring {
+	c := constructs.NewConstruct(scope, &id)
+	ops := awssns.NewTopic(c, jsii.String("OpsTopic"), &awssns.TopicProps{
+		DisplayName: jsii.String("bucketguard operations"),
+		MasterKey:   p.Key,
+		EnforceSSL:  jsii.Bool(true),
+	})
+	for _, e := range p.OpsEmails {
+		ops.AddSubscription(awssnssubscriptions.NewEmailSubscription(jsii.String(e), nil))
+	}
+	m := &Monitoring{Construct: c, OpsTopic: ops}
+	alarm := func(name string, metric awscloudwatch.IMetric, threshold float64, cmp awscloudwatch.ComparisonOperator, missing awscloudwatch.TreatMissingData, desc string) {
+		a := awscloudwatch.NewAlarm(c, jsii.String(name), &awscloudwatch.AlarmProps{
+			Metric:             metric,
+			Threshold:          jsii.Number(threshold),
+			EvaluationPeriods:  jsii.Number(1),
+			ComparisonOperator: cmp,
+			TreatMissingData:   missing,
+			AlarmDescription:   jsii.String(desc),
+		})
+		a.AddAlarmAction(awscloudwatchactions.NewSnsAction(ops))
+		m.Alarms = append(m.Alarms, a)
+	}
+	five := &awscloudwatch.MetricOptions{Period: awscdk.Duration_Minutes(jsii.Number(5)), Statistic: jsii.String("Sum")}
+	var outcomeWidgets []awscloudwatch.IWidget
+	for _, w := range p.Functions {
+		alarm(w.Name+"Errors", w.Function.MetricErrors(five), 1, awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+			awscloudwatch.TreatMissingData_NOT_BREACHING, "bucketguard "+w.Name+": the function failed (errors)")
+		alarm(w.Name+"Throttles", w.Function.MetricThrottles(five), 1, awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+			awscloudwatch.TreatMissingData_NOT_BREACHING, "bucketguard "+w.Name+": the function was throttled")
+		if w.NoInvocationsHours > 0 {
+			alarm(w.Name+"Silent", w.Function.MetricInvocations(&awscloudwatch.MetricOptions{
+				Period: awscdk.Duration_Hours(jsii.Number(float64(w.NoInvocationsHours))), Statistic: jsii.String("Sum")}),
+				1, awscloudwatch.ComparisonOperator_LESS_THAN_THRESHOLD, awscloudwatch.TreatMissingData_BREACHING,
+				fmt.Sprintf("bucketguard %s: no invocation for %d hours; is the trail or the rule broken?", w.Name, w.NoInvocationsHours))
+		}
+		// One count per alert line, with the outcome as a dimension.
+		awslogs.NewMetricFilter(c, jsii.String(w.Name+"Outcomes"), &awslogs.MetricFilterProps{
+			LogGroup:        w.LogGroup,
+			FilterPattern:   awslogs.FilterPattern_Literal(jsii.String(`{ $.msg = "alert" }`)),
+			MetricNamespace: jsii.String(Namespace),
+			MetricName:      jsii.String("Remediations"),
+			MetricValue:     jsii.String("1"),
+			Dimensions:      &map[string]*string{"Function": jsii.String(w.Name), "Outcome": jsii.String("$.outcome")},
+		})
+		undelivered := awslogs.NewMetricFilter(c, jsii.String(w.Name+"Undelivered"), &awslogs.MetricFilterProps{
+			LogGroup:        w.LogGroup,
+			FilterPattern:   awslogs.FilterPattern_Literal(jsii.String(`{ $.msg = "alert" && $.delivery = "undelivered" }`)),
+			MetricNamespace: jsii.String(Namespace),
+			MetricName:      jsii.String("UndeliveredAlerts"),
+			MetricValue:     jsii.String("1"),
+			Dimensions:      &map[string]*string{"Function": jsii.String(w.Name)},
+		})
+		alarm(w.Name+"AlertUndelivered", undelivered.Metric(five), 1, awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+			awscloudwatch.TreatMissingData_NOT_BREACHING, "bucketguard "+w.Name+": an alert reached neither SNS nor the fallback queue; it is in the log")
+		var byOutcome []awscloudwatch.IMetric
+		for _, o := range []string{remediations.ResultRemediated, remediations.ResultPartial, remediations.ResultFailed,
+			remediations.ResultNotified, remediations.ResultReported, remediations.ResultBucketGone} {
+			byOutcome = append(byOutcome, awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
+				Namespace: jsii.String(Namespace), MetricName: jsii.String("Remediations"),
+				DimensionsMap: &map[string]*string{"Function": jsii.String(w.Name), "Outcome": jsii.String(o)},
+				Statistic:     jsii.String("Sum"), Period: awscdk.Duration_Hours(jsii.Number(1)), Label: jsii.String(o),
+			}))
+		}
+		outcomeWidgets = append(outcomeWidgets,
+			awscloudwatch.NewGraphWidget(&awscloudwatch.GraphWidgetProps{Title: jsii.String(w.Name + ": remediations by outcome"), Left: &byOutcome, Stacked: jsii.Bool(true), Width: jsii.Number(12)}),
+			awscloudwatch.NewGraphWidget(&awscloudwatch.GraphWidgetProps{Title: jsii.String(w.Name + ": invocations and errors"),
+				Left: &[]awscloudwatch.IMetric{w.Function.MetricInvocations(five), w.Function.MetricErrors(five), w.Function.MetricThrottles(five)}, Width: jsii.Number(12)}))
+	}
+	for _, name := range sortedKeys(p.Queues) {
+		q := p.Queues[name]
+		alarm(name+"NotEmpty", q.MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{
+			Period: awscdk.Duration_Minutes(jsii.Number(5)), Statistic: jsii.String("Maximum")}),
+			1, awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD, awscloudwatch.TreatMissingData_NOT_BREACHING,
+			"bucketguard: queue "+name+" holds messages that need a look")
+	}
+	m.Dashboard = awscloudwatch.NewDashboard(c, jsii.String("Dashboard"), &awscloudwatch.DashboardProps{
+		Widgets: &[]*[]awscloudwatch.IWidget{&outcomeWidgets},
+	})
+	return m
+}

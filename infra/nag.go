@@ -1,0 +1,43 @@
+package main
+
+import (
+	"sort"
+	"strings"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
+
+	"github.com/bucketguard/bucketguard/remediations/config"
+)
+
+// suppress records a cdk-nag finding that is accepted, with the reason, on
+// the construct and its children.
+func suppress(c constructs.IConstruct, id, reason string) {
+	cdknag.NagSuppressions_AddResourceSuppressions(c, &[]*cdknag.NagPackSuppression{{Id: jsii.String(id), Reason: jsii.String(reason)}}, jsii.Bool(true))
+}
+
+// suppressIAM5 accepts the two wildcards of the remediation role, and only
+// those, by name.
+func suppressIAM5(role awsiam.Role, cfg config.Config) {
+	cdknag.NagSuppressions_AddResourceSuppressions(role, &[]*cdknag.NagPackSuppression{{
+		Id: jsii.String("AwsSolutions-IAM5"),
+		Reason: jsii.String("bucketguard must be able to fix any bucket of the account: bucket-configuration actions only (" +
+			strings.Join(cfg.BucketActions(), ", ") + "), never object data, on bucket ARNs of this account (s3:ResourceAccount); " +
+			"the account-level Block Public Access actions and s3:ListAllMyBuckets support no resource-level permissions"),
+		AppliesTo: &[]any{
+			"Resource::arn:<AWS::Partition>:s3:::*",
+			"Resource::*",
+		},
+	}}, jsii.Bool(true))
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

@@ -1,0 +1,329 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/bucketguard/bucketguard/events"
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	jsii.Close()
+	os.Exit(code)
+}
+
+var (
+	fixtureOnce sync.Once
+	fixture     struct {
+		settings  Settings
+		stacks    []*Stack
+		templates []map[string]any
+		err       error
+	}
+)
+
+// synth builds one app of two regions (the first with the trail) once for
+// all tests: each synth through jsii costs seconds.
+func synth(t *testing.T) ([]*Stack, []map[string]any, Settings) {
+	t.Helper()
+	fixtureOnce.Do(func() {
+		dist, err := os.MkdirTemp("", "bucketguard-dist")
+		if err == nil {
+			err = os.MkdirAll(filepath.Join(dist, "remediate"), 0o755)
+		}
+		if err == nil {
+			err = os.WriteFile(filepath.Join(dist, "remediate", "bootstrap"), []byte("not a real binary"), 0o755)
+		}
+		if err != nil {
+			fixture.err = err
+			return
+		}
+		s, err := ParseSettings(ctx(map[string]any{
+			"regions": []any{"eu-west-1", "us-east-1"}, "account": "111122223333",
+			"alertEmails": []any{"security@example.com"}, "opsEmails": []any{"ops@example.com"},
+			"ownerRoutes": map[string]any{"web-team": "web@example.com"},
+			"createTrail": true, "noInvocationsAlarmHours": float64(24),
+		}), noEnv)
+		if err != nil {
+			fixture.err = err
+			return
+		}
+		app := awscdk.NewApp(&awscdk.AppProps{Outdir: jsii.String(filepath.Join(dist, "cdk.out"))})
+		fixture.settings = s
+		fixture.stacks = NewApp(app, s, dist)
+		for _, st := range fixture.stacks {
+			fixture.templates = append(fixture.templates, *assertions.Template_FromStack(st.Stack, nil).ToJSON())
+		}
+	})
+	if fixture.err != nil {
+		t.Fatal(fixture.err)
+	}
+	return fixture.stacks, fixture.templates, fixture.settings
+}
+
+func resources(tpl map[string]any, typ string) map[string]map[string]any {
+	out := map[string]map[string]any{}
+	for id, r := range tpl["Resources"].(map[string]any) {
+		res := r.(map[string]any)
+		if res["Type"] == typ {
+			props, _ := res["Properties"].(map[string]any)
+			out[id] = props
+		}
+	}
+	return out
+}
+
+func only(t *testing.T, tpl map[string]any, typ string) (string, map[string]any) {
+	t.Helper()
+	rs := resources(tpl, typ)
+	if len(rs) != 1 {
+		t.Fatalf("%d resources of type %s, want 1", len(rs), typ)
+	}
+	for id, p := range rs {
+		return id, p
+	}
+	return "", nil
+}
+
+func strs(v any) []string {
+	switch x := v.(type) {
+	case string:
+		return []string{x}
+	case []any:
+		var out []string
+		for _, i := range x {
+			if s, ok := i.(string); ok {
+				out = append(out, s)
+			}
+		}
+		return out
+	}
+	return nil
+}
+
+func TestRulePatternInTemplate(t *testing.T) {
+	stacks, tpls, _ := synth(t)
+	tmpl := assertions.Template_FromStack(stacks[0].Stack, nil)
+	tmpl.HasResourceProperties(jsii.String("AWS::Events::Rule"), assertions.Match_ObjectLike(&map[string]any{
+		"EventPattern": assertions.Match_ObjectLike(&map[string]any{
+			"source":      []any{"aws.s3"},
+			"detail-type": []any{"AWS API Call via CloudTrail"},
+			"detail": assertions.Match_ObjectLike(&map[string]any{
+				"eventSource": []any{"s3.amazonaws.com"},
+				"errorCode":   []any{map[string]any{"exists": false}},
+			}),
+		}),
+		"State": "ENABLED",
+	}))
+	_, rule := only(t, tpls[0], "AWS::Events::Rule")
+	detail := rule["EventPattern"].(map[string]any)["detail"].(map[string]any)
+	if got := strs(detail["eventName"]); !slices.Equal(got, events.WatchedNames()) {
+		t.Errorf("eventName %v, want the list from events: %v", got, events.WatchedNames())
+	}
+	or := detail["$or"].([]any)
+	if len(or) != 2 || !strings.Contains(jsonOf(or), `"anything-but":[{"Fn::GetAtt":["RemediateRole`) {
+		t.Errorf("$or does not exclude the remediator's role: %s", jsonOf(or))
+	}
+	target := rule["Targets"].([]any)[0].(map[string]any)
+	if target["DeadLetterConfig"] == nil || target["RetryPolicy"] == nil {
+		t.Errorf("rule target without a dead-letter queue or retry policy: %s", jsonOf(target))
+	}
+}
+
+func TestRemediateFunction(t *testing.T) {
+	_, tpls, s := synth(t)
+	for _, tpl := range tpls {
+		_, fn := only(t, tpl, "AWS::Lambda::Function")
+		if fn["Runtime"] != "provided.al2023" || !slices.Equal(strs(fn["Architectures"]), []string{"arm64"}) || fn["Handler"] != "bootstrap" {
+			t.Errorf("function %s", jsonOf(fn))
+		}
+		if fn["MemorySize"] != float64(remediateMemoryMB) || fn["Timeout"] != float64(remediateTimeout) {
+			t.Errorf("memory %v timeout %v", fn["MemorySize"], fn["Timeout"])
+		}
+		env := fn["Environment"].(map[string]any)["Variables"].(map[string]any)
+		for _, k := range []string{"BUCKETGUARD_TOPIC_ARN", "BUCKETGUARD_SELF_ROLE_ARN", "BUCKETGUARD_ALERT_FALLBACK_QUEUE_URL"} {
+			if env[k] == nil {
+				t.Errorf("environment lacks %s", k)
+			}
+		}
+		for k, v := range s.Engine.Environ() {
+			if env[k] != v {
+				t.Errorf("environment %s = %v, want %q (from the same config the function parses)", k, env[k], v)
+			}
+		}
+		_, inv := only(t, tpl, "AWS::Lambda::EventInvokeConfig")
+		if inv["MaximumRetryAttempts"] != float64(2) || inv["MaximumEventAgeInSeconds"] != float64(3600) ||
+			!strings.Contains(jsonOf(inv["DestinationConfig"]), "RemediateFailures") {
+			t.Errorf("async invoke config %s", jsonOf(inv))
+		}
+		_, lg := only(t, tpl, "AWS::Logs::LogGroup")
+		if lg["RetentionInDays"] != float64(90) {
+			t.Errorf("log retention %v", lg["RetentionInDays"])
+		}
+		for id, q := range resources(tpl, "AWS::SQS::Queue") {
+			if q["KmsMasterKeyId"] == nil && q["SqsManagedSseEnabled"] != true {
+				t.Errorf("queue %s is not encrypted", id)
+			}
+		}
+	}
+}
+
+func TestEncryptedTopicAndSubscriptions(t *testing.T) {
+	_, tpls, _ := synth(t)
+	tpl := tpls[0]
+	keyID, key := only(t, tpl, "AWS::KMS::Key")
+	if key["EnableKeyRotation"] != true {
+		t.Error("key rotation off")
+	}
+	for id, topic := range resources(tpl, "AWS::SNS::Topic") {
+		if !strings.Contains(jsonOf(topic["KmsMasterKeyId"]), keyID) {
+			t.Errorf("topic %s not encrypted with the stack key", id)
+		}
+	}
+	for _, pol := range resources(tpl, "AWS::SNS::TopicPolicy") {
+		if !strings.Contains(jsonOf(pol), `"aws:SecureTransport":"false"`) || !strings.Contains(jsonOf(pol), `"Effect":"Deny"`) {
+			t.Errorf("topic policy is not TLS-only: %s", jsonOf(pol))
+		}
+	}
+	var filtered int
+	for _, sub := range resources(tpl, "AWS::SNS::Subscription") {
+		if sub["Protocol"] != "email" {
+			t.Errorf("subscription %s", jsonOf(sub))
+		}
+		if fp := sub["FilterPolicy"]; fp != nil {
+			filtered++
+			if jsonOf(fp) != `{"owner":["web-team"]}` {
+				t.Errorf("filter policy %s", jsonOf(fp))
+			}
+		}
+	}
+	if filtered != 1 {
+		t.Errorf("%d owner subscriptions, want 1", filtered)
+	}
+}
+
+// The role can do exactly what the engine does: these actions, on bucket
+// ARNs of this account, and the account-level ones on "*".
+func TestIAMExactActions(t *testing.T) {
+	_, tpls, s := synth(t)
+	_, pol := only(t, tpls[0], "AWS::IAM::Policy")
+	stmts := pol["PolicyDocument"].(map[string]any)["Statement"].([]any)
+	bySid := map[string]map[string]any{}
+	var all []string
+	for _, st := range stmts {
+		m := st.(map[string]any)
+		if sid, ok := m["Sid"].(string); ok {
+			bySid[sid] = m
+		}
+		all = append(all, strs(m["Action"])...)
+	}
+	bucket := strs(bySid["BucketConfiguration"]["Action"])
+	sort.Strings(bucket)
+	if !slices.Equal(bucket, s.Engine.BucketActions()) {
+		t.Errorf("bucket actions %v, want %v", bucket, s.Engine.BucketActions())
+	}
+	if jsonOf(bySid["BucketConfiguration"]["Resource"]) != `{"Fn::Join":["",["arn:",{"Ref":"AWS::Partition"},":s3:::*"]]}` {
+		t.Errorf("bucket resource %s", jsonOf(bySid["BucketConfiguration"]["Resource"]))
+	}
+	if !strings.Contains(jsonOf(bySid["BucketConfiguration"]["Condition"]), `"s3:ResourceAccount":{"Ref":"AWS::AccountId"}`) {
+		t.Error("bucket actions not limited to this account's buckets")
+	}
+	if got := strs(bySid["AccountLevel"]["Action"]); !slices.Equal(got, s.Engine.AccountActions()) {
+		t.Errorf("account actions %v", got)
+	}
+	want := append(append(s.Engine.BucketActions(), s.Engine.AccountActions()...),
+		"sns:Publish", "sqs:SendMessage", "kms:GenerateDataKey", "kms:Decrypt", "logs:CreateLogStream", "logs:PutLogEvents",
+		"sqs:GetQueueAttributes", "sqs:GetQueueUrl") // the last two: CDK's grant for the on-failure destination
+	for _, a := range all {
+		if !slices.Contains(want, a) {
+			t.Errorf("unexpected action %s", a)
+		}
+		if strings.Contains(a, "*") || strings.Contains(a, "Object") {
+			t.Errorf("action %s is a wildcard or touches object data", a)
+		}
+	}
+}
+
+func TestCdkNagAwsSolutions(t *testing.T) {
+	stacks, _, _ := synth(t)
+	for _, st := range stacks {
+		ann := assertions.Annotations_FromStack(st.Stack)
+		errs := ann.FindError(jsii.String("*"), assertions.Match_StringLikeRegexp(jsii.String("AwsSolutions-.*")))
+		warns := ann.FindWarning(jsii.String("*"), assertions.Match_StringLikeRegexp(jsii.String("AwsSolutions-.*")))
+		for _, e := range append(*errs, *warns...) {
+			t.Errorf("%s: %v", *st.StackName(), e.Entry.Data)
+		}
+	}
+}
+
+// Logical IDs of stateful or referenced resources must not drift: a new ID
+// replaces the resource on the next deploy.
+func TestStableLogicalIDs(t *testing.T) {
+	_, tpls, _ := synth(t)
+	res := tpls[0]["Resources"].(map[string]any)
+	for _, id := range []string{
+		"AlertingKeyF32BC376", "AlertingTopic08189029", "AlertingUndeliveredD7D66D29",
+		"RemediateRoleDEE912F2", "RemediateFunction96205B86", "RemediateLogs4334CAD5", "RemediateFailures4CE316AE",
+		"DetectionRule8F875CCB", "RuleDeadLetters6F592DCF",
+	} {
+		if _, ok := res[id]; !ok {
+			t.Errorf("logical id %s changed", id)
+		}
+	}
+}
+
+func TestMultiRegionAndTrail(t *testing.T) {
+	stacks, tpls, _ := synth(t)
+	if len(stacks) != 2 || *stacks[0].Region() != "eu-west-1" || *stacks[1].Region() != "us-east-1" || *stacks[1].StackName() != "BucketGuard-us-east-1" {
+		t.Fatalf("stacks %d", len(stacks))
+	}
+	_, trail := only(t, tpls[0], "AWS::CloudTrail::Trail")
+	if trail["IsMultiRegionTrail"] != true || trail["EnableLogFileValidation"] != true || trail["IncludeGlobalServiceEvents"] != true {
+		t.Errorf("trail %s", jsonOf(trail))
+	}
+	_, b := only(t, tpls[0], "AWS::S3::Bucket")
+	if jsonOf(b["PublicAccessBlockConfiguration"]) != `{"BlockPublicAcls":true,"BlockPublicPolicy":true,"IgnorePublicAcls":true,"RestrictPublicBuckets":true}` ||
+		b["BucketEncryption"] == nil || b["LifecycleConfiguration"] == nil {
+		t.Errorf("trail bucket %s", jsonOf(b))
+	}
+	for _, p := range resources(tpls[0], "AWS::S3::BucketPolicy") {
+		if !strings.Contains(jsonOf(p), `"aws:SecureTransport":"false"`) {
+			t.Error("trail bucket is not TLS-only")
+		}
+	}
+	if len(resources(tpls[1], "AWS::CloudTrail::Trail")) != 0 {
+		t.Error("second region created another multi-region trail")
+	}
+	if out := tpls[1]["Outputs"].(map[string]any); out["TrailRequired"] == nil {
+		t.Error("no trail reminder where no trail is created")
+	}
+}
+
+func TestAlarmsAndDashboard(t *testing.T) {
+	_, tpls, _ := synth(t)
+	alarms := resources(tpls[0], "AWS::CloudWatch::Alarm")
+	var names []string
+	for _, a := range alarms {
+		names = append(names, a["AlarmDescription"].(string))
+		if !strings.Contains(jsonOf(a["AlarmActions"]), "MonitoringOpsTopic") {
+			t.Errorf("alarm without the ops topic: %s", a["AlarmDescription"])
+		}
+	}
+	joined := strings.Join(names, "\n")
+	for _, want := range []string{"failed (errors)", "throttled", "no invocation for 24 hours", "queue RemediateFailures", "queue RuleDeadLetters", "queue UndeliveredAlerts", "reached neither SNS"} {
+		if !strings.Contains(joined, want) {
+			t.Errorf("no alarm on %q:\n%s", want, joined)
+		}
+	}
+	only(t, tpls[0], "AWS::CloudWatch::Dashboard")
+}
