@@ -6,26 +6,34 @@ GO ?= go
 FUNCTIONS := $(notdir $(wildcard functions/*))
 LAMBDA_FLAGS := -tags lambda.norpc -trimpath -ldflags "-s -w"
 FUZZTIME ?= 30s
+# Packages with tests tagged integration (they also run their unit tests).
+INTEGRATION_PKGS := ./remediations/handler/
 CDK := infra/.cdk-cli/node_modules/.bin/cdk
 VENV := .venv
 # The CDK runs its jsii kernel on Node; synth needs no AWS account or network.
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 1
 export CDK_DISABLE_VERSION_CHECK := true
 
-.PHONY: all test vet unit build synth deploy cfn-lint tools fuzz bench clean
+.PHONY: all test vet unit integration demo build synth deploy cfn-lint tools fuzz bench clean
 
 all: test build
 
-## test: go vet, gofmt, every test, and cfn-lint on the synthesized templates
-test: vet unit cfn-lint
+## test: go vet, gofmt, every test, the integration and fault tests on the
+## emulator, and cfn-lint on the synthesized templates
+test: vet unit integration cfn-lint
 
 vet:
 	$(GO) mod download
 	$(GO) vet ./...
+	$(GO) vet -tags integration ./...
 	@out="$$(gofmt -l $$($(GO) list -f '{{.Dir}}' ./...))"; if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
 unit:
 	$(GO) test -count=1 ./...
+
+## integration: the tests tagged integration, against moto server on loopback
+integration: $(VENV)/.installed
+	.ci/emulator $(GO) test -tags integration -count=1 $(INTEGRATION_PKGS)
 
 ## build: one bootstrap per Lambda under dist/<function>/, and dist/<function>.zip
 build: $(FUNCTIONS:%=dist/%.zip)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
@@ -28,6 +29,8 @@ type Alerting struct {
 	Topic awssns.Topic
 	// Undelivered holds alerts that could not be published.
 	Undelivered awssqs.Queue
+	// Ledger remembers the alerts sent per event, for a day.
+	Ledger awsdynamodb.Table
 }
 
 // NewAlerting builds the alert topic with a customer-managed key (rotated),
@@ -64,7 +67,17 @@ func NewAlerting(scope constructs.Construct, id string, props *AlertingProps) *A
 		}
 	}
 	undelivered := encryptedQueue(c, "Undelivered", key)
-	return &Alerting{Construct: c, Key: key, Topic: topic, Undelivered: undelivered}
+	// EventBridge and Lambda deliver at least once: the ledger keeps a
+	// redelivered event from alerting twice. Items expire after a day.
+	ledger := awsdynamodb.NewTable(c, jsii.String("Ledger"), &awsdynamodb.TableProps{
+		PartitionKey:        &awsdynamodb.Attribute{Name: jsii.String("pk"), Type: awsdynamodb.AttributeType_STRING},
+		BillingMode:         awsdynamodb.BillingMode_PAY_PER_REQUEST,
+		TimeToLiveAttribute: jsii.String("expires"),
+		Encryption:          awsdynamodb.TableEncryption_AWS_MANAGED,
+		RemovalPolicy:       awscdk.RemovalPolicy_DESTROY,
+	})
+	suppress(ledger, "AwsSolutions-DDB3", "idempotency records that expire after a day: nothing to recover to a point in time")
+	return &Alerting{Construct: c, Key: key, Topic: topic, Undelivered: undelivered, Ledger: ledger}
 }
 
 // encryptedQueue is a TLS-only queue that keeps messages for the 14 days SQS

@@ -2,6 +2,7 @@ package main
 
 import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
@@ -25,6 +26,7 @@ type RemediatorProps struct {
 	Topic            awssns.ITopic
 	Key              awskms.IKey
 	Undelivered      awssqs.IQueue
+	Ledger           awsdynamodb.ITable
 	LogRetentionDays int
 	MemoryMB         float64
 	Timeout          awscdk.Duration
@@ -76,6 +78,8 @@ func NewRemediator(scope constructs.Construct, id string, p *RemediatorProps) *R
 	role.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 		Sid: jsii.String("KeepUndeliveredAlerts"), Actions: jsii.Strings("sqs:SendMessage"), Resources: &[]*string{p.Undelivered.QueueArn()}}))
 	role.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid: jsii.String("AlertLedger"), Actions: jsii.Strings("dynamodb:PutItem", "dynamodb:DeleteItem"), Resources: &[]*string{p.Ledger.TableArn()}}))
+	role.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 		Sid: jsii.String("EncryptAlerts"), Actions: jsii.Strings("kms:GenerateDataKey", "kms:Decrypt"), Resources: &[]*string{p.Key.KeyArn()}}))
 
 	logs := awslogs.NewLogGroup(c, jsii.String("Logs"), &awslogs.LogGroupProps{
@@ -88,6 +92,7 @@ func NewRemediator(scope constructs.Construct, id string, p *RemediatorProps) *R
 	cfg.TopicARN = *p.Topic.TopicArn()
 	cfg.SelfRoleARN = *role.RoleArn()
 	cfg.FallbackQueueURL = *p.Undelivered.QueueUrl()
+	cfg.LedgerTable = *p.Ledger.TableName()
 	env := map[string]*string{}
 	for k, v := range cfg.Environ() {
 		env[k] = jsii.String(v)

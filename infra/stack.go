@@ -51,6 +51,7 @@ func NewStack(scope constructs.Construct, id string, p *StackProps) *Stack {
 		Topic:            s.Alerting.Topic,
 		Key:              s.Alerting.Key,
 		Undelivered:      s.Alerting.Undelivered,
+		Ledger:           s.Alerting.Ledger,
 		LogRetentionDays: st.LogRetentionDays,
 		MemoryMB:         remediateMemoryMB,
 		Timeout:          awscdk.Duration_Seconds(jsii.Number(remediateTimeout)),

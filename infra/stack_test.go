@@ -151,7 +151,7 @@ func TestRemediateFunction(t *testing.T) {
 			t.Errorf("memory %v timeout %v", fn["MemorySize"], fn["Timeout"])
 		}
 		env := fn["Environment"].(map[string]any)["Variables"].(map[string]any)
-		for _, k := range []string{"BUCKETGUARD_TOPIC_ARN", "BUCKETGUARD_SELF_ROLE_ARN", "BUCKETGUARD_ALERT_FALLBACK_QUEUE_URL"} {
+		for _, k := range []string{"BUCKETGUARD_TOPIC_ARN", "BUCKETGUARD_SELF_ROLE_ARN", "BUCKETGUARD_ALERT_FALLBACK_QUEUE_URL", "BUCKETGUARD_ALERT_LEDGER_TABLE"} {
 			if env[k] == nil {
 				t.Errorf("environment lacks %s", k)
 			}
@@ -243,6 +243,7 @@ func TestIAMExactActions(t *testing.T) {
 	}
 	want := append(append(s.Engine.BucketActions(), s.Engine.AccountActions()...),
 		"sns:Publish", "sqs:SendMessage", "kms:GenerateDataKey", "kms:Decrypt", "logs:CreateLogStream", "logs:PutLogEvents",
+		"dynamodb:PutItem", "dynamodb:DeleteItem",
 		"sqs:GetQueueAttributes", "sqs:GetQueueUrl") // the last two: CDK's grant for the on-failure destination
 	for _, a := range all {
 		if !slices.Contains(want, a) {
@@ -274,7 +275,7 @@ func TestStableLogicalIDs(t *testing.T) {
 	for _, id := range []string{
 		"AlertingKeyF32BC376", "AlertingTopic08189029", "AlertingUndeliveredD7D66D29",
 		"RemediateRoleDEE912F2", "RemediateFunction96205B86", "RemediateLogs4334CAD5", "RemediateFailures4CE316AE",
-		"DetectionRule8F875CCB", "RuleDeadLetters6F592DCF",
+		"DetectionRule8F875CCB", "RuleDeadLetters6F592DCF", "AlertingLedger2F1F7669",
 	} {
 		if _, ok := res[id]; !ok {
 			t.Errorf("logical id %s changed", id)

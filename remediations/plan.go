@@ -344,13 +344,10 @@ func (pl *planner) policy() {
 			Summary: fmt.Sprintf("policy statement %d%s: %s", i, sidNote(st.Sid), st.Reason)})
 	}
 	if len(fix.KeptPublicRead) > 0 {
+		// Not a finding: an approved bucket that serves public reads is as
+		// approved. The exemption records it, and every alert shows it.
 		pl.Exemption.Used = true
 		pl.Exemption.KeptStatements = fix.KeptPublicRead
-		for _, i := range fix.KeptPublicRead {
-			st := report.Statements[i]
-			pl.find(Finding{ID: "policy-public-read-kept", Severity: Info, Setting: "policy", Statement: ptr(i),
-				Summary: fmt.Sprintf("policy statement %d%s grants public read and is kept: %s", i, sidNote(st.Sid), exemptionWhy(pl.Exemption))})
-		}
 	}
 	tlsMissing := cfg.RequireTLS && !doc.RequiresTLS(pl.p.Partition(), pl.p.Bucket)
 	if tlsMissing {
@@ -409,16 +406,6 @@ func keptNote(n int) string {
 		return "no other statement to keep"
 	}
 	return fmt.Sprintf("keep the other %d statement(s) byte for byte", n)
-}
-
-func exemptionWhy(e *Exemption) string {
-	if e.Status == ApprovalUnknown {
-		return "the approval tags could not be read"
-	}
-	if e.Until != nil {
-		return fmt.Sprintf("approved by tag %s until %s", e.Tag, e.Until.UTC().Format(time.RFC3339))
-	}
-	return fmt.Sprintf("approved by tag %s", e.Tag)
 }
 
 func sidNote(sid string) string {

@@ -37,6 +37,8 @@ func main() {
 		TopicARN:    cfg.TopicARN,
 		Fallback:    aws.SQS,
 		FallbackURL: cfg.FallbackQueueURL,
+		Ledger:      aws.DynamoDB,
+		LedgerTable: cfg.LedgerTable,
 		Self:        cfg.SelfRole,
 		Log:         log,
 	}

@@ -110,7 +110,7 @@ func document(r remediations.Result) Document {
 
 func build(d Document) Message {
 	js, _ := json.Marshal(d) // plain data: cannot fail
-	m := Message{Subject: subject(d), Text: text(d), Document: d, JSON: js, Attributes: attributes(d)}
+	m := Message{Subject: subject(d), Text: d.Text(), Document: d, JSON: js, Attributes: attributes(d)}
 	return m
 }
 
@@ -202,6 +202,10 @@ func summary(d Document) string {
 	}[d.Outcome]
 	return fmt.Sprintf("%s: %s %s (%s, %s)", headline(d), verb, d.where(), d.Account, d.Region)
 }
+
+// Subject is the SNS subject of the document: ASCII, one line, under 100
+// characters.
+func (d Document) Subject() string { return subject(d) }
 
 // subject is ASCII, one line, under 100 characters.
 func subject(d Document) string {

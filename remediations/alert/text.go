@@ -9,10 +9,10 @@ import (
 	"github.com/bucketguard/bucketguard/remediations"
 )
 
-// text renders the e-mail body: what happened, what was found, what was
+// Text renders the e-mail body: what happened, what was found, what was
 // done, and the before/after of every changed setting, enough to undo a fix
-// by hand.
-func text(d Document) string {
+// by hand. A subscriber holding only the JSON document renders the same.
+func (d Document) Text() string {
 	var b strings.Builder
 	p := func(format string, args ...any) { fmt.Fprintf(&b, format+"\n", args...) }
 

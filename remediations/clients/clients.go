@@ -11,6 +11,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3control"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
@@ -21,12 +22,13 @@ import (
 
 // Set is every client bucketguard uses.
 type Set struct {
-	Config  aws.Config
-	S3      *s3.Client
-	Control *s3control.Client
-	SNS     *sns.Client
-	SQS     *sqs.Client
-	STS     *sts.Client
+	Config   aws.Config
+	S3       *s3.Client
+	Control  *s3control.Client
+	SNS      *sns.Client
+	SQS      *sqs.Client
+	STS      *sts.Client
+	DynamoDB *dynamodb.Client
 }
 
 // Load reads the standard configuration and builds the clients.
@@ -55,9 +57,10 @@ func New(cfg aws.Config) Set {
 				o.EndpointResolverV2 = fixedEndpoint{}
 			}
 		}),
-		SNS: sns.NewFromConfig(cfg),
-		SQS: sqs.NewFromConfig(cfg),
-		STS: sts.NewFromConfig(cfg),
+		SNS:      sns.NewFromConfig(cfg),
+		SQS:      sqs.NewFromConfig(cfg),
+		STS:      sts.NewFromConfig(cfg),
+		DynamoDB: dynamodb.NewFromConfig(cfg),
 	}
 }
 

@@ -52,6 +52,7 @@ const (
 	EnvApprovalUntilTagKey = "BUCKETGUARD_APPROVAL_UNTIL_TAG_KEY"
 	EnvOwnerTagKey         = "BUCKETGUARD_OWNER_TAG_KEY"
 	EnvFallbackQueueURL    = "BUCKETGUARD_ALERT_FALLBACK_QUEUE_URL"
+	EnvLedgerTable         = "BUCKETGUARD_ALERT_LEDGER_TABLE"
 	EnvDeadlineMargin      = "BUCKETGUARD_DEADLINE_MARGIN"
 	EnvLogLevel            = "BUCKETGUARD_LOG_LEVEL"
 )
@@ -81,6 +82,8 @@ type Config struct {
 	OwnerTagKey         string
 	// FallbackQueueURL receives alerts SNS would not take.
 	FallbackQueueURL string
+	// LedgerTable is the DynamoDB table that remembers sent alerts.
+	LedgerTable string
 	// DeadlineMargin is how much time must be left before the invocation's
 	// deadline for bucketguard to start another write.
 	DeadlineMargin time.Duration
@@ -114,6 +117,7 @@ func Settings() []Setting {
 		{EnvApprovalUntilTagKey, d.ApprovalUntilTagKey, "optional RFC 3339 expiry of the approval"},
 		{EnvOwnerTagKey, d.OwnerTagKey, "tag naming the bucket's owner; sent as the `owner` message attribute"},
 		{EnvFallbackQueueURL, "", "SQS queue for alerts SNS would not take"},
+		{EnvLedgerTable, "", "DynamoDB table (key `pk`, TTL `expires`) that stops a redelivered event from alerting twice"},
 		{EnvDeadlineMargin, d.DeadlineMargin.String(), "time that must remain before the Lambda deadline to start a write"},
 		{EnvLogLevel, "info", "`debug`, `info`, `warn` or `error`"},
 	}
@@ -137,6 +141,7 @@ func Default() Config {
 var (
 	topicRE  = regexp.MustCompile(`^arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$`)
 	kmsKeyRE = regexp.MustCompile(`^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/(mrk-)?[0-9a-fA-F-]{32,36}$`)
+	tableRE  = regexp.MustCompile(`^[A-Za-z0-9_.-]{3,255}$`)
 	queueRE  = regexp.MustCompile(`^https?://[A-Za-z0-9.:-]+/[0-9]{12}/[A-Za-z0-9_-]{1,80}(\.fifo)?$`)
 )
 
@@ -241,6 +246,12 @@ func FromEnv(lookup func(string) (string, bool)) (Config, error) {
 		}
 		c.FallbackQueueURL = v
 	}
+	if v, ok := get(EnvLedgerTable); ok {
+		if !tableRE.MatchString(v) {
+			bad(EnvLedgerTable, v, "is not a DynamoDB table name")
+		}
+		c.LedgerTable = v
+	}
 	if v, ok := get(EnvDeadlineMargin); ok {
 		d, err := time.ParseDuration(v)
 		switch {
@@ -319,6 +330,7 @@ func (c Config) Environ() map[string]string {
 	set(EnvApprovalUntilTagKey, c.ApprovalUntilTagKey, d.ApprovalUntilTagKey)
 	set(EnvOwnerTagKey, c.OwnerTagKey, d.OwnerTagKey)
 	set(EnvFallbackQueueURL, c.FallbackQueueURL, "")
+	set(EnvLedgerTable, c.LedgerTable, "")
 	set(EnvDeadlineMargin, c.DeadlineMargin.String(), d.DeadlineMargin.String())
 	set(EnvLogLevel, strings.ToLower(c.LogLevel.String()), "info")
 	return env

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/aws/aws-lambda-go/lambdacontext"
 
@@ -26,8 +27,27 @@ type Handler struct {
 	// Fallback, when set, keeps alerts SNS refused.
 	Fallback    alert.Queue
 	FallbackURL string
+	// Ledger, when set, remembers the alerts sent for each event, so that a
+	// redelivered event does not alert twice.
+	Ledger      alert.Ledger
+	LedgerTable string
 	Self        events.Role
 	Log         *slog.Logger
+	// PublishTimeout bounds the SNS call, so that time is left to keep the
+	// alert in the fallback queue when SNS hangs. Zero means 10 s; it is
+	// never more than half the time left before the deadline.
+	PublishTimeout time.Duration
+}
+
+func (h *Handler) publishTimeout(ctx context.Context) time.Duration {
+	d := h.PublishTimeout
+	if d <= 0 {
+		d = 10 * time.Second
+	}
+	if dl, ok := ctx.Deadline(); ok {
+		d = min(d, time.Until(dl)/2)
+	}
+	return d
 }
 
 // Report is what one event led to.
@@ -39,6 +59,8 @@ type Report struct {
 	MessageID string
 	// Spilled is true when the alert went to the fallback queue.
 	Spilled bool
+	// Duplicate is true when the ledger showed this alert already sent.
+	Duplicate bool
 }
 
 // Handle is the Lambda entry point. A non-nil error makes Lambda retry the
@@ -86,7 +108,24 @@ func (h *Handler) Process(ctx context.Context, raw json.RawMessage) (Report, err
 	if h.Alerts == nil {
 		return rep, runErr
 	}
-	id, err := alert.Publish(ctx, h.Alerts, h.TopicARN, msg)
+	key, claimed := "", false
+	if h.Ledger != nil && h.LedgerTable != "" {
+		key = msg.Key()
+		first, err := alert.Claim(ctx, h.Ledger, h.LedgerTable, key, time.Now())
+		switch {
+		case err != nil:
+			log.Warn("alert", "delivery", "ledger unavailable: sending anyway", "err", err)
+		case !first:
+			rep.Duplicate = true
+			log.Info("alert", "delivery", "duplicate", "key", key, "outcome", res.Outcome)
+			return rep, runErr
+		default:
+			claimed = true
+		}
+	}
+	pctx, cancel := context.WithTimeout(ctx, h.publishTimeout(ctx))
+	id, err := alert.Publish(pctx, h.Alerts, h.TopicARN, msg)
+	cancel()
 	if err == nil {
 		rep.MessageID = id
 		log.Info("alert", "delivery", "published", "message_id", id, "severity", res.Severity, "outcome", res.Outcome)
@@ -95,12 +134,18 @@ func (h *Handler) Process(ctx context.Context, raw json.RawMessage) (Report, err
 	// The fixes stand; the alert must not be lost. A retry would find the
 	// bucket clean and have nothing to say, so keep the alert elsewhere.
 	if h.Fallback != nil && h.FallbackURL != "" {
-		if ferr := alert.Spill(ctx, h.Fallback, h.FallbackURL, msg, err); ferr == nil {
+		ferr := alert.Spill(ctx, h.Fallback, h.FallbackURL, msg, err)
+		if ferr == nil {
 			rep.Spilled = true
 			log.Error("alert", "delivery", "fallback-queue", "severity", res.Severity, "outcome", res.Outcome, "err", err)
 			return rep, runErr
-		} else {
-			err = errors.Join(err, ferr)
+		}
+		err = errors.Join(err, ferr)
+	}
+	if claimed {
+		// Delivered nowhere: let the retry try again.
+		if rerr := alert.Release(ctx, h.Ledger, h.LedgerTable, key); rerr != nil {
+			err = errors.Join(err, rerr)
 		}
 	}
 	log.Error("alert", "delivery", "undelivered", "severity", res.Severity, "outcome", res.Outcome, "err", err, "alert", json.RawMessage(msg.JSON))

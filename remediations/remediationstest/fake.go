@@ -88,6 +88,7 @@ type Fake struct {
 
 	published []Published
 	sent      []Sent
+	ledger    map[string]bool
 }
 
 // New returns an empty account.
@@ -172,7 +173,7 @@ func (f *Fake) countKind(read bool) int {
 	defer f.mu.Unlock()
 	n := 0
 	for _, c := range f.calls {
-		if isRead(c.Op) == read && c.Op != "sns:Publish" && c.Op != "sqs:SendMessage" {
+		if isRead(c.Op) == read && (c.Op[:3] == "s3:" || len(c.Op) > 10 && c.Op[:10] == "s3control:") {
 			n++
 		}
 	}

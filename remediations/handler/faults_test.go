@@ -1,0 +1,346 @@
+//go:build integration
+
+package handler_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
+	"github.com/bucketguard/bucketguard/remediations"
+	"github.com/bucketguard/bucketguard/remediations/acl"
+	"github.com/bucketguard/bucketguard/remediations/alert"
+	"github.com/bucketguard/bucketguard/remediations/policy"
+	fake "github.com/bucketguard/bucketguard/remediations/remediationstest"
+)
+
+// incident is a bucket with a public policy beside a partner statement,
+// Block Public Access deleted and no default encryption: three writes.
+func (r *erig) incident(b string) {
+	r.bucket(b)
+	r.tags(b, map[string]string{"owner": "finance"})
+	r.policy(b, policyDoc(crossAccountStmt(b), publicReadStmt(b)))
+}
+
+func (r *erig) onlyAlert() alert.Document {
+	r.t.Helper()
+	got := r.alerts()
+	if len(got) != 1 {
+		r.t.Fatalf("%d alerts, want 1\n%s", len(got), r.logs.String())
+	}
+	return got[0].doc
+}
+
+func actionOf(d alert.Document, name remediations.ActionName) remediations.ActionResult {
+	for _, a := range d.Actions {
+		if a.Name == name {
+			return a
+		}
+	}
+	return remediations.ActionResult{}
+}
+
+func TestThrottlingAnd5xxAreAbsorbedBySDKRetries(t *testing.T) {
+	r := newERig(t)
+	b := "acme-throttled"
+	r.incident(b)
+	r.e.Proxy.Add(
+		&fake.Rule{Op: "s3:GetBucketAcl", Attempts: []int{1, 2}, Status: 503, Code: "SlowDown", Message: "Please reduce your request rate."},
+		&fake.Rule{Op: "s3:GetBucketPolicy", Attempts: []int{1}, Status: 500, Code: "InternalError"},
+		&fake.Rule{Op: "s3:PutBucketPolicy", Attempts: []int{1}, Status: 503, Code: "SlowDown"},
+		&fake.Rule{Op: "s3:PutPublicAccessBlock", Attempts: []int{1}, Status: 500, Code: "InternalError"},
+		&fake.Rule{Op: "s3:PutBucketEncryption", Attempts: []int{1}, Drop: true},
+	)
+	if err := r.invoke(r.event("PutBucketPolicy", b)); err != nil {
+		t.Fatalf("retries did not absorb the faults: %v\n%s", err, r.logs.String())
+	}
+	cleanUnder(t, b, r.posture(b))
+	keeps(t, r.posture(b), crossAccountStmt(b))
+	if d := r.onlyAlert(); d.Outcome != remediations.ResultRemediated {
+		t.Errorf("outcome %s", d.Outcome)
+	}
+	if n := r.e.Proxy.Count("s3:GetBucketAcl"); n < 3 {
+		t.Errorf("GetBucketAcl called %d times; the SDK should have retried twice", n)
+	}
+	if n := r.e.Proxy.Count("s3:PutBucketEncryption"); n != 2 {
+		t.Errorf("PutBucketEncryption called %d times after a dropped connection, want 2", n)
+	}
+}
+
+func TestAccessDeniedOnOneWrite(t *testing.T) {
+	r := newERig(t)
+	b := "acme-denied"
+	r.incident(b)
+	r.publicACL(b)
+	r.e.Proxy.Add(&fake.Rule{Op: "s3:PutBucketAcl", Status: 403, Code: "AccessDenied", Message: "Access Denied"})
+	if err := r.invoke(r.event("PutBucketAcl", b)); err != nil {
+		t.Fatalf("a permanent error must not ask Lambda to retry: %v", err)
+	}
+	p := r.posture(b)
+	if !acl.Judge(p.ACL.Value).Public {
+		t.Error("the denied ACL write went through anyway?")
+	}
+	if d, _ := policy.Parse([]byte(p.Policy.Value)); policy.Judge(d).Public || p.BucketBPA.Value != remediations.AllOn || p.Encryption.State != remediations.Set {
+		t.Errorf("the other fixes did not apply: %+v", p)
+	}
+	d := r.onlyAlert()
+	a := actionOf(d, remediations.RemovePublicACLGrants)
+	if d.Outcome != remediations.ResultPartial || a.Outcome != remediations.WriteFailed || !strings.Contains(a.Error, "AccessDenied") {
+		t.Errorf("alert outcome %s, ACL action %+v", d.Outcome, a)
+	}
+	if !strings.Contains(d.Text(), "error: AccessDenied") {
+		t.Errorf("the e-mail does not say what failed:\n%s", d.Text())
+	}
+	if n := r.e.Proxy.Count("s3:PutBucketAcl"); n != 1 {
+		t.Errorf("PutBucketAcl tried %d times; AccessDenied is not retryable", n)
+	}
+}
+
+func TestBucketDeletedMidFlight(t *testing.T) {
+	r := newERig(t)
+	b := "acme-vanishing"
+	r.incident(b)
+	r.e.Proxy.Add(&fake.Rule{Op: "s3:PutBucketPolicy", Before: func() {
+		_, err := r.e.Direct.S3.DeleteBucket(context.Background(), &s3.DeleteBucketInput{Bucket: aws.String(b)})
+		if err != nil {
+			t.Errorf("delete bucket: %v", err)
+		}
+	}})
+	if err := r.invoke(r.event("PutBucketPolicy", b)); err != nil {
+		t.Fatalf("a deleted bucket must not be retried: %v", err)
+	}
+	d := r.onlyAlert()
+	if !strings.Contains(d.Error, "no longer exists") || !strings.Contains(d.Text(), "no longer exists") {
+		t.Errorf("alert does not say the bucket is gone: %+v", d)
+	}
+	if n := r.e.Proxy.Count("s3:PutPublicAccessBlock", "s3:PutBucketEncryption"); n != 0 {
+		t.Errorf("%d writes after the bucket vanished", n)
+	}
+}
+
+func TestSNSDownAlertIsKept(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		rule *fake.Rule
+	}{
+		{"errors", &fake.Rule{Op: "sns:Publish", Status: 500, Code: "InternalError"}},
+		{"time-outs", &fake.Rule{Op: "sns:Publish", Delay: 3 * time.Second}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := newERig(t)
+			r.h.PublishTimeout = 500 * time.Millisecond
+			b := "acme-sns-down"
+			r.incident(b)
+			r.e.Proxy.Add(tc.rule)
+			if err := r.invoke(r.event("PutBucketPolicy", b)); err != nil {
+				t.Fatalf("the alert went to the fallback queue, the invocation should succeed: %v", err)
+			}
+			cleanUnder(t, b, r.posture(b))
+			msgs, err := r.e.Direct.SQS.ReceiveMessage(r.ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(r.fallback), MaxNumberOfMessages: 10,
+				MessageAttributeNames: []string{"All"}})
+			r.must(err)
+			if len(msgs.Messages) != 1 {
+				t.Fatalf("%d messages in the fallback queue\n%s", len(msgs.Messages), r.logs.String())
+			}
+			var d alert.Document
+			r.must(json.Unmarshal([]byte(*msgs.Messages[0].Body), &d))
+			if d.Bucket != b || d.Outcome != remediations.ResultRemediated || *msgs.Messages[0].MessageAttributes["publish_error"].StringValue == "" {
+				t.Errorf("fallback message %+v", d)
+			}
+			if !strings.Contains(r.logs.String(), `"delivery":"fallback-queue"`) {
+				t.Errorf("no log line for the spilled alert:\n%s", r.logs.String())
+			}
+		})
+	}
+}
+
+// With the deadline near, bucketguard starts no write it cannot finish,
+// reports the partial work, and the retry finishes it.
+func TestDeadlineClose(t *testing.T) {
+	r := newERig(t)
+	b := "acme-deadline"
+	r.incident(b)
+	r.e.Proxy.Add(&fake.Rule{Op: "s3:PutBucketPolicy", Attempts: []int{1}, Delay: 3500 * time.Millisecond})
+	raw := r.event("PutBucketPolicy", b)
+	ctx, cancel := context.WithTimeout(r.ctx, 8*time.Second) // the margin is 5 s
+	defer cancel()
+	_, err := lambda.NewHandler(r.h.Handle).Invoke(ctx, raw)
+	if !errors.Is(err, remediations.ErrDeadline) && !strings.Contains(fmt.Sprint(err), "deadline near") {
+		t.Fatalf("err %v: want the deadline error, so that Lambda retries", err)
+	}
+	if n := r.e.Proxy.Count("s3:PutPublicAccessBlock", "s3:PutBucketEncryption"); n != 0 {
+		t.Errorf("%d writes started with under 5 s left", n)
+	}
+	d := r.onlyAlert()
+	if d.Outcome != remediations.ResultPartial || actionOf(d, remediations.BlockPublicAccess).Outcome != remediations.NotStarted ||
+		actionOf(d, remediations.RemovePublicPolicyStatements).Outcome != remediations.Verified {
+		t.Errorf("partial work not reported: %s %+v", d.Outcome, d.Actions)
+	}
+	// Lambda's retry, with a fresh deadline, finishes the job and says so.
+	if err := r.invoke(raw); err != nil {
+		t.Fatal(err)
+	}
+	cleanUnder(t, b, r.posture(b))
+	if d := r.onlyAlert(); d.Outcome != remediations.ResultRemediated {
+		t.Errorf("retry outcome %s", d.Outcome)
+	}
+}
+
+// Twenty events about one bucket at once.
+func TestConcurrentEventsOnOneBucket(t *testing.T) {
+	r := newERig(t)
+	b := "acme-busy"
+	r.incident(b)
+	r.policy(b, policyDoc(crossAccountStmt(b), publicReadStmt(b), publicWriteStmt(b)))
+	var wg sync.WaitGroup
+	errs := make(chan error, 20)
+	for i := range 20 {
+		raw := r.event("PutBucketPolicy", b, func(d map[string]any) { d["eventID"] = fmt.Sprintf("concurrent-%02d", i) })
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := lambda.NewHandler(r.h.Handle).Invoke(r.ctx, raw)
+			errs <- err
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Error(err)
+		}
+	}
+	p := r.posture(b)
+	cleanUnder(t, b, p)
+	keeps(t, p, crossAccountStmt(b))
+	if n := strings.Count(p.Policy.Value, policy.TLSSid); n != 1 {
+		t.Errorf("TLS-only statement %d times:\n%s", n, p.Policy.Value)
+	}
+}
+
+// The remediator's own writes, replayed as the CloudTrail events they
+// cause, cost nothing: no S3 call, no alert.
+func TestOwnWritesReplayedCostNothing(t *testing.T) {
+	r := newERig(t)
+	b := "acme-self"
+	r.incident(b)
+	r.publicACL(b)
+	if err := r.invoke(r.event("PutBucketPolicy", b)); err != nil {
+		t.Fatal(err)
+	}
+	names := map[string]string{"s3:PutBucketPolicy": "PutBucketPolicy", "s3:DeleteBucketPolicy": "DeleteBucketPolicy",
+		"s3:PutBucketAcl": "PutBucketAcl", "s3:PutPublicAccessBlock": "PutBucketPublicAccessBlock", "s3:PutBucketEncryption": "PutBucketEncryption"}
+	var replays [][]byte
+	for _, c := range r.e.Proxy.Calls() {
+		name, ok := names[string(c.Op)]
+		if !ok {
+			continue
+		}
+		replays = append(replays, r.event(name, b, func(d map[string]any) {
+			d["eventName"] = name
+			d["eventID"] = "self-" + name
+			d["userIdentity"] = map[string]any{"type": "AssumedRole", "arn": "arn:aws:sts::111122223333:assumed-role/bucketguard-remediator/bucketguard-remediate",
+				"sessionContext": map[string]any{"sessionIssuer": map[string]any{"type": "Role", "arn": roleARN}}}
+		}))
+	}
+	if len(replays) < 4 {
+		t.Fatalf("only %d writes to replay", len(replays))
+	}
+	r.alerts()
+	// Undo the fixes, so that a replay that was not skipped would act.
+	r.bpa(b, nil)
+	r.e.Proxy.Reset()
+	for _, raw := range replays {
+		if err := r.invoke(raw); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := r.e.Proxy.Count(); n != 0 {
+		t.Errorf("own writes replayed: %d AWS calls, want 0: %v", n, r.e.Proxy.Calls())
+	}
+	if got := r.alerts(); len(got) != 0 {
+		t.Errorf("%d alerts for bucketguard's own writes", len(got))
+	}
+	if !strings.Contains(r.logs.String(), "change made by bucketguard's own role") {
+		t.Error("no skip reason logged")
+	}
+}
+
+// Malformed and hostile events: a clear error or a correct result, never a
+// panic, and never a write based on a misread.
+func TestHostileEvents(t *testing.T) {
+	r := newERig(t)
+	b := "acme-hostile"
+	r.incident(b)
+	good := r.event("PutBucketPolicy", b)
+	mut := func(f func(env, d map[string]any)) []byte {
+		var env map[string]any
+		r.must(json.Unmarshal(good, &env))
+		f(env, env["detail"].(map[string]any))
+		out, _ := json.Marshal(env)
+		return out
+	}
+	params := func(d map[string]any) map[string]any { return d["requestParameters"].(map[string]any) }
+	hostile := map[string][]byte{
+		"truncated":             good[:len(good)/3],
+		"not JSON":              []byte("\x00\x01PutBucketPolicy"),
+		"huge":                  append(append([]byte(`{"detail":{"pad":"`), bytes.Repeat([]byte("A"), 400*1024)...), []byte(`"}}`)...),
+		"eventName a number":    mut(func(_, d map[string]any) { d["eventName"] = 12 }),
+		"requestParameters arr": mut(func(_, d map[string]any) { d["requestParameters"] = []any{"x"} }),
+		"eventVersion 2.0":      mut(func(_, d map[string]any) { d["eventVersion"] = "2.0" }),
+		"envelope version 7":    mut(func(env, _ map[string]any) { env["version"] = "7" }),
+		"unicode bucket":        mut(func(_, d map[string]any) { params(d)["bucketName"] = "acme-hostïle" }),
+		"path in bucket":        mut(func(_, d map[string]any) { params(d)["bucketName"] = "../acme-hostile" }),
+		"bucket an object":      mut(func(_, d map[string]any) { params(d)["bucketName"] = map[string]any{"a": 1} }),
+		"bad time":              mut(func(_, d map[string]any) { d["eventTime"] = "soon" }),
+		"deep nesting":          []byte(strings.Repeat("[", 100000) + strings.Repeat("]", 100000)),
+	}
+	r.e.Proxy.Reset()
+	for name, raw := range hostile {
+		err := r.invoke(raw)
+		if err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+	if n := r.e.Proxy.Count(); n != 0 {
+		t.Errorf("hostile events caused %d AWS calls: %v", n, r.e.Proxy.Calls())
+	}
+	if got := r.alerts(); len(got) != 0 {
+		t.Errorf("%d alerts for hostile input", len(got))
+	}
+	// A well-formed event for a bucket whose policy is hostile in content:
+	// Unicode Sids, at S3's 20 KB limit, one public statement among many.
+	var stmts []string
+	for i := 0; len(strings.Join(stmts, ",")) < 19500; i++ {
+		stmts = append(stmts, fmt.Sprintf(`{"Sid":"Partner%03d✓ünï","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::%d:root"},"Action":"s3:GetObject","Resource":"arn:aws:s3:::%s/p%03d/*"}`, i, 400000000000+i, b, i))
+	}
+	stmts = append(stmts[:len(stmts)-1], `{"Sid":"Öffentlich 🌍","Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::`+b+`/*"}`)
+	big := policyDoc(stmts...)
+	r.policy(b, big)
+	if err := r.invoke(good); err != nil {
+		t.Fatal(err)
+	}
+	p := r.posture(b)
+	d, err := policy.Parse([]byte(p.Policy.Value))
+	r.must(err)
+	if policy.Judge(d).Public || strings.Contains(p.Policy.Value, "Öffentlich") {
+		t.Errorf("public statement kept in the 20 KB policy")
+	}
+	if len(d.Statements) < len(stmts)-1 {
+		t.Errorf("%d statements left of %d: a legitimate one was lost", len(d.Statements), len(stmts)-1)
+	}
+	for _, s := range stmts[:len(stmts)-1] {
+		keeps(t, p, s)
+	}
+}
