@@ -7,7 +7,8 @@ FUNCTIONS := $(notdir $(wildcard functions/*))
 LAMBDA_FLAGS := -tags lambda.norpc -trimpath -ldflags "-s -w"
 FUZZTIME ?= 30s
 # Packages with tests tagged integration (they also run their unit tests).
-INTEGRATION_PKGS := ./remediations/handler/
+# They share one emulator, which each test resets: -p 1 runs them in turn.
+INTEGRATION_PKGS := ./remediations/handler/ ./cmd/demo/
 CDK := infra/.cdk-cli/node_modules/.bin/cdk
 VENV := .venv
 # The CDK runs its jsii kernel on Node; synth needs no AWS account or network.
@@ -33,7 +34,11 @@ unit:
 
 ## integration: the tests tagged integration, against moto server on loopback
 integration: $(VENV)/.installed
-	.ci/emulator $(GO) test -tags integration -count=1 $(INTEGRATION_PKGS)
+	.ci/emulator $(GO) test -tags integration -count=1 -p 1 $(INTEGRATION_PKGS)
+
+## demo: bucketguard on moto server, six buckets in incident states
+demo: $(VENV)/.installed
+	.ci/emulator $(GO) run ./cmd/demo
 
 ## build: one bootstrap per Lambda under dist/<function>/, and dist/<function>.zip
 build: $(FUNCTIONS:%=dist/%.zip)

@@ -29,10 +29,11 @@ type Stack struct {
 	Monitoring *Monitoring
 }
 
-// Function sizes, from measurement (see the README): the remediate function
-// peaks near 40 MB and finishes in about a second; 256 MB gives it the CPU
-// share for TLS handshakes, and 60 s covers the SDK's retries of a throttled
-// call with room for the deadline margin.
+// Function sizes, from measurement (make demo, on the emulator): one event
+// takes 35-107 ms and six events in one process peak at 32 MB resident; on
+// AWS the three network rounds (read, write, read back) add a few hundred
+// ms. 256 MB buys the CPU share for TLS handshakes; 60 s covers the SDK's
+// retries of a throttled call with room for the 5 s deadline margin.
 const (
 	remediateMemoryMB = 256
 	remediateTimeout  = 60

@@ -18,9 +18,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/aws/aws-sdk-go-v2/service/s3/types"
-	"github.com/aws/aws-sdk-go-v2/service/s3control"
-	ctltypes "github.com/aws/aws-sdk-go-v2/service/s3control/types"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
@@ -131,90 +128,27 @@ func (r *erig) event(sample, bucket string, edit ...func(detail map[string]any))
 	return out
 }
 
-// Setting up incidents, straight to the emulator.
+// Setting up incidents, straight to the emulator, through the shared Scene.
 
-func (r *erig) bucket(name string) {
-	_, err := r.e.Direct.S3.CreateBucket(r.ctx, &s3.CreateBucketInput{Bucket: aws.String(name),
-		CreateBucketConfiguration: &types.CreateBucketConfiguration{LocationConstraint: types.BucketLocationConstraint(r.e.Region)}})
-	r.must(err)
+func (r *erig) scene() fake.Scene {
+	return fake.Scene{S3: r.e.Direct.S3, Control: r.e.Direct.Control, Region: r.e.Region, Account: "111122223333"}
 }
 
-// baseline makes a bucket that is clean under the default configuration.
-func (r *erig) baseline(name string, owner string) {
-	r.bucket(name)
-	r.bpa(name, &remediations.AllOn)
-	r.encryption(name, "AES256", "")
-	r.policy(name, policyDoc(tlsStmt(name)))
-	if owner != "" {
-		r.tags(name, map[string]string{"owner": owner})
-	}
-}
-
-func (r *erig) policy(b, doc string) {
-	_, err := r.e.Direct.S3.PutBucketPolicy(r.ctx, &s3.PutBucketPolicyInput{Bucket: aws.String(b), Policy: aws.String(doc)})
-	r.must(err)
-}
-
-func (r *erig) bpa(b string, v *remediations.BPA) {
-	if v == nil {
-		_, err := r.e.Direct.S3.DeletePublicAccessBlock(r.ctx, &s3.DeletePublicAccessBlockInput{Bucket: aws.String(b)})
-		r.must(err)
-		return
-	}
-	_, err := r.e.Direct.S3.PutPublicAccessBlock(r.ctx, &s3.PutPublicAccessBlockInput{Bucket: aws.String(b), PublicAccessBlockConfiguration: &types.PublicAccessBlockConfiguration{
-		BlockPublicAcls: aws.Bool(v.BlockPublicAcls), IgnorePublicAcls: aws.Bool(v.IgnorePublicAcls), BlockPublicPolicy: aws.Bool(v.BlockPublicPolicy), RestrictPublicBuckets: aws.Bool(v.RestrictPublicBuckets)}})
-	r.must(err)
-}
-
-func (r *erig) accountBPA(v *remediations.BPA) {
-	if v == nil {
-		_, err := r.e.Direct.Control.DeletePublicAccessBlock(r.ctx, &s3control.DeletePublicAccessBlockInput{AccountId: aws.String("111122223333")})
-		r.must(err)
-		return
-	}
-	_, err := r.e.Direct.Control.PutPublicAccessBlock(r.ctx, &s3control.PutPublicAccessBlockInput{AccountId: aws.String("111122223333"), PublicAccessBlockConfiguration: &ctltypes.PublicAccessBlockConfiguration{
-		BlockPublicAcls: aws.Bool(v.BlockPublicAcls), IgnorePublicAcls: aws.Bool(v.IgnorePublicAcls), BlockPublicPolicy: aws.Bool(v.BlockPublicPolicy), RestrictPublicBuckets: aws.Bool(v.RestrictPublicBuckets)}})
-	r.must(err)
-}
-
-func (r *erig) encryption(b, algo, key string) {
-	rule := types.ServerSideEncryptionRule{ApplyServerSideEncryptionByDefault: &types.ServerSideEncryptionByDefault{SSEAlgorithm: types.ServerSideEncryption(algo)}}
-	if key != "" {
-		rule.ApplyServerSideEncryptionByDefault.KMSMasterKeyID = aws.String(key)
-	}
-	_, err := r.e.Direct.S3.PutBucketEncryption(r.ctx, &s3.PutBucketEncryptionInput{Bucket: aws.String(b),
-		ServerSideEncryptionConfiguration: &types.ServerSideEncryptionConfiguration{Rules: []types.ServerSideEncryptionRule{rule}}})
-	r.must(err)
-}
-
-func (r *erig) tags(b string, tags map[string]string) {
-	var set []types.Tag
-	for k, v := range tags {
-		set = append(set, types.Tag{Key: aws.String(k), Value: aws.String(v)})
-	}
-	_, err := r.e.Direct.S3.PutBucketTagging(r.ctx, &s3.PutBucketTaggingInput{Bucket: aws.String(b), Tagging: &types.Tagging{TagSet: set}})
-	r.must(err)
-}
-
-// publicACL sets a canned public-read ACL plus a LogDelivery write grant.
-func (r *erig) publicACL(b string) {
-	acl, err := r.e.Direct.S3.GetBucketAcl(r.ctx, &s3.GetBucketAclInput{Bucket: aws.String(b)})
-	r.must(err)
-	grants := append(acl.Grants,
-		types.Grant{Grantee: &types.Grantee{Type: types.TypeGroup, URI: aws.String("http://acs.amazonaws.com/groups/global/AllUsers")}, Permission: types.PermissionRead},
-		types.Grant{Grantee: &types.Grantee{Type: types.TypeGroup, URI: aws.String("http://acs.amazonaws.com/groups/s3/LogDelivery")}, Permission: types.PermissionWrite})
-	_, err = r.e.Direct.S3.PutBucketAcl(r.ctx, &s3.PutBucketAclInput{Bucket: aws.String(b), AccessControlPolicy: &types.AccessControlPolicy{Owner: acl.Owner, Grants: grants}})
-	r.must(err)
-}
-
-// Reading the end state.
+func (r *erig) bucket(name string)                    { r.must(r.scene().CreateBucket(r.ctx, name)) }
+func (r *erig) baseline(name, owner string)           { r.must(r.scene().Baseline(r.ctx, name, owner)) }
+func (r *erig) policy(b, doc string)                  { r.must(r.scene().Policy(r.ctx, b, doc)) }
+func (r *erig) bpa(b string, v *remediations.BPA)     { r.must(r.scene().BPA(r.ctx, b, v)) }
+func (r *erig) accountBPA(v *remediations.BPA)        { r.must(r.scene().AccountBPA(r.ctx, v)) }
+func (r *erig) encryption(b, algo, key string)        { r.must(r.scene().Encryption(r.ctx, b, algo, key)) }
+func (r *erig) tags(b string, tags map[string]string) { r.must(r.scene().Tags(r.ctx, b, tags)) }
+func (r *erig) publicACL(b string)                    { r.must(r.scene().PublicACL(r.ctx, b)) }
+func (r *erig) ownership(b, value string)             { r.must(r.scene().Ownership(r.ctx, b, value)) }
+func (r *erig) versioning(b, status string)           { r.must(r.scene().Versioning(r.ctx, b, status)) }
 
 // posture reads a bucket's posture, or the account's when b is "".
 func (r *erig) posture(b string) remediations.Posture {
 	r.t.Helper()
-	p, err := remediations.ReadPosture(r.ctx, r.e.Direct.S3, r.e.Direct.Control,
-		remediations.Target{Account: "111122223333", Region: r.e.Region, Bucket: b},
-		remediations.Needs{Bucket: b != "", Versioning: true, Logging: true})
+	p, err := r.scene().Posture(r.ctx, b)
 	r.must(err)
 	return p
 }
@@ -280,25 +214,13 @@ func (r *erig) published() []map[string]string {
 	return out
 }
 
-func policyDoc(stmts ...string) string {
-	return `{"Version":"2012-10-17","Statement":[` + strings.Join(stmts, ",") + `]}`
-}
-
-func tlsStmt(b string) string {
-	return `{"Sid":"DenyInsecureTransport","Effect":"Deny","Principal":"*","Action":"s3:*","Resource":["arn:aws:s3:::` + b + `","arn:aws:s3:::` + b + `/*"],"Condition":{"Bool":{"aws:SecureTransport":"false"}}}`
-}
-
-func crossAccountStmt(b string) string {
-	return `{"Sid":"PartnerRead","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::444455556666:root"},"Action":["s3:GetObject","s3:ListBucket"],"Resource":["arn:aws:s3:::` + b + `","arn:aws:s3:::` + b + `/*"]}`
-}
-
-func publicReadStmt(b string) string {
-	return `{"Sid":"PublicRead","Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::` + b + `/*"}`
-}
-
-func publicWriteStmt(b string) string {
-	return `{"Sid":"PublicWrite","Effect":"Allow","Principal":{"AWS":"*"},"Action":["s3:PutObject","s3:DeleteObject"],"Resource":"arn:aws:s3:::` + b + `/*"}`
-}
+var (
+	policyDoc        = fake.PolicyDoc
+	tlsStmt          = fake.TLSStatement
+	crossAccountStmt = fake.PartnerStatement
+	publicReadStmt   = fake.PublicReadStatement
+	publicWriteStmt  = fake.PublicWriteStatement
+)
 
 func s3DeletePolicy(b string) *s3.DeleteBucketPolicyInput {
 	return &s3.DeleteBucketPolicyInput{Bucket: aws.String(b)}
@@ -310,18 +232,6 @@ func s3DeleteEncryption(b string) *s3.DeleteBucketEncryptionInput {
 
 func s3DeleteTagging(b string) *s3.DeleteBucketTaggingInput {
 	return &s3.DeleteBucketTaggingInput{Bucket: aws.String(b)}
-}
-
-func (r *erig) ownership(b, value string) {
-	_, err := r.e.Direct.S3.PutBucketOwnershipControls(r.ctx, &s3.PutBucketOwnershipControlsInput{Bucket: aws.String(b),
-		OwnershipControls: &types.OwnershipControls{Rules: []types.OwnershipControlsRule{{ObjectOwnership: types.ObjectOwnership(value)}}}})
-	r.must(err)
-}
-
-func (r *erig) versioning(b, status string) {
-	_, err := r.e.Direct.S3.PutBucketVersioning(r.ctx, &s3.PutBucketVersioningInput{Bucket: aws.String(b),
-		VersioningConfiguration: &types.VersioningConfiguration{Status: types.BucketVersioningStatus(status)}})
-	r.must(err)
 }
 
 // logBucket makes a bucket that accepts server access logs.
