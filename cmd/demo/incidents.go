@@ -91,7 +91,7 @@ var incidents = []incident{
 	},
 	{
 		bucket: "acme-reports", owner: "data-team", event: "PutBucketTagging", actor: "grace",
-		story: "a clean bucket whose tags changed",
+		story:  "a clean bucket whose tags changed",
 		params: map[string]any{"Tagging": map[string]any{"TagSet": map[string]any{"Tag": map[string]any{"Key": "owner", "Value": "data-team"}}}},
 		setup:  func(ctx context.Context, s fake.Scene, b string) error { return s.Baseline(ctx, b, "data-team") },
 		expect: func(p remediations.Posture) []string { return notPublic(p, false) },
