@@ -65,6 +65,11 @@ func (d *deps) target(ctx context.Context, c *cli, bucket string) (remediations.
 	return remediations.Target{Account: account, Region: region, Bucket: bucket}, nil
 }
 
+// sender delivers alerts to the configured topic (and fallback queue).
+func (d *deps) sender() *alert.Sender {
+	return &alert.Sender{SNS: d.SNS, TopicARN: d.Config.TopicARN, Fallback: d.SQS, FallbackURL: d.Config.FallbackQueueURL}
+}
+
 func (d *deps) engine(mode config.Mode) *remediations.Engine {
 	cfg := d.Config
 	cfg.Mode = mode

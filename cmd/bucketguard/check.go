@@ -82,9 +82,11 @@ func remediate(ctx context.Context, c *cli, args []string) error {
 	res, runErr := d.engine(mode).Evaluate(ctx, t, nil, d.Log)
 	id := ""
 	if len(res.Findings) > 0 && !dryRun && d.Config.TopicARN != "" {
-		if id, err = alert.Publish(ctx, d.SNS, d.Config.TopicARN, alert.Render(res)); err != nil {
-			fmt.Fprintf(c.stderr, "bucketguard remediate: %v\n", err)
+		receipt, err := d.sender().Send(ctx, alert.Render(res).Envelope(), "")
+		if err != nil {
+			fmt.Fprintf(c.stderr, "bucketguard remediate: alert not delivered: %v\n", err)
 		}
+		id = receipt.MessageID
 	}
 	if err := show(c, res, asJSON, id); err != nil {
 		return err

@@ -7,14 +7,15 @@ import (
 	"fmt"
 
 	"github.com/bucketguard/bucketguard/events"
+	"github.com/bucketguard/bucketguard/remediations/alert"
 	"github.com/bucketguard/bucketguard/remediations/config"
 	"github.com/bucketguard/bucketguard/remediations/handler"
 )
 
 type replayJSON struct {
-	Skip      string `json:"skip,omitempty"`
-	MessageID string `json:"message_id,omitempty"`
-	Spilled   bool   `json:"spilled,omitempty"`
+	Skip      string         `json:"skip,omitempty"`
+	MessageID string         `json:"message_id,omitempty"`
+	Delivery  alert.Delivery `json:"delivery,omitempty"`
 	*resultJSON
 }
 
@@ -43,10 +44,9 @@ func replay(ctx context.Context, c *cli, args []string) error {
 	if dryRun {
 		mode = config.Notify
 	}
-	h := &handler.Handler{Engine: d.engine(mode), TopicARN: d.Config.TopicARN, Self: d.Config.SelfRole, Log: d.Log,
-		Fallback: d.SQS, FallbackURL: d.Config.FallbackQueueURL}
+	h := &handler.Handler{Engine: d.engine(mode), Self: d.Config.SelfRole, Log: d.Log}
 	if !dryRun && d.Config.TopicARN != "" {
-		h.Alerts = d.SNS
+		h.Alerts = d.sender()
 	}
 	rep, runErr := h.Process(ctx, raw)
 	if errors.Is(runErr, events.ErrMalformed) {
@@ -54,7 +54,7 @@ func replay(ctx context.Context, c *cli, args []string) error {
 	}
 	switch {
 	case asJSON:
-		out := replayJSON{Skip: rep.Skip, MessageID: rep.MessageID, Spilled: rep.Spilled}
+		out := replayJSON{Skip: rep.Skip, MessageID: rep.MessageID, Delivery: rep.Delivery}
 		if rep.Result != nil {
 			out.resultJSON = &resultJSON{Result: *rep.Result, Posture: rep.Result.Before}
 		}

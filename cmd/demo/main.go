@@ -79,9 +79,10 @@ func run(ctx context.Context, stdout, stderr io.Writer) int {
 	self, _ := events.ParseRole(roleARN)
 	h := &handler.Handler{
 		Engine: &remediations.Engine{S3: set.S3, Control: set.Control, Config: cfg},
-		Alerts: set.SNS, TopicARN: cfg.TopicARN, Fallback: set.SQS, FallbackURL: cfg.FallbackQueueURL,
-		Ledger: set.DynamoDB, LedgerTable: cfg.LedgerTable, Self: self,
-		Log: slog.New(slog.NewJSONHandler(io.Discard, nil)),
+		Alerts: &alert.Sender{SNS: set.SNS, TopicARN: cfg.TopicARN, Fallback: set.SQS, FallbackURL: cfg.FallbackQueueURL,
+			Ledger: set.DynamoDB, LedgerTable: cfg.LedgerTable},
+		Self: self,
+		Log:  slog.New(slog.NewJSONHandler(io.Discard, nil)),
 	}
 	entry := lambda.NewHandler(h.Handle) // what lambda.Start runs
 

@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/bucketguard/bucketguard/remediations"
+	"github.com/bucketguard/bucketguard/remediations/alert"
 	"github.com/bucketguard/bucketguard/remediations/clients"
 	"github.com/bucketguard/bucketguard/remediations/config"
 	"github.com/bucketguard/bucketguard/remediations/handler"
@@ -32,15 +33,11 @@ func main() {
 		os.Exit(1)
 	}
 	h := &handler.Handler{
-		Engine:      &remediations.Engine{S3: aws.S3, Control: aws.Control, Config: cfg},
-		Alerts:      aws.SNS,
-		TopicARN:    cfg.TopicARN,
-		Fallback:    aws.SQS,
-		FallbackURL: cfg.FallbackQueueURL,
-		Ledger:      aws.DynamoDB,
-		LedgerTable: cfg.LedgerTable,
-		Self:        cfg.SelfRole,
-		Log:         log,
+		Engine: &remediations.Engine{S3: aws.S3, Control: aws.Control, Config: cfg},
+		Alerts: &alert.Sender{SNS: aws.SNS, TopicARN: cfg.TopicARN, Fallback: aws.SQS, FallbackURL: cfg.FallbackQueueURL,
+			Ledger: aws.DynamoDB, LedgerTable: cfg.LedgerTable},
+		Self: cfg.SelfRole,
+		Log:  log,
 	}
 	lambda.Start(h.Handle)
 }

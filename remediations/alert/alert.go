@@ -116,13 +116,13 @@ func build(d Document) Message {
 
 // Structured is the Message parameter for MessageStructure "json": e-mail
 // gets the text, every other protocol the JSON document.
-func (m Message) Structured() string {
+func (m Envelope) Structured() string {
 	b, _ := json.Marshal(map[string]string{"default": string(m.JSON), "email": m.Text})
 	return string(b)
 }
 
 func (m Message) size() int {
-	n := len(m.Structured())
+	n := len(m.Envelope().Structured())
 	for k, v := range m.Attributes {
 		n += len(k) + len(v) + len("String")
 	}

@@ -92,7 +92,7 @@ func aclPlus(g ...acl.Grant) acl.ACL {
 func TestMessageShape(t *testing.T) {
 	res := result(t, fake.Bucket{Policy: `{"Version":"2012-10-17","Statement":[` + public + `]}`}, nil)
 	m := alert.Render(res)
-	in := m.Input("arn:aws:sns:eu-west-1:111122223333:bucketguard-alerts")
+	in := m.Envelope().Input("arn:aws:sns:eu-west-1:111122223333:bucketguard-alerts")
 	if *in.MessageStructure != "json" {
 		t.Errorf("MessageStructure %q", *in.MessageStructure)
 	}
@@ -142,7 +142,7 @@ func TestHugeDocumentsAreTruncatedToFit(t *testing.T) {
 		Findings: []remediations.Finding{{ID: "policy-public-statement", Severity: remediations.High, Summary: "public"}},
 		Actions:  []remediations.ActionResult{{Action: remediations.Action{Name: remediations.RemovePublicPolicyStatements, Before: big, After: big}, Outcome: remediations.Verified}}}
 	m := alert.Render(res)
-	in := m.Input("arn:aws:sns:eu-west-1:111122223333:t")
+	in := m.Envelope().Input("arn:aws:sns:eu-west-1:111122223333:t")
 	size := len(*in.Message)
 	for k, v := range in.MessageAttributes {
 		size += len(k) + len(*v.StringValue)
@@ -164,12 +164,12 @@ func TestHugeDocumentsAreTruncatedToFit(t *testing.T) {
 func TestPublish(t *testing.T) {
 	f := fake.New()
 	m := alert.Render(result(t, fake.Bucket{Policy: `{"Version":"2012-10-17","Statement":[` + public + `]}`}, nil))
-	id, err := alert.Publish(context.Background(), f.SNS(), "arn:aws:sns:eu-west-1:111122223333:t", m)
+	id, err := alert.Publish(context.Background(), f.SNS(), "arn:aws:sns:eu-west-1:111122223333:t", m.Envelope())
 	if err != nil || id == "" || len(f.Published()) != 1 {
 		t.Fatalf("publish: %q %v %d", id, err, len(f.Published()))
 	}
 	f.Fault = func(config.Operation, string, int) error { return fake.APIError("InternalError", "boom") }
-	if _, err := alert.Publish(context.Background(), f.SNS(), "arn:aws:sns:eu-west-1:111122223333:t", m); err == nil || !strings.Contains(err.Error(), "publish alert") {
+	if _, err := alert.Publish(context.Background(), f.SNS(), "arn:aws:sns:eu-west-1:111122223333:t", m.Envelope()); err == nil || !strings.Contains(err.Error(), "publish alert") {
 		t.Errorf("publish error %v", err)
 	}
 }

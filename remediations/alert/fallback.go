@@ -18,7 +18,7 @@ var _ Queue = (*sqs.Client)(nil)
 
 // Spill sends an alert SNS would not take to a queue, with the reason, so
 // that it is kept durably (and alarmed on) rather than lost.
-func Spill(ctx context.Context, q Queue, queueURL string, m Message, cause error) error {
+func Spill(ctx context.Context, q Queue, queueURL string, m Envelope, cause error) error {
 	in := &sqs.SendMessageInput{
 		QueueUrl:    aws.String(queueURL),
 		MessageBody: aws.String(string(m.JSON)),

@@ -16,10 +16,10 @@ type Publisher interface {
 
 var _ Publisher = (*sns.Client)(nil)
 
-// Input is the PublishInput for the message: MessageStructure "json" with a
+// Input is the PublishInput for the envelope: MessageStructure "json" with a
 // text body for e-mail and the document for every other protocol, and the
 // attributes owners filter on.
-func (m Message) Input(topicARN string) *sns.PublishInput {
+func (m Envelope) Input(topicARN string) *sns.PublishInput {
 	in := &sns.PublishInput{
 		TopicArn:          aws.String(topicARN),
 		Subject:           aws.String(m.Subject),
@@ -33,8 +33,8 @@ func (m Message) Input(topicARN string) *sns.PublishInput {
 	return in
 }
 
-// Publish sends the message to the topic.
-func Publish(ctx context.Context, p Publisher, topicARN string, m Message) (string, error) {
+// Publish sends the envelope to the topic.
+func Publish(ctx context.Context, p Publisher, topicARN string, m Envelope) (string, error) {
 	out, err := p.Publish(ctx, m.Input(topicARN))
 	if err != nil {
 		return "", fmt.Errorf("publish alert to %s: %w", topicARN, err)

@@ -78,8 +78,8 @@ func newERig(t *testing.T, mutate ...func(*config.Config)) *erig {
 	c := e.Clients
 	r.h = &handler.Handler{
 		Engine: &remediations.Engine{S3: c.S3, Control: c.Control, Config: cfg},
-		Alerts: c.SNS, TopicARN: r.topic, Fallback: c.SQS, FallbackURL: r.fallback,
-		Ledger: c.DynamoDB, LedgerTable: cfg.LedgerTable,
+		Alerts: &alert.Sender{SNS: c.SNS, TopicARN: r.topic, Fallback: c.SQS, FallbackURL: r.fallback,
+			Ledger: c.DynamoDB, LedgerTable: cfg.LedgerTable},
 		Self: self, Log: slog.New(slog.NewJSONHandler(&r.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 	}
 	return r

@@ -139,7 +139,7 @@ func TestSNSDownAlertIsKept(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := newERig(t)
-			r.h.PublishTimeout = 500 * time.Millisecond
+			r.h.Alerts.PublishTimeout = 500 * time.Millisecond
 			b := "acme-sns-down"
 			r.incident(b)
 			r.e.Proxy.Add(tc.rule)

@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"time"
 
 	"github.com/aws/aws-lambda-go/lambdacontext"
 
@@ -21,33 +20,10 @@ import (
 // Handler turns one event into a remediation and an alert.
 type Handler struct {
 	Engine *remediations.Engine
-	// Alerts publishes to TopicARN; nil renders the alert without sending it.
-	Alerts   alert.Publisher
-	TopicARN string
-	// Fallback, when set, keeps alerts SNS refused.
-	Fallback    alert.Queue
-	FallbackURL string
-	// Ledger, when set, remembers the alerts sent for each event, so that a
-	// redelivered event does not alert twice.
-	Ledger      alert.Ledger
-	LedgerTable string
-	Self        events.Role
-	Log         *slog.Logger
-	// PublishTimeout bounds the SNS call, so that time is left to keep the
-	// alert in the fallback queue when SNS hangs. Zero means 10 s; it is
-	// never more than half the time left before the deadline.
-	PublishTimeout time.Duration
-}
-
-func (h *Handler) publishTimeout(ctx context.Context) time.Duration {
-	d := h.PublishTimeout
-	if d <= 0 {
-		d = 10 * time.Second
-	}
-	if dl, ok := ctx.Deadline(); ok {
-		d = min(d, time.Until(dl)/2)
-	}
-	return d
+	// Alerts delivers the alert; nil renders it without sending it.
+	Alerts *alert.Sender
+	Self   events.Role
+	Log    *slog.Logger
 }
 
 // Report is what one event led to.
@@ -57,10 +33,8 @@ type Report struct {
 	Result    *remediations.Result
 	Message   *alert.Message
 	MessageID string
-	// Spilled is true when the alert went to the fallback queue.
-	Spilled bool
-	// Duplicate is true when the ledger showed this alert already sent.
-	Duplicate bool
+	// Delivery says where the alert went.
+	Delivery alert.Delivery
 }
 
 // Handle is the Lambda entry point. A non-nil error makes Lambda retry the
@@ -108,46 +82,18 @@ func (h *Handler) Process(ctx context.Context, raw json.RawMessage) (Report, err
 	if h.Alerts == nil {
 		return rep, runErr
 	}
-	key, claimed := "", false
-	if h.Ledger != nil && h.LedgerTable != "" {
-		key = msg.Key()
-		first, err := alert.Claim(ctx, h.Ledger, h.LedgerTable, key, time.Now())
-		switch {
-		case err != nil:
-			log.Warn("alert", "delivery", "ledger unavailable: sending anyway", "err", err)
-		case !first:
-			rep.Duplicate = true
-			log.Info("alert", "delivery", "duplicate", "key", key, "outcome", res.Outcome)
-			return rep, runErr
-		default:
-			claimed = true
-		}
+	receipt, err := h.Alerts.Send(ctx, msg.Envelope(), msg.Key())
+	rep.MessageID, rep.Delivery = receipt.MessageID, receipt.Delivery
+	switch receipt.Delivery {
+	case alert.Published, alert.Duplicate:
+		log.Info("alert", "delivery", receipt.Delivery, "message_id", receipt.MessageID, "severity", res.Severity, "outcome", res.Outcome)
+	case alert.Spilled:
+		// The fixes stand and the alert is kept where the stack alarms.
+		log.Error("alert", "delivery", receipt.Delivery, "severity", res.Severity, "outcome", res.Outcome, "err", receipt.Err)
+	default:
+		// Nowhere: keep it in the log and fail, so that the retry tries again.
+		log.Error("alert", "delivery", receipt.Delivery, "severity", res.Severity, "outcome", res.Outcome, "err", err, "alert", json.RawMessage(msg.JSON))
+		return rep, errors.Join(runErr, err)
 	}
-	pctx, cancel := context.WithTimeout(ctx, h.publishTimeout(ctx))
-	id, err := alert.Publish(pctx, h.Alerts, h.TopicARN, msg)
-	cancel()
-	if err == nil {
-		rep.MessageID = id
-		log.Info("alert", "delivery", "published", "message_id", id, "severity", res.Severity, "outcome", res.Outcome)
-		return rep, runErr
-	}
-	// The fixes stand; the alert must not be lost. A retry would find the
-	// bucket clean and have nothing to say, so keep the alert elsewhere.
-	if h.Fallback != nil && h.FallbackURL != "" {
-		ferr := alert.Spill(ctx, h.Fallback, h.FallbackURL, msg, err)
-		if ferr == nil {
-			rep.Spilled = true
-			log.Error("alert", "delivery", "fallback-queue", "severity", res.Severity, "outcome", res.Outcome, "err", err)
-			return rep, runErr
-		}
-		err = errors.Join(err, ferr)
-	}
-	if claimed {
-		// Delivered nowhere: let the retry try again.
-		if rerr := alert.Release(ctx, h.Ledger, h.LedgerTable, key); rerr != nil {
-			err = errors.Join(err, rerr)
-		}
-	}
-	log.Error("alert", "delivery", "undelivered", "severity", res.Severity, "outcome", res.Outcome, "err", err, "alert", json.RawMessage(msg.JSON))
-	return rep, errors.Join(runErr, err)
+	return rep, runErr
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/bucketguard/bucketguard/events"
 	"github.com/bucketguard/bucketguard/remediations"
+	"github.com/bucketguard/bucketguard/remediations/alert"
 	"github.com/bucketguard/bucketguard/remediations/config"
 	"github.com/bucketguard/bucketguard/remediations/handler"
 	fake "github.com/bucketguard/bucketguard/remediations/remediationstest"
@@ -47,7 +48,7 @@ func newRig(t *testing.T) rig {
 	var logs bytes.Buffer
 	e := &remediations.Engine{S3: f.S3(), Control: f.Control(), Config: config.Default(),
 		Now: func() time.Time { return time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC) }}
-	return rig{f: f, logs: &logs, h: &handler.Handler{Engine: e, Alerts: f.SNS(), TopicARN: topic, Self: self,
+	return rig{f: f, logs: &logs, h: &handler.Handler{Engine: e, Alerts: &alert.Sender{SNS: f.SNS(), TopicARN: topic}, Self: self,
 		Log: slog.New(slog.NewJSONHandler(&logs, nil))}}
 }
 
@@ -139,7 +140,7 @@ func TestSNSDownKeepsTheAlert(t *testing.T) {
 		r := newRig(t)
 		r.f.Put("acme-invoices-prod", bucket)
 		r.f.Fault = snsDown
-		r.h.Fallback, r.h.FallbackURL = r.f.Queue(), "https://sqs.eu-west-1.amazonaws.com/111122223333/bucketguard-undelivered"
+		r.h.Alerts.Fallback, r.h.Alerts.FallbackURL = r.f.Queue(), "https://sqs.eu-west-1.amazonaws.com/111122223333/bucketguard-undelivered"
 		if err := r.invoke(t, sample(t, "PutBucketPolicy")); err != nil {
 			t.Fatalf("spilled alert still failed the invocation: %v", err)
 		}

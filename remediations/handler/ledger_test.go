@@ -23,7 +23,7 @@ func approvedBucket() fake.Bucket {
 // state when redelivered; the ledger is what stops the second alert.
 func TestRedeliveredEventAlertsOnce(t *testing.T) {
 	r := newRig(t)
-	r.h.Ledger, r.h.LedgerTable = r.f.Ledger(), "bucketguard-alerts-sent"
+	r.h.Alerts.Ledger, r.h.Alerts.LedgerTable = r.f.Ledger(), "bucketguard-alerts-sent"
 	r.f.Put("acme-website", approvedBucket())
 	for range 3 {
 		if err := r.invoke(t, sample(t, "PutBucketTagging")); err != nil {
@@ -45,7 +45,7 @@ func TestRedeliveredEventAlertsOnce(t *testing.T) {
 
 func TestLedgerReleasedWhenTheAlertWentNowhere(t *testing.T) {
 	r := newRig(t)
-	r.h.Ledger, r.h.LedgerTable = r.f.Ledger(), "t"
+	r.h.Alerts.Ledger, r.h.Alerts.LedgerTable = r.f.Ledger(), "t"
 	r.f.Put("acme-website", approvedBucket())
 	r.f.Fault = func(op config.Operation, _ string, _ int) error {
 		if op == "sns:Publish" {
@@ -67,7 +67,7 @@ func TestLedgerReleasedWhenTheAlertWentNowhere(t *testing.T) {
 
 func TestLedgerDownStillAlerts(t *testing.T) {
 	r := newRig(t)
-	r.h.Ledger, r.h.LedgerTable = r.f.Ledger(), "t"
+	r.h.Alerts.Ledger, r.h.Alerts.LedgerTable = r.f.Ledger(), "t"
 	r.f.Put("acme-website", approvedBucket())
 	r.f.Fault = func(op config.Operation, _ string, _ int) error {
 		if op == "dynamodb:PutItem" {
