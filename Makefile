@@ -8,7 +8,7 @@ LAMBDA_FLAGS := -tags lambda.norpc -trimpath -ldflags "-s -w"
 FUZZTIME ?= 30s
 # Packages with tests tagged integration (they also run their unit tests).
 # They share one emulator, which each test resets: -p 1 runs them in turn.
-INTEGRATION_PKGS := ./remediations/handler/ ./cmd/demo/
+INTEGRATION_PKGS := ./remediations/handler/ ./remediations/sweep/ ./cmd/demo/
 CDK := infra/.cdk-cli/node_modules/.bin/cdk
 VENV := .venv
 # The CDK runs its jsii kernel on Node; synth needs no AWS account or network.

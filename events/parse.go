@@ -126,6 +126,9 @@ var (
 	bucketRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{1,253}[A-Za-z0-9]$`)
 )
 
+// ValidRegion reports whether s is shaped like an AWS region name.
+func ValidRegion(s string) bool { return regionRE.MatchString(s) }
+
 // ValidBucketName reports whether s can name an S3 general purpose bucket,
 // legacy names included.
 func ValidBucketName(s string) bool {

@@ -61,10 +61,27 @@ func (r Role) Made(a Actor) bool {
 	return len(a.ARN) > len(session) && strings.EqualFold(a.ARN[:len(session)], session)
 }
 
+// ParseRoles reads a comma-separated list of role ARNs (bucketguard's
+// functions each have a role of their own).
+func ParseRoles(arns string) ([]Role, error) {
+	var out []Role
+	for _, a := range strings.Split(arns, ",") {
+		if a = strings.TrimSpace(a); a == "" {
+			continue
+		}
+		r, err := ParseRole(a)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
 // SkipReason says why a change needs no evaluation, or "" when it does. The
 // reasons are: the call failed, it was not S3, the name is not watched, or
-// bucketguard's own role made it.
-func (c Change) SkipReason(self Role) string {
+// one of bucketguard's own roles made it.
+func (c Change) SkipReason(self ...Role) string {
 	switch {
 	case c.ErrorCode != "":
 		return fmt.Sprintf("call failed with %s: nothing changed", c.ErrorCode)
@@ -72,8 +89,11 @@ func (c Change) SkipReason(self Role) string {
 		return fmt.Sprintf("event source %s is not %s", c.Source, EventSource)
 	case !c.Name.IsWatched():
 		return fmt.Sprintf("event name %s is not watched", c.Name)
-	case self.Made(c.Actor):
-		return "change made by bucketguard's own role"
+	}
+	for _, r := range self {
+		if r.Made(c.Actor) {
+			return "change made by bucketguard's own role"
+		}
 	}
 	return ""
 }

@@ -15,8 +15,8 @@ import (
 // DetectionProps says what the rule sends where.
 type DetectionProps struct {
 	Target awslambda.IFunction
-	// SelfRoleARN is the remediator's role: its own changes never match.
-	SelfRoleARN *string
+	// SelfRoleARNs are bucketguard's roles: their changes never match.
+	SelfRoleARNs []*string
 	// DeadLetter keeps events EventBridge could not deliver.
 	DeadLetter awssqs.IQueue
 }
@@ -29,11 +29,11 @@ type Detection struct {
 
 // RuleDetail is the detail part of the rule's pattern: S3 management calls
 // with a watched name (the list in events, never retyped), that succeeded
-// (no errorCode), and were not made by the remediator's role. The role test
-// needs $or: an event without a session issuer (an IAM user, the root user)
-// has no field for anything-but to match.
+// (no errorCode), and were not made by one of bucketguard's roles. The role
+// test needs $or: an event without a session issuer (an IAM user, the root
+// user) has no field for anything-but to match.
 // https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-create-pattern-operators.html
-func RuleDetail(selfRoleARN any) map[string]any {
+func RuleDetail(selfRoleARNs ...any) map[string]any {
 	return map[string]any{
 		"eventSource": []any{events.EventSource},
 		"eventName":   toAny(events.WatchedNames()),
@@ -42,7 +42,7 @@ func RuleDetail(selfRoleARN any) map[string]any {
 			map[string]any{"userIdentity": map[string]any{"sessionContext": map[string]any{"sessionIssuer": map[string]any{
 				"arn": []any{map[string]any{"exists": false}}}}}},
 			map[string]any{"userIdentity": map[string]any{"sessionContext": map[string]any{"sessionIssuer": map[string]any{
-				"arn": []any{map[string]any{"anything-but": []any{selfRoleARN}}}}}}},
+				"arn": []any{map[string]any{"anything-but": selfRoleARNs}}}}}},
 		},
 	}
 }
@@ -59,7 +59,11 @@ func toAny(ss []string) []any {
 // dead-letter queue for events that cannot be delivered.
 func NewDetection(scope constructs.Construct, id string, p *DetectionProps) *Detection {
 	c := constructs.NewConstruct(scope, &id)
-	detail := RuleDetail(*p.SelfRoleARN)
+	var roles []any
+	for _, r := range p.SelfRoleARNs {
+		roles = append(roles, *r)
+	}
+	detail := RuleDetail(roles...)
 	rule := awsevents.NewRule(c, jsii.String("Rule"), &awsevents.RuleProps{
 		Description: jsii.String("bucketguard: S3 configuration changes from CloudTrail"),
 		EventPattern: &awsevents.EventPattern{

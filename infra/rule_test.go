@@ -12,7 +12,10 @@ import (
 	"github.com/bucketguard/bucketguard/events"
 )
 
-const selfRole = "arn:aws:iam::111122223333:role/bucketguard/bucketguard-remediator"
+const (
+	selfRole  = "arn:aws:iam::111122223333:role/bucketguard/bucketguard-remediator"
+	sweepRole = "arn:aws:iam::111122223333:role/bucketguard/bucketguard-sweep"
+)
 
 // expandOr turns a pattern with a top-level-in-detail "$or" into the
 // patterns it is the union of. Quamina has no "$or"; EventBridge defines
@@ -60,7 +63,7 @@ func rulePattern() map[string]any {
 	return map[string]any{
 		"source":      []any{"aws.s3"},
 		"detail-type": []any{events.DetailType},
-		"detail":      RuleDetail(selfRole),
+		"detail":      RuleDetail(selfRole, sweepRole),
 	}
 }
 
@@ -129,6 +132,10 @@ func TestRuleEdgeCases(t *testing.T) {
 			d["userIdentity"] = map[string]any{"type": "AssumedRole", "arn": "arn:aws:sts::111122223333:assumed-role/Admin/x",
 				"sessionContext": map[string]any{"sessionIssuer": map[string]any{"arn": "arn:aws:iam::111122223333:role/Admin"}}}
 		}, true},
+		{"the sweep's session", func(env, d map[string]any) {
+			d["userIdentity"] = map[string]any{"type": "AssumedRole", "arn": "arn:aws:sts::111122223333:assumed-role/bucketguard-sweep/x",
+				"sessionContext": map[string]any{"sessionIssuer": map[string]any{"arn": sweepRole}}}
+		}, false},
 		{"bucketguard's own session", func(env, d map[string]any) {
 			d["userIdentity"] = map[string]any{"type": "AssumedRole", "arn": "arn:aws:sts::111122223333:assumed-role/bucketguard-remediator/x",
 				"sessionContext": map[string]any{"sessionIssuer": map[string]any{"arn": selfRole}}}

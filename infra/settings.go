@@ -185,6 +185,7 @@ func ParseSettings(get func(string) any, env func(string) (string, bool)) (Setti
 			s.SweepConcurrency = n
 		}
 	}
+	s.Engine.SweepConcurrency = s.SweepConcurrency
 	return s, errors.Join(errs...)
 }
 

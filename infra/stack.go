@@ -24,6 +24,7 @@ type Stack struct {
 	awscdk.Stack
 	Alerting   *Alerting
 	Remediate  *Remediator
+	Sweep      *Remediator
 	Detection  *Detection
 	Trail      *Trail
 	Monitoring *Monitoring
@@ -37,6 +38,9 @@ type Stack struct {
 const (
 	remediateMemoryMB = 256
 	remediateTimeout  = 60
+	// The sweep evaluates a few buckets at once and keeps counters only: its
+	// memory does not grow with the number of buckets (see the README).
+	sweepMemoryMB = 256
 )
 
 // NewStack composes the constructs.
@@ -59,10 +63,47 @@ func NewStack(scope constructs.Construct, id string, p *StackProps) *Stack {
 		Description:      "bucketguard: remediates an S3 bucket after a risky configuration change",
 	})
 	deadLetters := encryptedQueue(stack, "RuleDeadLetters", nil)
+	selfRoles := []*string{s.Remediate.Role.RoleArn()}
+	watched := []Watched{{Name: "Remediate", Function: s.Remediate.Function, LogGroup: s.Remediate.LogGroup, NoInvocationsHours: st.NoInvocationsAlarmHours}}
+	queues := map[string]awssqs.IQueue{
+		"RemediateFailures": s.Remediate.Failures,
+		"RuleDeadLetters":   deadLetters,
+		"UndeliveredAlerts": s.Alerting.Undelivered,
+	}
+	if st.SweepSchedule != "off" {
+		s.Sweep = NewSweep(stack, "Sweep", &SweepProps{
+			RemediatorProps: RemediatorProps{
+				AssetDir:         filepath.Join(p.Dist, "sweep"),
+				Engine:           st.Engine,
+				Topic:            s.Alerting.Topic,
+				Key:              s.Alerting.Key,
+				Undelivered:      s.Alerting.Undelivered,
+				Ledger:           s.Alerting.Ledger,
+				LogRetentionDays: st.LogRetentionDays,
+				MemoryMB:         sweepMemoryMB,
+				Timeout:          awscdk.Duration_Minutes(jsii.Number(15)),
+				Description:      "bucketguard: evaluates every bucket of the region on a schedule",
+			},
+			Schedule:   st.SweepSchedule,
+			DeadLetter: deadLetters,
+		})
+		selfRoles = append(selfRoles, s.Sweep.Role.RoleArn())
+		watched = append(watched, Watched{Name: "Sweep", Function: s.Sweep.Function, LogGroup: s.Sweep.LogGroup})
+		queues["SweepFailures"] = s.Sweep.Failures
+	}
+	// Each function skips the changes of both: neither re-enters the engine.
+	roles := *selfRoles[0]
+	for _, r := range selfRoles[1:] {
+		roles += "," + *r
+	}
+	s.Remediate.Function.AddEnvironment(jsii.String("BUCKETGUARD_SELF_ROLE_ARN"), jsii.String(roles), nil)
+	if s.Sweep != nil {
+		s.Sweep.Function.AddEnvironment(jsii.String("BUCKETGUARD_SELF_ROLE_ARN"), jsii.String(roles), nil)
+	}
 	s.Detection = NewDetection(stack, "Detection", &DetectionProps{
-		Target:      s.Remediate.Function,
-		SelfRoleARN: s.Remediate.Role.RoleArn(),
-		DeadLetter:  deadLetters,
+		Target:       s.Remediate.Function,
+		SelfRoleARNs: selfRoles,
+		DeadLetter:   deadLetters,
 	})
 	if p.Trail {
 		s.Trail = NewTrail(stack, "Trail")
@@ -76,12 +117,8 @@ func NewStack(scope constructs.Construct, id string, p *StackProps) *Stack {
 	s.Monitoring = NewMonitoring(stack, "Monitoring", &MonitoringProps{
 		Key:       s.Alerting.Key,
 		OpsEmails: st.OpsEmails,
-		Functions: []Watched{{Name: "Remediate", Function: s.Remediate.Function, LogGroup: s.Remediate.LogGroup, NoInvocationsHours: st.NoInvocationsAlarmHours}},
-		Queues: map[string]awssqs.IQueue{
-			"RemediateFailures": s.Remediate.Failures,
-			"RuleDeadLetters":   deadLetters,
-			"UndeliveredAlerts": s.Alerting.Undelivered,
-		},
+		Functions: watched,
+		Queues:    queues,
 	})
 	awscdk.NewCfnOutput(stack, jsii.String("AlertTopicArn"), &awscdk.CfnOutputProps{Value: s.Alerting.Topic.TopicArn(),
 		Description: jsii.String("subscribe owners here, with a filter policy on the owner attribute")})

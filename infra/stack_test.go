@@ -38,11 +38,13 @@ func synth(t *testing.T) ([]*Stack, []map[string]any, Settings) {
 	t.Helper()
 	fixtureOnce.Do(func() {
 		dist, err := os.MkdirTemp("", "bucketguard-dist")
-		if err == nil {
-			err = os.MkdirAll(filepath.Join(dist, "remediate"), 0o755)
-		}
-		if err == nil {
-			err = os.WriteFile(filepath.Join(dist, "remediate", "bootstrap"), []byte("not a real binary"), 0o755)
+		for _, fn := range []string{"remediate", "sweep"} {
+			if err == nil {
+				err = os.MkdirAll(filepath.Join(dist, fn), 0o755)
+			}
+			if err == nil {
+				err = os.WriteFile(filepath.Join(dist, fn, "bootstrap"), []byte("not a real binary"), 0o755)
+			}
 		}
 		if err != nil {
 			fixture.err = err
@@ -125,13 +127,18 @@ func TestRulePatternInTemplate(t *testing.T) {
 		}),
 		"State": "ENABLED",
 	}))
-	_, rule := only(t, tpls[0], "AWS::Events::Rule")
+	var rule map[string]any
+	for id, r := range resources(tpls[0], "AWS::Events::Rule") {
+		if strings.HasPrefix(id, "DetectionRule") {
+			rule = r
+		}
+	}
 	detail := rule["EventPattern"].(map[string]any)["detail"].(map[string]any)
 	if got := strs(detail["eventName"]); !slices.Equal(got, events.WatchedNames()) {
 		t.Errorf("eventName %v, want the list from events: %v", got, events.WatchedNames())
 	}
 	or := detail["$or"].([]any)
-	if len(or) != 2 || !strings.Contains(jsonOf(or), `"anything-but":[{"Fn::GetAtt":["RemediateRole`) {
+	if len(or) != 2 || !strings.Contains(jsonOf(or), `"anything-but":[{"Fn::GetAtt":["RemediateRole`) || !strings.Contains(jsonOf(or), `SweepRole`) {
 		t.Errorf("$or does not exclude the remediator's role: %s", jsonOf(or))
 	}
 	target := rule["Targets"].([]any)[0].(map[string]any)
@@ -140,16 +147,41 @@ func TestRulePatternInTemplate(t *testing.T) {
 	}
 }
 
-func TestRemediateFunction(t *testing.T) {
+// function returns the function whose logical id starts with prefix.
+func function(t *testing.T, tpl map[string]any, prefix string) map[string]any {
+	t.Helper()
+	for id, fn := range resources(tpl, "AWS::Lambda::Function") {
+		if strings.HasPrefix(id, prefix) {
+			return fn
+		}
+	}
+	t.Fatalf("no function %s", prefix)
+	return nil
+}
+
+func TestFunctions(t *testing.T) {
 	_, tpls, s := synth(t)
 	for _, tpl := range tpls {
-		_, fn := only(t, tpl, "AWS::Lambda::Function")
-		if fn["Runtime"] != "provided.al2023" || !slices.Equal(strs(fn["Architectures"]), []string{"arm64"}) || fn["Handler"] != "bootstrap" {
-			t.Errorf("function %s", jsonOf(fn))
+		if n := len(resources(tpl, "AWS::Lambda::Function")); n != 2 {
+			t.Fatalf("%d functions, want remediate and sweep", n)
 		}
-		if fn["MemorySize"] != float64(remediateMemoryMB) || fn["Timeout"] != float64(remediateTimeout) {
-			t.Errorf("memory %v timeout %v", fn["MemorySize"], fn["Timeout"])
+		for _, f := range []struct {
+			prefix          string
+			memory, timeout float64
+		}{{"RemediateFunction", remediateMemoryMB, remediateTimeout}, {"SweepFunction", sweepMemoryMB, 900}} {
+			fn := function(t, tpl, f.prefix)
+			if fn["Runtime"] != "provided.al2023" || !slices.Equal(strs(fn["Architectures"]), []string{"arm64"}) || fn["Handler"] != "bootstrap" {
+				t.Errorf("%s: %s", f.prefix, jsonOf(fn))
+			}
+			if fn["MemorySize"] != f.memory || fn["Timeout"] != f.timeout {
+				t.Errorf("%s: memory %v timeout %v", f.prefix, fn["MemorySize"], fn["Timeout"])
+			}
+			self := jsonOf(fn["Environment"].(map[string]any)["Variables"].(map[string]any)["BUCKETGUARD_SELF_ROLE_ARN"])
+			if !strings.Contains(self, "RemediateRole") || !strings.Contains(self, "SweepRole") {
+				t.Errorf("%s: BUCKETGUARD_SELF_ROLE_ARN does not name both roles: %s", f.prefix, self)
+			}
 		}
+		fn := function(t, tpl, "RemediateFunction")
 		env := fn["Environment"].(map[string]any)["Variables"].(map[string]any)
 		for _, k := range []string{"BUCKETGUARD_TOPIC_ARN", "BUCKETGUARD_SELF_ROLE_ARN", "BUCKETGUARD_ALERT_FALLBACK_QUEUE_URL", "BUCKETGUARD_ALERT_LEDGER_TABLE"} {
 			if env[k] == nil {
@@ -161,14 +193,20 @@ func TestRemediateFunction(t *testing.T) {
 				t.Errorf("environment %s = %v, want %q (from the same config the function parses)", k, env[k], v)
 			}
 		}
-		_, inv := only(t, tpl, "AWS::Lambda::EventInvokeConfig")
-		if inv["MaximumRetryAttempts"] != float64(2) || inv["MaximumEventAgeInSeconds"] != float64(3600) ||
-			!strings.Contains(jsonOf(inv["DestinationConfig"]), "RemediateFailures") {
-			t.Errorf("async invoke config %s", jsonOf(inv))
+		invokes := resources(tpl, "AWS::Lambda::EventInvokeConfig")
+		if len(invokes) != 2 {
+			t.Errorf("%d async invoke configs", len(invokes))
 		}
-		_, lg := only(t, tpl, "AWS::Logs::LogGroup")
-		if lg["RetentionInDays"] != float64(90) {
-			t.Errorf("log retention %v", lg["RetentionInDays"])
+		for _, inv := range invokes {
+			if inv["MaximumRetryAttempts"] != float64(2) || inv["MaximumEventAgeInSeconds"] != float64(3600) ||
+				!strings.Contains(jsonOf(inv["DestinationConfig"]), "Failures") {
+				t.Errorf("async invoke config %s", jsonOf(inv))
+			}
+		}
+		for _, lg := range resources(tpl, "AWS::Logs::LogGroup") {
+			if lg["RetentionInDays"] != float64(90) {
+				t.Errorf("log retention %v", lg["RetentionInDays"])
+			}
 		}
 		for id, q := range resources(tpl, "AWS::SQS::Queue") {
 			if q["KmsMasterKeyId"] == nil && q["SqsManagedSseEnabled"] != true {
@@ -212,12 +250,39 @@ func TestEncryptedTopicAndSubscriptions(t *testing.T) {
 	}
 }
 
-// The role can do exactly what the engine does: these actions, on bucket
-// ARNs of this account, and the account-level ones on "*".
+// policyOf returns the statements of the policies attached to a role.
+func policyOf(t *testing.T, tpl map[string]any, rolePrefix string) []any {
+	t.Helper()
+	var stmts []any
+	for _, pol := range resources(tpl, "AWS::IAM::Policy") {
+		if strings.Contains(jsonOf(pol["Roles"]), `"Ref":"`+rolePrefix) {
+			stmts = append(stmts, pol["PolicyDocument"].(map[string]any)["Statement"].([]any)...)
+		}
+	}
+	if len(stmts) == 0 {
+		t.Fatalf("no policy for %s", rolePrefix)
+	}
+	return stmts
+}
+
+// Each role can do exactly what its function does: the engine's actions on
+// bucket ARNs of this account and the account-level ones on "*"; the sweep
+// also lists buckets and invokes itself.
 func TestIAMExactActions(t *testing.T) {
 	_, tpls, s := synth(t)
-	_, pol := only(t, tpls[0], "AWS::IAM::Policy")
-	stmts := pol["PolicyDocument"].(map[string]any)["Statement"].([]any)
+	checkRole(t, policyOf(t, tpls[0], "RemediateRole"), s, nil)
+	sweep := policyOf(t, tpls[0], "SweepRole")
+	checkRole(t, sweep, s, []string{"s3:ListAllMyBuckets", "lambda:InvokeFunction"})
+	for _, st := range sweep {
+		m := st.(map[string]any)
+		if m["Sid"] == "ContinueRun" && !strings.Contains(jsonOf(m["Resource"]), "SweepFunction") {
+			t.Errorf("the sweep may invoke more than itself: %s", jsonOf(m))
+		}
+	}
+}
+
+func checkRole(t *testing.T, stmts []any, s Settings, extra []string) {
+	t.Helper()
 	bySid := map[string]map[string]any{}
 	var all []string
 	for _, st := range stmts {
@@ -238,10 +303,14 @@ func TestIAMExactActions(t *testing.T) {
 	if !strings.Contains(jsonOf(bySid["BucketConfiguration"]["Condition"]), `"s3:ResourceAccount":{"Ref":"AWS::AccountId"}`) {
 		t.Error("bucket actions not limited to this account's buckets")
 	}
-	if got := strs(bySid["AccountLevel"]["Action"]); !slices.Equal(got, s.Engine.AccountActions()) {
-		t.Errorf("account actions %v", got)
+	account := s.Engine.AccountActions()
+	if slices.Contains(extra, "s3:ListAllMyBuckets") {
+		account = append(account, "s3:ListAllMyBuckets")
 	}
-	want := append(append(s.Engine.BucketActions(), s.Engine.AccountActions()...),
+	if got := strs(bySid["AccountLevel"]["Action"]); !slices.Equal(got, account) {
+		t.Errorf("account actions %v, want %v", got, account)
+	}
+	want := append(append(append(s.Engine.BucketActions(), s.Engine.AccountActions()...), extra...),
 		"sns:Publish", "sqs:SendMessage", "kms:GenerateDataKey", "kms:Decrypt", "logs:CreateLogStream", "logs:PutLogEvents",
 		"dynamodb:PutItem", "dynamodb:DeleteItem",
 		"sqs:GetQueueAttributes", "sqs:GetQueueUrl") // the last two: CDK's grant for the on-failure destination
@@ -276,6 +345,7 @@ func TestStableLogicalIDs(t *testing.T) {
 		"AlertingKeyF32BC376", "AlertingTopic08189029", "AlertingUndeliveredD7D66D29",
 		"RemediateRoleDEE912F2", "RemediateFunction96205B86", "RemediateLogs4334CAD5", "RemediateFailures4CE316AE",
 		"DetectionRule8F875CCB", "RuleDeadLetters6F592DCF", "AlertingLedger2F1F7669",
+		"SweepRole8A7451E2", "SweepFunctionA7728703", "SweepSchedule5ECAB4A7", "SweepFailures8310807F",
 	} {
 		if _, ok := res[id]; !ok {
 			t.Errorf("logical id %s changed", id)
@@ -321,10 +391,27 @@ func TestAlarmsAndDashboard(t *testing.T) {
 		}
 	}
 	joined := strings.Join(names, "\n")
-	for _, want := range []string{"failed (errors)", "throttled", "no invocation for 24 hours", "queue RemediateFailures", "queue RuleDeadLetters", "queue UndeliveredAlerts", "reached neither SNS"} {
+	for _, want := range []string{"failed (errors)", "throttled", "no invocation for 24 hours", "queue RemediateFailures", "queue RuleDeadLetters",
+		"queue UndeliveredAlerts", "reached neither SNS", "bucketguard Sweep: the function failed", "queue SweepFailures"} {
 		if !strings.Contains(joined, want) {
 			t.Errorf("no alarm on %q:\n%s", want, joined)
 		}
 	}
 	only(t, tpls[0], "AWS::CloudWatch::Dashboard")
+}
+
+func TestSweepSchedule(t *testing.T) {
+	_, tpls, _ := synth(t)
+	var schedules []string
+	for id, r := range resources(tpls[0], "AWS::Events::Rule") {
+		if se, ok := r["ScheduleExpression"].(string); ok {
+			schedules = append(schedules, se)
+			if !strings.HasPrefix(id, "Sweep") || !strings.Contains(jsonOf(r["Targets"]), "SweepFunction") || !strings.Contains(jsonOf(r["Targets"]), "DeadLetterConfig") {
+				t.Errorf("schedule rule %s: %s", id, jsonOf(r))
+			}
+		}
+	}
+	if !slices.Equal(schedules, []string{"rate(1 day)"}) {
+		t.Errorf("schedules %v", schedules)
+	}
 }

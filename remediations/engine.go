@@ -34,7 +34,9 @@ const (
 // Result is one evaluation: what was found and what was done. It is the
 // engine's last product; the alert package renders it.
 type Result struct {
-	Trigger   *events.Change `json:"trigger,omitempty"`
+	Trigger *events.Change `json:"trigger,omitempty"`
+	// Run is the sweep run that found it, when a sweep did.
+	Run       string         `json:"run,omitempty"`
 	Target    Target         `json:"target"`
 	Mode      config.Mode    `json:"mode"`
 	Owner     string         `json:"owner,omitempty"`

@@ -5,18 +5,23 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/bucketguard/bucketguard/remediations"
 	"github.com/bucketguard/bucketguard/remediations/alert"
 	"github.com/bucketguard/bucketguard/remediations/clients"
 	"github.com/bucketguard/bucketguard/remediations/config"
+	"github.com/bucketguard/bucketguard/remediations/sweep"
 )
 
 // deps is what the AWS-backed commands run with.
 type deps struct {
-	S3           remediations.S3Client
-	Control      remediations.ControlClient
+	S3      remediations.S3Client
+	Control remediations.ControlClient
+	List    sweep.Lister
+	// ForRegion returns the S3 client for a region, built once.
+	ForRegion    func(region string) remediations.S3Client
 	SNS          alert.Publisher
 	SQS          alert.Queue
 	Config       config.Config
@@ -41,8 +46,24 @@ func awsDeps(ctx context.Context) (*deps, error) {
 	if _, ok := os.LookupEnv(config.EnvLogLevel); ok {
 		level = cfg.LogLevel
 	}
+	var mu sync.Mutex
+	perRegion := map[string]remediations.S3Client{}
+	forRegion := func(region string) remediations.S3Client {
+		mu.Lock()
+		defer mu.Unlock()
+		if c, ok := perRegion[region]; ok {
+			return c
+		}
+		cfg := set.Config.Copy()
+		if region != "" {
+			cfg.Region = region
+		}
+		c := clients.New(cfg).S3
+		perRegion[region] = c
+		return c
+	}
 	return &deps{
-		S3: set.S3, Control: set.Control, SNS: set.SNS, SQS: set.SQS, Config: cfg,
+		S3: set.S3, Control: set.Control, List: set.S3, ForRegion: forRegion, SNS: set.SNS, SQS: set.SQS, Config: cfg,
 		Account: set.Account, BucketRegion: set.BucketRegion, Region: set.Config.Region, Now: time.Now,
 		Log: slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: level})),
 	}, nil

@@ -7,6 +7,7 @@
 //	bucketguard check BUCKET               findings and plan; writes nothing
 //	bucketguard remediate BUCKET [--dry-run]
 //	bucketguard replay EVENT.json [--dry-run]
+//	bucketguard scan [--fix] [--json] [--region R]... [--concurrency N]
 //
 // Exit status: 0 done; 1 an AWS or runtime failure; 2 invalid input or
 // usage; 3 (check) findings.
@@ -33,6 +34,12 @@ const (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	go func() {
+		// The first Ctrl-C asks for a clean stop; the next one, with the
+		// default handling restored, ends the process.
+		<-ctx.Done()
+		stop()
+	}()
 	os.Exit(run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }
 
@@ -50,6 +57,7 @@ var commands = []command{
 	{"check", "check [--json] BUCKET\n  Read BUCKET's posture and print the findings and the plan. Writes nothing.\n  Exit 3 when there are findings.", check},
 	{"remediate", "remediate [--dry-run] [--json] BUCKET\n  Fix BUCKET now, read back and print the alert; publish it when\n  BUCKETGUARD_TOPIC_ARN is set (not with --dry-run).", remediate},
 	{"replay", "replay [--dry-run] [--json] EVENT.json\n  Run a saved event through the remediate function's exact code path.", replay},
+	{"scan", "scan [--fix] [--json] [--region R]... [--concurrency N]\n  Evaluate every bucket of the account (or of the regions given), as the\n  scheduled sweep does. Writes nothing without --fix. Ctrl-C stops after\n  the buckets in flight. Exit 3 when findings remain.", scan},
 }
 
 // cli is what a subcommand runs with.

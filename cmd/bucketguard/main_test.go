@@ -26,19 +26,24 @@ type runResult struct {
 	stdout, stderr string
 }
 
-func runCLI(t *testing.T, f *fake.Fake, cfg config.Config, stdin string, args ...string) runResult {
-	t.Helper()
-	var out, errb bytes.Buffer
-	c := &cli{stdin: strings.NewReader(stdin), stdout: &out, stderr: &errb, aws: func(context.Context) (*deps, error) {
+func runCLIDeps(t *testing.T, f *fake.Fake, cfg config.Config) func(context.Context) (*deps, error) {
+	return func(context.Context) (*deps, error) {
 		if f == nil {
 			t.Fatal("this command must not need AWS")
 		}
-		return &deps{S3: f.S3(), Control: f.Control(), SNS: f.SNS(), SQS: f.Queue(), Config: cfg,
+		return &deps{S3: f.S3(), Control: f.Control(), List: f.S3(), ForRegion: func(string) remediations.S3Client { return f.S3() },
+			SNS: f.SNS(), SQS: f.Queue(), Config: cfg,
 			Account:      func(context.Context) (string, error) { return fake.Account, nil },
 			BucketRegion: func(context.Context, string) (string, error) { return "eu-west-1", nil },
 			Region:       "eu-west-1", Now: func() time.Time { return time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC) },
 			Log: slog.New(slog.NewTextHandler(io.Discard, nil))}, nil
-	}}
+	}
+}
+
+func runCLI(t *testing.T, f *fake.Fake, cfg config.Config, stdin string, args ...string) runResult {
+	t.Helper()
+	var out, errb bytes.Buffer
+	c := &cli{stdin: strings.NewReader(stdin), stdout: &out, stderr: &errb, aws: runCLIDeps(t, f, cfg)}
 	code := runWith(context.Background(), args, c)
 	return runResult{code, out.String(), errb.String()}
 }

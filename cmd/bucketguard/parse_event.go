@@ -20,16 +20,16 @@ type eventJSON struct {
 }
 
 func parseEvent(_ context.Context, c *cli, args []string) error {
-	var selfRole string
+	var self []events.Role
 	args, err := flags("parse-event", args, func(fs *flag.FlagSet) {
-		fs.StringVar(&selfRole, "self-role", "", "bucketguard's own role ARN; its changes are skipped")
+		fs.Func("self-role", "bucketguard's own role ARN (repeatable, or comma-separated); its changes are skipped", func(v string) error {
+			roles, err := events.ParseRoles(v)
+			self = append(self, roles...)
+			return err
+		})
 	})
 	if err != nil {
 		return err
-	}
-	self, err := events.ParseRole(selfRole)
-	if err != nil {
-		return invalid("--self-role: %v", err)
 	}
 	b, err := input(c, args, "event")
 	if err != nil {
@@ -39,7 +39,7 @@ func parseEvent(_ context.Context, c *cli, args []string) error {
 	if err != nil {
 		return invalid("%v", err)
 	}
-	reason := ch.SkipReason(self)
+	reason := ch.SkipReason(self...)
 	return printJSON(c.stdout, eventJSON{Bucket: ch.Bucket, Account: ch.Account, Region: ch.Region, EventName: string(ch.Name),
 		EventID: ch.EventID, Actor: ch.Actor.String(), SourceIP: ch.SourceIP, Skip: reason != "", SkipReason: reason})
 }

@@ -44,7 +44,7 @@ func replay(ctx context.Context, c *cli, args []string) error {
 	if dryRun {
 		mode = config.Notify
 	}
-	h := &handler.Handler{Engine: d.engine(mode), Self: d.Config.SelfRole, Log: d.Log}
+	h := &handler.Handler{Engine: d.engine(mode), Self: d.Config.SelfRoles, Log: d.Log}
 	if !dryRun && d.Config.TopicARN != "" {
 		h.Alerts = d.sender()
 	}

@@ -76,7 +76,7 @@ func run(ctx context.Context, stdout, stderr io.Writer) int {
 	}
 	cfg := config.Default()
 	cfg.TopicARN, cfg.SelfRoleARN, cfg.FallbackQueueURL, cfg.LedgerTable = w.topic, roleARN, w.fallback, w.table
-	self, _ := events.ParseRole(roleARN)
+	self, _ := events.ParseRoles(roleARN)
 	h := &handler.Handler{
 		Engine: &remediations.Engine{S3: set.S3, Control: set.Control, Config: cfg},
 		Alerts: &alert.Sender{SNS: set.SNS, TopicARN: cfg.TopicARN, Fallback: set.SQS, FallbackURL: cfg.FallbackQueueURL,

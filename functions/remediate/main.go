@@ -36,7 +36,7 @@ func main() {
 		Engine: &remediations.Engine{S3: aws.S3, Control: aws.Control, Config: cfg},
 		Alerts: &alert.Sender{SNS: aws.SNS, TopicARN: cfg.TopicARN, Fallback: aws.SQS, FallbackURL: cfg.FallbackQueueURL,
 			Ledger: aws.DynamoDB, LedgerTable: cfg.LedgerTable},
-		Self: cfg.SelfRole,
+		Self: cfg.SelfRoles,
 		Log:  log,
 	}
 	lambda.Start(h.Handle)

@@ -46,16 +46,20 @@ type Event struct {
 
 // Document is the machine-readable alert.
 type Document struct {
-	Schema    string                      `json:"schema"`
-	Summary   string                      `json:"summary"`
-	Severity  remediations.Severity       `json:"severity"`
-	Outcome   string                      `json:"outcome"`
-	Mode      string                      `json:"mode"`
-	Account   string                      `json:"account"`
-	Region    string                      `json:"region"`
-	Bucket    string                      `json:"bucket,omitempty"`
-	Owner     string                      `json:"owner"`
+	Schema   string                `json:"schema"`
+	Summary  string                `json:"summary"`
+	Severity remediations.Severity `json:"severity"`
+	Outcome  string                `json:"outcome"`
+	Mode     string                `json:"mode"`
+	Account  string                `json:"account"`
+	Region   string                `json:"region"`
+	Bucket   string                `json:"bucket,omitempty"`
+	Owner    string                `json:"owner"`
+	// Source is what found it: a CloudTrail event, the scheduled sweep, or
+	// an operator (the CLI).
+	Source    string                      `json:"source"`
 	Event     *Event                      `json:"event,omitempty"`
+	Run       string                      `json:"run,omitempty"`
 	Findings  []remediations.Finding      `json:"findings"`
 	Actions   []remediations.ActionResult `json:"actions"`
 	Exemption *remediations.Exemption     `json:"exemption,omitempty"`
@@ -99,6 +103,14 @@ func document(r remediations.Result) Document {
 	}
 	if d.Owner == "" {
 		d.Owner = Unassigned
+	}
+	switch {
+	case r.Trigger != nil:
+		d.Source = "event"
+	case r.Run != "":
+		d.Source, d.Run = "sweep", r.Run
+	default:
+		d.Source = "operator"
 	}
 	if c := r.Trigger; c != nil {
 		d.Event = &Event{ID: c.EventID, Name: string(c.Name), Time: c.Time, ActorARN: c.Actor.String(), ActorType: c.Actor.Type,

@@ -44,9 +44,12 @@ func (m Message) Key() string {
 	for _, a := range d.Actions {
 		fmt.Fprintf(h, "A|%s|%s|%s\n", a.Name, a.Outcome, a.Error)
 	}
-	id := ""
-	if d.Event != nil {
+	id := "operator"
+	switch {
+	case d.Event != nil:
 		id = d.Event.ID
+	case d.Run != "":
+		id = "sweep/" + d.Run + "/" + d.Bucket
 	}
 	return id + "/" + hex.EncodeToString(h.Sum(nil))[:32]
 }

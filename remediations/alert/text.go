@@ -25,6 +25,16 @@ func (d Document) Text() string {
 	p("Owner:     %s", d.Owner)
 	p("Severity:  %s   Outcome: %s   Mode: %s", strings.ToUpper(string(d.Severity)), d.Outcome, d.Mode)
 
+	switch {
+	case d.Source == "sweep":
+		p("")
+		p("WHAT HAPPENED")
+		p("  found by the scheduled sweep (run %s), not by an event", d.Run)
+	case d.Source == "operator":
+		p("")
+		p("WHAT HAPPENED")
+		p("  found when an operator ran bucketguard on the bucket")
+	}
 	if e := d.Event; e != nil {
 		p("")
 		p("WHAT HAPPENED")

@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3control"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
@@ -29,6 +30,7 @@ type Set struct {
 	SQS      *sqs.Client
 	STS      *sts.Client
 	DynamoDB *dynamodb.Client
+	Lambda   *lambda.Client
 }
 
 // Load reads the standard configuration and builds the clients.
@@ -61,6 +63,7 @@ func New(cfg aws.Config) Set {
 		SQS:      sqs.NewFromConfig(cfg),
 		STS:      sts.NewFromConfig(cfg),
 		DynamoDB: dynamodb.NewFromConfig(cfg),
+		Lambda:   lambda.NewFromConfig(cfg),
 	}
 }
 

@@ -54,6 +54,8 @@ const (
 	EnvFallbackQueueURL    = "BUCKETGUARD_ALERT_FALLBACK_QUEUE_URL"
 	EnvLedgerTable         = "BUCKETGUARD_ALERT_LEDGER_TABLE"
 	EnvDeadlineMargin      = "BUCKETGUARD_DEADLINE_MARGIN"
+	EnvSweepConcurrency    = "BUCKETGUARD_SWEEP_CONCURRENCY"
+	EnvSweepMargin         = "BUCKETGUARD_SWEEP_MARGIN"
 	EnvLogLevel            = "BUCKETGUARD_LOG_LEVEL"
 )
 
@@ -63,9 +65,10 @@ type Config struct {
 	// TopicARN is the SNS topic alerts go to. The Lambda requires it; the
 	// CLI publishes only when it is set.
 	TopicARN string
-	// SelfRoleARN is bucketguard's own role: its changes are skipped.
+	// SelfRoleARN lists bucketguard's own roles (comma-separated): their
+	// changes are skipped.
 	SelfRoleARN string
-	SelfRole    events.Role
+	SelfRoles   []events.Role
 	Encryption  Encryption
 	KMSKeyARN   string
 	BucketKey   bool
@@ -87,7 +90,12 @@ type Config struct {
 	// DeadlineMargin is how much time must be left before the invocation's
 	// deadline for bucketguard to start another write.
 	DeadlineMargin time.Duration
-	LogLevel       slog.Level
+	// SweepConcurrency is how many buckets a sweep evaluates at once.
+	SweepConcurrency int
+	// SweepMargin is how much time must be left before the sweep's deadline
+	// to start another bucket.
+	SweepMargin time.Duration
+	LogLevel    slog.Level
 }
 
 // Setting describes one environment variable, for the README and --help.
@@ -103,7 +111,7 @@ func Settings() []Setting {
 	return []Setting{
 		{EnvMode, string(d.Mode), "`enforce` fixes and alerts; `notify` only alerts"},
 		{EnvTopicARN, "", "SNS topic for alerts (required by the Lambda)"},
-		{EnvSelfRoleARN, "", "bucketguard's own role ARN; its changes are skipped (required by the Lambda)"},
+		{EnvSelfRoleARN, "", "bucketguard's own role ARNs, comma-separated; their changes are skipped (required by the Lambda)"},
 		{EnvEncryption, string(d.Encryption), "default encryption to restore: `sse-s3` or `sse-kms`"},
 		{EnvKMSKeyARN, "", "KMS key ARN for `sse-kms` (required with it)"},
 		{EnvBucketKey, strconv.FormatBool(d.BucketKey), "S3 Bucket Key with `sse-kms`"},
@@ -119,6 +127,8 @@ func Settings() []Setting {
 		{EnvFallbackQueueURL, "", "SQS queue for alerts SNS would not take"},
 		{EnvLedgerTable, "", "DynamoDB table (key `pk`, TTL `expires`) that stops a redelivered event from alerting twice"},
 		{EnvDeadlineMargin, d.DeadlineMargin.String(), "time that must remain before the Lambda deadline to start a write"},
+		{EnvSweepConcurrency, strconv.Itoa(d.SweepConcurrency), "buckets a sweep evaluates at once (1 to 32)"},
+		{EnvSweepMargin, d.SweepMargin.String(), "time that must remain before the sweep's deadline to start another bucket"},
 		{EnvLogLevel, "info", "`debug`, `info`, `warn` or `error`"},
 	}
 }
@@ -134,7 +144,12 @@ func Default() Config {
 		ApprovalUntilTagKey: "bucketguard:approved-until",
 		OwnerTagKey:         "owner",
 		DeadlineMargin:      5 * time.Second,
-		LogLevel:            slog.LevelInfo,
+		// Four buckets at once is eight to ten reads in flight each: a few
+		// dozen control-plane calls at a time, well below where S3 throttles
+		// bucket-configuration calls, which the SDK's retries absorb anyway.
+		SweepConcurrency: 4,
+		SweepMargin:      time.Minute,
+		LogLevel:         slog.LevelInfo,
 	}
 }
 
@@ -183,11 +198,11 @@ func FromEnv(lookup func(string) (string, bool)) (Config, error) {
 		c.TopicARN = v
 	}
 	if v, ok := get(EnvSelfRoleARN); ok {
-		r, err := events.ParseRole(v)
-		if err != nil {
-			bad(EnvSelfRoleARN, v, "is not an IAM role ARN")
+		r, err := events.ParseRoles(v)
+		if err != nil || len(r) == 0 {
+			bad(EnvSelfRoleARN, v, "is not a comma-separated list of IAM role ARNs")
 		}
-		c.SelfRoleARN, c.SelfRole = v, r
+		c.SelfRoleARN, c.SelfRoles = v, r
 	}
 	if v, ok := get(EnvEncryption); ok {
 		switch Encryption(v) {
@@ -263,6 +278,22 @@ func FromEnv(lookup func(string) (string, bool)) (Config, error) {
 			c.DeadlineMargin = d
 		}
 	}
+	if v, ok := get(EnvSweepConcurrency); ok {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 32 {
+			bad(EnvSweepConcurrency, v, "is not a whole number from 1 to 32")
+		} else {
+			c.SweepConcurrency = n
+		}
+	}
+	if v, ok := get(EnvSweepMargin); ok {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 10*time.Second || d > 10*time.Minute {
+			bad(EnvSweepMargin, v, "is not a duration from 10s to 10m")
+		} else {
+			c.SweepMargin = d
+		}
+	}
 	if v, ok := get(EnvLogLevel); ok {
 		if err := c.LogLevel.UnmarshalText([]byte(v)); err != nil || !validLevel(v) {
 			bad(EnvLogLevel, v, "is not debug|info|warn|error")
@@ -332,6 +363,8 @@ func (c Config) Environ() map[string]string {
 	set(EnvFallbackQueueURL, c.FallbackQueueURL, "")
 	set(EnvLedgerTable, c.LedgerTable, "")
 	set(EnvDeadlineMargin, c.DeadlineMargin.String(), d.DeadlineMargin.String())
+	set(EnvSweepConcurrency, strconv.Itoa(c.SweepConcurrency), strconv.Itoa(d.SweepConcurrency))
+	set(EnvSweepMargin, c.SweepMargin.String(), d.SweepMargin.String())
 	set(EnvLogLevel, strings.ToLower(c.LogLevel.String()), "info")
 	return env
 }

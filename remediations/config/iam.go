@@ -34,6 +34,10 @@ var actionOf = map[Operation]string{
 	"s3:ListBuckets":                 "s3:ListAllMyBuckets",
 }
 
+// SweepActions are the actions the sweep needs beyond the engine's: listing
+// the account's buckets (no resource-level permissions, so on "*").
+func SweepActions() []string { return actions([]Operation{"s3:ListBuckets"}) }
+
 // ActionFor returns the IAM action an operation needs, and whether it is known.
 func ActionFor(op Operation) (string, bool) {
 	a, ok := actionOf[op]

@@ -80,7 +80,7 @@ func newERig(t *testing.T, mutate ...func(*config.Config)) *erig {
 		Engine: &remediations.Engine{S3: c.S3, Control: c.Control, Config: cfg},
 		Alerts: &alert.Sender{SNS: c.SNS, TopicARN: r.topic, Fallback: c.SQS, FallbackURL: r.fallback,
 			Ledger: c.DynamoDB, LedgerTable: cfg.LedgerTable},
-		Self: self, Log: slog.New(slog.NewJSONHandler(&r.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		Self: []events.Role{self}, Log: slog.New(slog.NewJSONHandler(&r.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 	}
 	return r
 }

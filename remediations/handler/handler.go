@@ -22,7 +22,8 @@ type Handler struct {
 	Engine *remediations.Engine
 	// Alerts delivers the alert; nil renders it without sending it.
 	Alerts *alert.Sender
-	Self   events.Role
+	// Self are bucketguard's own roles: their changes are skipped.
+	Self []events.Role
 	Log    *slog.Logger
 }
 
@@ -58,7 +59,7 @@ func (h *Handler) Process(ctx context.Context, raw json.RawMessage) (Report, err
 	}
 	log = log.With("event_id", c.EventID, "bucket", c.Bucket, "event_name", string(c.Name))
 	rep := Report{Change: &c}
-	if reason := c.SkipReason(h.Self); reason != "" {
+	if reason := c.SkipReason(h.Self...); reason != "" {
 		log.Info("skip", "reason", reason, "actor", c.Actor.String())
 		rep.Skip = reason
 		return rep, nil

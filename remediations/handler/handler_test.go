@@ -48,7 +48,7 @@ func newRig(t *testing.T) rig {
 	var logs bytes.Buffer
 	e := &remediations.Engine{S3: f.S3(), Control: f.Control(), Config: config.Default(),
 		Now: func() time.Time { return time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC) }}
-	return rig{f: f, logs: &logs, h: &handler.Handler{Engine: e, Alerts: &alert.Sender{SNS: f.SNS(), TopicARN: topic}, Self: self,
+	return rig{f: f, logs: &logs, h: &handler.Handler{Engine: e, Alerts: &alert.Sender{SNS: f.SNS(), TopicARN: topic}, Self: []events.Role{self},
 		Log: slog.New(slog.NewJSONHandler(&logs, nil))}}
 }
 

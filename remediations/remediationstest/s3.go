@@ -279,3 +279,46 @@ func (s *S3) PutBucketLogging(_ context.Context, in *s3.PutBucketLoggingInput, _
 		return nil
 	})
 }
+
+// ListBuckets pages through the buckets in name order, as S3 does: with
+// MaxBuckets the answer carries each bucket's region and, when more remain, a
+// ContinuationToken (here, the last name of the page); BucketRegion filters.
+func (s *S3) ListBuckets(_ context.Context, in *s3.ListBucketsInput, _ ...func(*s3.Options)) (*s3.ListBucketsOutput, error) {
+	release, err := s.f.enter("s3:ListBuckets", "")
+	if err != nil {
+		return nil, err
+	}
+	defer release()
+	s.f.mu.Lock()
+	defer s.f.mu.Unlock()
+	names := make([]string, 0, len(s.f.buckets))
+	for n, b := range s.f.buckets {
+		if in.BucketRegion == nil || *in.BucketRegion == b.Region {
+			names = append(names, n)
+		}
+	}
+	slices.Sort(names)
+	start := 0
+	if in.ContinuationToken != nil {
+		start, _ = slices.BinarySearch(names, *in.ContinuationToken)
+		if start < len(names) && names[start] == *in.ContinuationToken {
+			start++
+		}
+	}
+	limit := len(names)
+	if in.MaxBuckets != nil {
+		limit = min(len(names), start+int(*in.MaxBuckets))
+	}
+	out := &s3.ListBucketsOutput{}
+	for _, n := range names[start:limit] {
+		bk := types.Bucket{Name: aws.String(n)}
+		if in.MaxBuckets != nil {
+			bk.BucketRegion = aws.String(s.f.buckets[n].Region)
+		}
+		out.Buckets = append(out.Buckets, bk)
+	}
+	if limit < len(names) {
+		out.ContinuationToken = aws.String(names[limit-1])
+	}
+	return out, nil
+}

@@ -1,0 +1,54 @@
+package main
+
+import (
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awseventstargets"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/bucketguard/bucketguard/remediations/config"
+)
+
+// SweepProps configures the sweep.
+type SweepProps struct {
+	RemediatorProps
+	// Schedule is an EventBridge schedule expression: rate(1 day), cron(...).
+	Schedule   string
+	DeadLetter awssqs.IQueue
+}
+
+// NewSweep builds the scheduled sweep: a function like the remediator, with
+// its own role (the remediator's actions plus s3:ListAllMyBuckets), the
+// right to invoke itself to continue a run near its deadline, and the
+// schedule rule.
+func NewSweep(scope constructs.Construct, id string, p *SweepProps) *Remediator {
+	props := p.RemediatorProps
+	props.ExtraActions = append(props.ExtraActions, config.SweepActions()...)
+	props.Environment = map[string]string{
+		// Many buckets in a row: let the SDK pace itself on throttling.
+		"AWS_RETRY_MODE":   "adaptive",
+		"AWS_MAX_ATTEMPTS": "10",
+	}
+	r := NewRemediator(scope, id, &props)
+	// A statement of its own: in the role's default policy it would make the
+	// function depend on itself.
+	awsiam.NewPolicy(r.Construct, jsii.String("Continue"), &awsiam.PolicyProps{
+		Roles: &[]awsiam.IRole{r.Role},
+		Statements: &[]awsiam.PolicyStatement{awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid:       jsii.String("ContinueRun"),
+			Actions:   jsii.Strings("lambda:InvokeFunction"),
+			Resources: &[]*string{r.Function.FunctionArn()},
+		})},
+	})
+	rule := awsevents.NewRule(r.Construct, jsii.String("Schedule"), &awsevents.RuleProps{
+		Description: jsii.String("bucketguard: the scheduled sweep"),
+		Schedule:    awsevents.Schedule_Expression(jsii.String(p.Schedule)),
+	})
+	rule.AddTarget(awseventstargets.NewLambdaFunction(r.Function, &awseventstargets.LambdaFunctionProps{
+		DeadLetterQueue: p.DeadLetter,
+		RetryAttempts:   jsii.Number(2),
+	}))
+	return r
+}

@@ -1,0 +1,157 @@
+package sweep_test
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/lambdacontext"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
+
+	"github.com/bucketguard/bucketguard/remediations"
+	"github.com/bucketguard/bucketguard/remediations/alert"
+	"github.com/bucketguard/bucketguard/remediations/config"
+	fake "github.com/bucketguard/bucketguard/remediations/remediationstest"
+	"github.com/bucketguard/bucketguard/remediations/sweep"
+)
+
+const fnARN = "arn:aws:lambda:eu-west-1:111122223333:function:BucketGuard-Sweep"
+
+// invoker records the function's invocations of itself.
+type invoker struct {
+	mu       sync.Mutex
+	payloads [][]byte
+}
+
+func (i *invoker) Invoke(_ context.Context, in *lambda.InvokeInput, _ ...func(*lambda.Options)) (*lambda.InvokeOutput, error) {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	if aws.ToString(in.FunctionName) != fnARN || in.InvocationType != "Event" {
+		return nil, fake.APIError("InvalidParameterValueException", "bad invoke")
+	}
+	i.payloads = append(i.payloads, in.Payload)
+	return &lambda.InvokeOutput{StatusCode: 202}, nil
+}
+
+func lambdaCtx(id string) context.Context {
+	return lambdacontext.NewContext(context.Background(), &lambdacontext.LambdaContext{AwsRequestID: id, InvokedFunctionArn: fnARN})
+}
+
+func handler(f *fake.Fake, inv *invoker, clock func() time.Time) *sweep.Handler {
+	return &sweep.Handler{
+		Engine:   &remediations.Engine{S3: f.S3(), Control: f.Control(), Config: config.Default()},
+		List:     f.S3(),
+		Alerts:   &alert.Sender{SNS: f.SNS(), TopicARN: "arn:aws:sns:eu-west-1:111122223333:alerts", Ledger: f.Ledger(), LedgerTable: "ledger"},
+		Next:     inv,
+		Options:  sweep.Options{Region: "eu-west-1", Concurrency: 2, PageSize: 7, Margin: 10 * time.Minute, Now: clock},
+		MaxParts: 10,
+		Log:      quiet,
+	}
+}
+
+// A run that nears its deadline invokes itself with the position and the
+// tally so far; the next part finishes and sends one summary for the run.
+func TestHandlerContinuesAcrossInvocations(t *testing.T) {
+	f := account(30)
+	inv := &invoker{}
+	// The clock runs five minutes per bucket started; the deadline is an
+	// hour away and the margin ten minutes, so a part starts 11 buckets.
+	start := time.Now()
+	var mu sync.Mutex
+	ticks := 0
+	clock := func() time.Time {
+		mu.Lock()
+		defer mu.Unlock()
+		ticks++
+		return start.Add(time.Duration(ticks) * 5 * time.Minute)
+	}
+	h := handler(f, inv, clock)
+	ctx, cancel := context.WithDeadline(lambdaCtx("run-1"), start.Add(time.Hour))
+	defer cancel()
+	schedule := []byte(`{"version":"0","id":"x","detail-type":"Scheduled Event","source":"aws.events","detail":{}}`)
+	if err := h.Handle(ctx, schedule); err != nil {
+		t.Fatal(err)
+	}
+	if len(inv.payloads) != 1 {
+		t.Fatalf("%d continuations", len(inv.payloads))
+	}
+	var ev sweep.Event
+	if err := json.Unmarshal(inv.payloads[0], &ev); err != nil || ev.Sweep == nil {
+		t.Fatalf("continuation %s: %v", inv.payloads[0], err)
+	}
+	if ev.Sweep.Run != "run-1" || ev.Sweep.Part != 2 || ev.Sweep.After == "" || ev.Sweep.Tally.Seen == 0 || ev.Sweep.Tally.Seen >= 30 {
+		t.Fatalf("continuation %+v", ev.Sweep)
+	}
+	if n := countKind(f, "sweep-summary"); n != 0 {
+		t.Fatalf("summary sent by a part that did not finish")
+	}
+	// Lambda delivers the continuation to the next invocation.
+	if err := h.Handle(lambdaCtx("part-2"), inv.payloads[0]); err != nil {
+		t.Fatal(err)
+	}
+	var summaries []sweep.Summary
+	for _, p := range f.Published() {
+		if p.Attributes["kind"] == "sweep-summary" {
+			var body map[string]string
+			json.Unmarshal([]byte(p.Message), &body)
+			var s sweep.Summary
+			if err := json.Unmarshal([]byte(body["default"]), &s); err != nil {
+				t.Fatal(err)
+			}
+			summaries = append(summaries, s)
+			if !strings.Contains(body["email"], "buckets seen            30") {
+				t.Errorf("summary text:\n%s", body["email"])
+			}
+		}
+	}
+	if len(summaries) != 1 {
+		t.Fatalf("%d summaries", len(summaries))
+	}
+	s := summaries[0]
+	if s.Run != "run-1" || s.Parts != 2 || s.Tally.Seen != 30 || s.Tally.Fixed != 6 || s.Tally.Clean != 24 || s.Account != fake.Account {
+		t.Errorf("summary %+v", s)
+	}
+	// One alert per fixed bucket, found by the sweep.
+	if n := countKind(f, ""); n != 6 {
+		t.Errorf("%d bucket alerts, want 6", n)
+	}
+}
+
+func countKind(f *fake.Fake, kind string) int {
+	n := 0
+	for _, p := range f.Published() {
+		if p.Attributes["kind"] == kind {
+			n++
+		}
+	}
+	return n
+}
+
+func TestHandlerRejectsStrangeEvents(t *testing.T) {
+	f := account(1)
+	h := handler(f, &invoker{}, nil)
+	if err := h.Handle(lambdaCtx("x"), []byte(`{"detail-type":"AWS API Call via CloudTrail"}`)); err == nil {
+		t.Error("a CloudTrail event started a sweep")
+	}
+	if err := h.Handle(context.Background(), []byte(`{}`)); err == nil {
+		t.Error("ran without a Lambda context")
+	}
+	cont, _ := json.Marshal(sweep.Event{Sweep: &sweep.Continuation{Run: "r", Part: 11}})
+	if err := h.Handle(lambdaCtx("x"), cont); err == nil {
+		t.Error("a runaway run was not stopped")
+	}
+}
+
+func TestSummaryNamesFailures(t *testing.T) {
+	s := sweep.Summary{Run: "r", Account: fake.Account, Region: "eu-west-1", Mode: "enforce", Parts: 1, Duration: "3s",
+		Tally: sweep.Tally{Seen: 3, Clean: 1, Failed: 2, Failures: []sweep.Failure{{Bucket: "acme-a", Region: "eu-west-1", Reason: "remove-public-acl-grants: AccessDenied: Access Denied"}}}}
+	e := s.Envelope()
+	if e.Attributes["severity"] != "high" || !strings.Contains(e.Text, "acme-a (eu-west-1): remove-public-acl-grants: AccessDenied") ||
+		!strings.Contains(e.Subject, "3 buckets, 0 fixed, 2 failed") || len(e.Subject) >= 100 {
+		t.Errorf("%+v", e)
+	}
+}
