@@ -6,16 +6,17 @@ GO ?= go
 FUNCTIONS := $(notdir $(wildcard functions/*))
 LAMBDA_FLAGS := -tags lambda.norpc -trimpath -ldflags "-s -w"
 FUZZTIME ?= 30s
+SCALE ?= 1000
 # Packages with tests tagged integration (they also run their unit tests).
 # They share one emulator, which each test resets: -p 1 runs them in turn.
-INTEGRATION_PKGS := ./remediations/handler/ ./remediations/sweep/ ./cmd/demo/
+INTEGRATION_PKGS := ./remediations/handler/ ./remediations/sweep/ ./cmd/demo/ ./cmd/bucketguard/
 CDK := infra/.cdk-cli/node_modules/.bin/cdk
 VENV := .venv
 # The CDK runs its jsii kernel on Node; synth needs no AWS account or network.
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 1
 export CDK_DISABLE_VERSION_CHECK := true
 
-.PHONY: all test vet unit integration demo build synth deploy cfn-lint tools fuzz bench clean
+.PHONY: all test vet unit integration demo scale build synth deploy cfn-lint tools fuzz bench clean
 
 all: test build
 
@@ -35,6 +36,10 @@ unit:
 ## integration: the tests tagged integration, against moto server on loopback
 integration: $(VENV)/.installed
 	.ci/emulator $(GO) test -tags integration -count=1 -p 1 $(INTEGRATION_PKGS)
+
+## scale: the sweep and bucketguard scan on SCALE (1,000) buckets in the emulator
+scale: $(VENV)/.installed
+	.ci/emulator $(GO) test -tags integration -count=1 -timeout 60m -run 'TestSweepScale' -v ./remediations/sweep/ -scale=$(SCALE) 2>&1 | grep -E 'emulator_test|^(ok|FAIL|---)'
 
 ## demo: bucketguard on moto server, six buckets in incident states
 demo: $(VENV)/.installed

@@ -24,7 +24,7 @@ type Handler struct {
 	Alerts *alert.Sender
 	// Self are bucketguard's own roles: their changes are skipped.
 	Self []events.Role
-	Log    *slog.Logger
+	Log  *slog.Logger
 }
 
 // Report is what one event led to.

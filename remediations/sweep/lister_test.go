@@ -4,12 +4,17 @@ import (
 	"context"
 
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 )
 
 type (
 	s3ListBucketsInput  = s3.ListBucketsInput
 	s3ListBucketsOutput = s3.ListBucketsOutput
 )
+
+func s3Bucket(name, region string) types.Bucket {
+	return types.Bucket{Name: &name, BucketRegion: &region}
+}
 
 // listerFunc adapts a function to sweep.Lister.
 type listerFunc func(context.Context, *s3.ListBucketsInput) (*s3.ListBucketsOutput, error)
