@@ -34,6 +34,7 @@ import (
 	"github.com/bucketguard/bucketguard/remediations/config"
 	"github.com/bucketguard/bucketguard/remediations/handler"
 	fake "github.com/bucketguard/bucketguard/remediations/remediationstest"
+	"github.com/bucketguard/bucketguard/remediations/startup"
 )
 
 const (
@@ -77,12 +78,12 @@ func run(ctx context.Context, stdout, stderr io.Writer) int {
 	cfg := config.Default()
 	cfg.TopicARN, cfg.SelfRoleARN, cfg.FallbackQueueURL, cfg.LedgerTable = w.topic, roleARN, w.fallback, w.table
 	self, _ := events.ParseRoles(roleARN)
+	engine, alerts := startup.Parts(cfg, set)
 	h := &handler.Handler{
-		Engine: &remediations.Engine{S3: set.S3, Control: set.Control, Config: cfg},
-		Alerts: &alert.Sender{SNS: set.SNS, TopicARN: cfg.TopicARN, Fallback: set.SQS, FallbackURL: cfg.FallbackQueueURL,
-			Ledger: set.DynamoDB, LedgerTable: cfg.LedgerTable},
-		Self: self,
-		Log:  slog.New(slog.NewJSONHandler(io.Discard, nil)),
+		Engine: engine,
+		Alerts: alerts,
+		Self:   self,
+		Log:    slog.New(slog.NewJSONHandler(io.Discard, nil)),
 	}
 	entry := lambda.NewHandler(h.Handle) // what lambda.Start runs
 

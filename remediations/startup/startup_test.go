@@ -1,0 +1,111 @@
+package startup
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/bucketguard/bucketguard/remediations/config"
+)
+
+const (
+	topic = "arn:aws:sns:eu-west-1:111122223333:bucketguard-alerts"
+	role  = "arn:aws:iam::111122223333:role/bucketguard-remediate"
+	queue = "https://sqs.eu-west-1.amazonaws.com/111122223333/bucketguard-undelivered"
+)
+
+func env(m map[string]string) func(string) (string, bool) {
+	return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
+}
+
+// The SDK reads its standard configuration from the process environment;
+// pin it to a loopback endpoint so that nothing here can reach AWS (Load
+// makes no calls anyway).
+func sdkEnv(t *testing.T) {
+	t.Setenv("AWS_REGION", "eu-west-1")
+	t.Setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:1")
+	t.Setenv("AWS_ACCESS_KEY_ID", "testing")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "testing")
+	t.Setenv("AWS_CONFIG_FILE", "/dev/null")
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+}
+
+func TestLambdaRefusesBadSettings(t *testing.T) {
+	sdkEnv(t)
+	for _, tc := range []struct {
+		name string
+		env  map[string]string
+		want []string // settings the error must name
+	}{
+		{"nothing set", map[string]string{}, []string{config.EnvTopicARN, config.EnvSelfRoleARN}},
+		{"no self role", map[string]string{config.EnvTopicARN: topic}, []string{config.EnvSelfRoleARN}},
+		{"bad mode", map[string]string{config.EnvTopicARN: topic, config.EnvSelfRoleARN: role, config.EnvMode: "fix"}, []string{config.EnvMode}},
+		{"bad topic", map[string]string{config.EnvTopicARN: "alerts", config.EnvSelfRoleARN: role}, []string{config.EnvTopicARN}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var logs bytes.Buffer
+			k, err := Lambda(context.Background(), "remediate", env(tc.env), &logs)
+			if err == nil {
+				t.Fatal("no error")
+			}
+			for _, s := range tc.want {
+				if !strings.Contains(err.Error(), s) {
+					t.Errorf("error %q does not name %s", err, s)
+				}
+			}
+			if k.Log == nil || k.Engine != nil || k.Alerts != nil {
+				t.Fatalf("kit after a bad setting: log %v, engine %v, alerts %v", k.Log, k.Engine, k.Alerts)
+			}
+			k.Log.Error("start", "err", err)
+			var line map[string]any
+			if err := json.Unmarshal(logs.Bytes(), &line); err != nil {
+				t.Fatalf("log line is not JSON: %v: %s", err, logs.Bytes())
+			}
+			if line["function"] != "remediate" || line["msg"] != "start" {
+				t.Errorf("log line %v", line)
+			}
+		})
+	}
+}
+
+func TestLambdaWiresEverythingConfigured(t *testing.T) {
+	sdkEnv(t)
+	for _, tc := range []struct {
+		name       string
+		env        map[string]string
+		wantLedger bool
+		wantQueue  bool
+	}{
+		{"topic only", map[string]string{config.EnvTopicARN: topic, config.EnvSelfRoleARN: role}, false, false},
+		{"fallback and ledger", map[string]string{
+			config.EnvTopicARN: topic, config.EnvSelfRoleARN: role,
+			config.EnvFallbackQueueURL: queue, config.EnvLedgerTable: "bucketguard-ledger",
+			config.EnvMode: "notify",
+		}, true, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			k, err := Lambda(context.Background(), "sweep", env(tc.env), &bytes.Buffer{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if k.AWS.Config.Region != "eu-west-1" || k.AWS.S3 == nil || k.AWS.Lambda == nil {
+				t.Fatalf("clients not loaded: region %q", k.AWS.Config.Region)
+			}
+			if k.Engine.S3 == nil || k.Engine.Control == nil || k.Engine.Config.Mode != k.Config.Mode {
+				t.Errorf("engine: %+v", k.Engine)
+			}
+			a := k.Alerts
+			if a.SNS == nil || a.TopicARN != topic {
+				t.Errorf("alerts topic: %q", a.TopicARN)
+			}
+			if got := a.FallbackURL != "" && a.Fallback != nil; got != tc.wantQueue {
+				t.Errorf("fallback queue wired = %v, want %v", got, tc.wantQueue)
+			}
+			if got := a.LedgerTable != "" && a.Ledger != nil; got != tc.wantLedger {
+				t.Errorf("ledger wired = %v, want %v", got, tc.wantLedger)
+			}
+		})
+	}
+}
