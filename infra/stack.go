@@ -50,18 +50,25 @@ func NewStack(scope constructs.Construct, id string, p *StackProps) *Stack {
 	st := p.Settings
 
 	s.Alerting = NewAlerting(stack, "Alerting", &AlertingProps{AlertEmails: st.AlertEmails, OwnerRoutes: st.OwnerRoutes})
-	s.Remediate = NewRemediator(stack, "Remediate", &RemediatorProps{
-		AssetDir:         filepath.Join(p.Dist, "remediate"),
-		Engine:           st.Engine,
-		Topic:            s.Alerting.Topic,
-		Key:              s.Alerting.Key,
-		Undelivered:      s.Alerting.Undelivered,
-		Ledger:           s.Alerting.Ledger,
-		LogRetentionDays: st.LogRetentionDays,
-		MemoryMB:         remediateMemoryMB,
-		Timeout:          awscdk.Duration_Seconds(jsii.Number(remediateTimeout)),
-		Description:      "bucketguard: remediates an S3 bucket after a risky configuration change",
-	})
+	// Both functions share the engine's settings, the alert path and the
+	// log retention; they differ in bundle, size, time and purpose.
+	function := func(bundle string, memoryMB float64, timeout awscdk.Duration, description string) RemediatorProps {
+		return RemediatorProps{
+			AssetDir:         filepath.Join(p.Dist, bundle),
+			Engine:           st.Engine,
+			Topic:            s.Alerting.Topic,
+			Key:              s.Alerting.Key,
+			Undelivered:      s.Alerting.Undelivered,
+			Ledger:           s.Alerting.Ledger,
+			LogRetentionDays: st.LogRetentionDays,
+			MemoryMB:         memoryMB,
+			Timeout:          timeout,
+			Description:      description,
+		}
+	}
+	remediate := function("remediate", remediateMemoryMB, awscdk.Duration_Seconds(jsii.Number(remediateTimeout)),
+		"bucketguard: remediates an S3 bucket after a risky configuration change")
+	s.Remediate = NewRemediator(stack, "Remediate", &remediate)
 	deadLetters := encryptedQueue(stack, "RuleDeadLetters", nil)
 	selfRoles := []*string{s.Remediate.Role.RoleArn()}
 	watched := []Watched{{Name: "Remediate", Function: s.Remediate.Function, LogGroup: s.Remediate.LogGroup, NoInvocationsHours: st.NoInvocationsAlarmHours}}
@@ -72,18 +79,8 @@ func NewStack(scope constructs.Construct, id string, p *StackProps) *Stack {
 	}
 	if st.SweepSchedule != "off" {
 		s.Sweep = NewSweep(stack, "Sweep", &SweepProps{
-			RemediatorProps: RemediatorProps{
-				AssetDir:         filepath.Join(p.Dist, "sweep"),
-				Engine:           st.Engine,
-				Topic:            s.Alerting.Topic,
-				Key:              s.Alerting.Key,
-				Undelivered:      s.Alerting.Undelivered,
-				Ledger:           s.Alerting.Ledger,
-				LogRetentionDays: st.LogRetentionDays,
-				MemoryMB:         sweepMemoryMB,
-				Timeout:          awscdk.Duration_Minutes(jsii.Number(15)),
-				Description:      "bucketguard: evaluates every bucket of the region on a schedule",
-			},
+			RemediatorProps: function("sweep", sweepMemoryMB, awscdk.Duration_Minutes(jsii.Number(15)),
+				"bucketguard: evaluates every bucket of the region on a schedule"),
 			Schedule:   st.SweepSchedule,
 			DeadLetter: deadLetters,
 		})
