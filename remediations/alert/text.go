@@ -96,7 +96,12 @@ func (d Document) Text() string {
 				p("  The exemption was used: public read was kept; public write, ACLs, encryption and TLS were enforced.")
 			}
 			if len(x.KeptStatements) > 0 {
-				p("  Public-read statement(s) kept: %s.", joinInts(x.KeptStatements))
+				word := "statement"
+				if len(x.KeptStatements) > 1 {
+					word = "statements"
+				}
+				// Numbered from 0, like the findings.
+				p("  Kept in place: public-read policy %s %s.", word, joinInts(x.KeptStatements))
 			}
 		case remediations.ApprovalExpired:
 			p("  The approval tag %s expired and was enforced as if absent.", x.Tag)
