@@ -86,6 +86,7 @@ cfn-lint: synth $(VENV)/.installed
 fuzz:
 	$(GO) test ./events -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./remediations/policy -run '^$$' -fuzz '^FuzzPolicy$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./remediations/acl -run '^$$' -fuzz '^FuzzACL$$' -fuzztime $(FUZZTIME)
 
 ## bench: the benchmarks, with allocations
 bench:
