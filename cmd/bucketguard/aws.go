@@ -17,10 +17,11 @@ import (
 
 // deps is what the AWS-backed commands run with.
 type deps struct {
-	S3      remediations.S3Client
 	Control remediations.ControlClient
 	List    sweep.Lister
-	// ForRegion returns the S3 client for a region, built once.
+	// ForRegion returns the S3 client for a region, built once; "" is the
+	// SDK's default region. S3 does not follow a request to another
+	// region's endpoint, so each bucket is read through its own region's.
 	ForRegion    func(region string) remediations.S3Client
 	SNS          alert.Publisher
 	SQS          alert.Queue
@@ -63,7 +64,7 @@ func awsDeps(ctx context.Context) (*deps, error) {
 		return c
 	}
 	return &deps{
-		S3: set.S3, Control: set.Control, List: set.S3, ForRegion: forRegion, SNS: set.SNS, SQS: set.SQS, Config: cfg,
+		Control: set.Control, List: set.S3, ForRegion: forRegion, SNS: set.SNS, SQS: set.SQS, Config: cfg,
 		Account: set.Account, BucketRegion: set.BucketRegion, Region: set.Config.Region, Now: time.Now,
 		Log: slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: level})),
 	}, nil
@@ -91,8 +92,9 @@ func (d *deps) sender() *alert.Sender {
 	return &alert.Sender{SNS: d.SNS, TopicARN: d.Config.TopicARN, Fallback: d.SQS, FallbackURL: d.Config.FallbackQueueURL}
 }
 
-func (d *deps) engine(mode config.Mode) *remediations.Engine {
+// engine evaluates buckets of one region in the given mode.
+func (d *deps) engine(mode config.Mode, region string) *remediations.Engine {
 	cfg := d.Config
 	cfg.Mode = mode
-	return &remediations.Engine{S3: d.S3, Control: d.Control, Config: cfg, Now: d.Now}
+	return &remediations.Engine{S3: d.ForRegion(region), Control: d.Control, Config: cfg, Now: d.Now}
 }

@@ -53,7 +53,7 @@ func check(ctx context.Context, c *cli, args []string) error {
 	if err != nil {
 		return err
 	}
-	res, err := d.engine(config.Notify).Evaluate(ctx, t, nil, d.Log)
+	res, err := d.engine(config.Notify, t.Region).Evaluate(ctx, t, nil, d.Log)
 	if err != nil {
 		return err
 	}
@@ -79,7 +79,7 @@ func remediate(ctx context.Context, c *cli, args []string) error {
 	if dryRun {
 		mode = config.Notify
 	}
-	res, runErr := d.engine(mode).Evaluate(ctx, t, nil, d.Log)
+	res, runErr := d.engine(mode, t.Region).Evaluate(ctx, t, nil, d.Log)
 	id := ""
 	if len(res.Findings) > 0 && !dryRun && d.Config.TopicARN != "" {
 		receipt, err := d.sender().Send(ctx, alert.Render(res).Envelope(), "")

@@ -31,7 +31,7 @@ func runCLIDeps(t *testing.T, f *fake.Fake, cfg config.Config) func(context.Cont
 		if f == nil {
 			t.Fatal("this command must not need AWS")
 		}
-		return &deps{S3: f.S3(), Control: f.Control(), List: f.S3(), ForRegion: func(string) remediations.S3Client { return f.S3() },
+		return &deps{Control: f.Control(), List: f.S3(), ForRegion: func(string) remediations.S3Client { return f.S3() },
 			SNS: f.SNS(), SQS: f.Queue(), Config: cfg,
 			Account:      func(context.Context) (string, error) { return fake.Account, nil },
 			BucketRegion: func(context.Context, string) (string, error) { return "eu-west-1", nil },
@@ -169,5 +169,48 @@ func TestReplayIsTheLambdaPath(t *testing.T) {
 	golden(t, "replay-policy.txt", r.stdout)
 	if r := runCLI(t, f, config.Default(), "", "replay", ct+"PutBucketPolicy-denied.json"); r.code != 0 || !strings.HasPrefix(r.stdout, "skipped: call failed") {
 		t.Errorf("failed call: exit %d %q", r.code, r.stdout)
+	}
+}
+
+// S3 does not follow a request sent to another region's endpoint, so every
+// command must read a bucket through the client of the bucket's region, not
+// the SDK's default region (eu-west-1 here).
+func TestCommandsUseTheBucketsRegion(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string // the region the engine's client must be for
+	}{
+		{"check", []string{"check", "acme-invoices-prod"}, "ap-southeast-2"},
+		{"remediate", []string{"remediate", "--dry-run", "acme-invoices-prod"}, "ap-southeast-2"},
+		{"replay (the event's region)", []string{"replay", "--dry-run", ct + "PutBucketPolicy.json"}, "eu-west-1"},
+		{"scan (the page's region)", []string{"scan", "--region", "us-east-1"}, "us-east-1"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := fake.New()
+			f.Put("acme-invoices-prod", fake.Bucket{Region: "us-east-1", Policy: publicBucket().Policy})
+			var regions []string
+			base := runCLIDeps(t, f, config.Default())
+			c := &cli{stdin: strings.NewReader(""), stdout: io.Discard, stderr: io.Discard, aws: func(ctx context.Context) (*deps, error) {
+				d, err := base(ctx)
+				d.BucketRegion = func(context.Context, string) (string, error) { return "ap-southeast-2", nil }
+				d.ForRegion = func(r string) remediations.S3Client {
+					regions = append(regions, r)
+					return f.S3()
+				}
+				return d, err
+			}}
+			if code := runWith(context.Background(), tc.args, c); code != 0 && code != exitFindings {
+				t.Fatalf("exit %d", code)
+			}
+			if len(regions) == 0 {
+				t.Fatal("no S3 client was asked for")
+			}
+			for _, r := range regions {
+				if r != tc.want {
+					t.Errorf("client for region %q, want %q (all: %v)", r, tc.want, regions)
+				}
+			}
+		})
 	}
 }

@@ -33,7 +33,8 @@ func replay(ctx context.Context, c *cli, args []string) error {
 	if err != nil {
 		return err
 	}
-	if _, err := events.Parse(raw); err != nil {
+	change, err := events.Parse(raw)
+	if err != nil {
 		return invalid("%v", err)
 	}
 	d, err := c.aws(ctx)
@@ -44,7 +45,9 @@ func replay(ctx context.Context, c *cli, args []string) error {
 	if dryRun {
 		mode = config.Notify
 	}
-	h := &handler.Handler{Engine: d.engine(mode), Self: d.Config.SelfRoles, Log: d.Log}
+	// The bucket is read in the event's region, as the function of that
+	// region's stack would.
+	h := &handler.Handler{Engine: d.engine(mode, change.Region), Self: d.Config.SelfRoles, Log: d.Log}
 	if !dryRun && d.Config.TopicARN != "" {
 		h.Alerts = d.sender()
 	}

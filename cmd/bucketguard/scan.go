@@ -63,7 +63,7 @@ func scan(ctx context.Context, c *cli, args []string) error {
 		return invalid("scan takes no arguments, got %q", args)
 	}
 	for _, r := range regions {
-		if !regionName(r) {
+		if !events.ValidRegion(r) {
 			return invalid("--region %q is not a region name", r)
 		}
 	}
@@ -105,17 +105,16 @@ func scan(ctx context.Context, c *cli, args []string) error {
 		out.Total += n
 	}
 	prog := newProgress(c.stderr, out.Total, d.Now)
+	alerts := d.sender()
 	for _, r := range regions {
 		opts.Region = r
 		if r != "" {
 			out.Regions = append(out.Regions, r)
 		}
 		eval := func(ctx context.Context, b sweep.Bucket) (remediations.Result, error) {
-			e := &remediations.Engine{S3: d.ForRegion(b.Region), Control: d.Control, Config: d.Config, Now: d.Now}
-			e.Config.Mode = mode
-			res, err := e.Evaluate(ctx, remediations.Target{Account: account, Region: b.Region, Bucket: b.Name}, nil, d.Log)
+			res, err := d.engine(mode, b.Region).Evaluate(ctx, remediations.Target{Account: account, Region: b.Region, Bucket: b.Name}, nil, d.Log)
 			if fix && err == nil && len(res.Findings) > 0 && d.Config.TopicARN != "" {
-				if _, serr := d.sender().Send(ctx, alert.Render(res).Envelope(), ""); serr != nil {
+				if _, serr := alerts.Send(ctx, alert.Render(res).Envelope(), ""); serr != nil {
 					d.Log.Error("alert", "bucket", b.Name, "err", serr)
 				}
 			}
@@ -165,10 +164,6 @@ func scan(ctx context.Context, c *cli, args []string) error {
 		return errFindings
 	}
 	return nil
-}
-
-func regionName(s string) bool {
-	return events.ValidRegion(s)
 }
 
 func printScan(w io.Writer, out scanJSON, took time.Duration) error {
