@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambdacontext"
@@ -120,6 +121,7 @@ func (h *Handler) Handle(ctx context.Context, raw json.RawMessage) error {
 // Part evaluates buckets from the continuation's position until done or
 // near the deadline, alerting per bucket that needs it.
 func (h *Handler) Part(ctx context.Context, account string, cont *Continuation, log *slog.Logger) (Outcome, error) {
+	var undelivered atomic.Int64 // evaluations run concurrently
 	eval := func(ctx context.Context, b Bucket) (remediations.Result, error) {
 		blog := log.With("bucket", b.Name)
 		res, err := h.Engine.Evaluate(ctx, remediations.Target{Account: account, Region: b.Region, Bucket: b.Name}, nil, blog)
@@ -133,22 +135,17 @@ func (h *Handler) Part(ctx context.Context, account string, cont *Continuation, 
 		if serr != nil {
 			blog.Error("alert", "delivery", receipt.Delivery, "err", serr, "alert", json.RawMessage(msg.JSON))
 			res.Notes = append(res.Notes, "alert undelivered: "+serr.Error())
+			undelivered.Add(1)
 		}
 		return res, err
 	}
-	var undelivered int
 	visit := func(b Bucket, res remediations.Result, err error) {
-		for _, n := range res.Notes {
-			if strings.HasPrefix(n, "alert undelivered") {
-				undelivered++
-			}
-		}
 		if err != nil {
 			log.Warn("bucket", "bucket", b.Name, "err", err)
 		}
 	}
 	out, err := Run(ctx, h.List, cont.Position, h.Options, eval, visit)
-	out.Tally.Undelivered += undelivered
+	out.Tally.Undelivered += int(undelivered.Load())
 	return out, err
 }
 

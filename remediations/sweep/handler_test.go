@@ -155,3 +155,31 @@ func TestSummaryNamesFailures(t *testing.T) {
 		t.Errorf("%+v", e)
 	}
 }
+
+// An alert that reaches neither SNS nor a fallback queue is counted in the
+// tally (the summary says so) and noted on the bucket's result; the fixes
+// stand and the run goes on.
+func TestPartCountsUndeliveredAlerts(t *testing.T) {
+	f := account(10) // acme-0000 and acme-0005 have a public policy
+	f.Fault = func(op config.Operation, _ string, _ int) error {
+		if op == "sns:Publish" {
+			return fake.APIError("InternalError", "SNS is down")
+		}
+		return nil
+	}
+	h := handler(f, &invoker{}, nil)
+	out, err := h.Part(lambdaCtx("r"), fake.Account, &sweep.Continuation{Run: "r", Part: 1}, quiet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.Tally.Undelivered != 2 || out.Tally.Fixed != 2 || out.Tally.Seen != 10 {
+		t.Fatalf("tally %+v, want 2 undelivered, 2 fixed of 10", out.Tally)
+	}
+	if len(f.Published()) != 0 {
+		t.Fatalf("%d published while SNS was down", len(f.Published()))
+	}
+	s := sweep.Summary{Run: "r", Account: fake.Account, Region: "eu-west-1", Mode: "enforce", Parts: 1, Tally: out.Tally}
+	if e := s.Envelope(); e.Attributes["severity"] != "high" || !strings.Contains(e.Text, "undelivered alerts      2") {
+		t.Errorf("summary does not flag the undelivered alerts:\n%s", e.Text)
+	}
+}

@@ -83,16 +83,7 @@ type Outcome struct {
 // returned (the run can be retried from the same position); a bucket's
 // failure is counted, named, and never stops the run.
 func Run(ctx context.Context, l Lister, from Position, o Options, eval Evaluate, visit Visit) (Outcome, error) {
-	if o.Concurrency < 1 {
-		o.Concurrency = 1
-	}
-	if o.PageSize < 1 || o.PageSize > 10000 {
-		o.PageSize = 1000
-	}
-	now := o.Now
-	if now == nil {
-		now = time.Now
-	}
+	o = o.withDefaults()
 	var (
 		out  Outcome
 		mu   sync.Mutex
@@ -105,7 +96,7 @@ func Run(ctx context.Context, l Lister, from Position, o Options, eval Evaluate,
 				return "stopped by the operator"
 			default:
 			}
-			if dl, ok := ctx.Deadline(); ok && dl.Sub(now()) < o.Margin {
+			if dl, ok := ctx.Deadline(); ok && dl.Sub(o.Now()) < o.Margin {
 				return "the invocation's deadline was near"
 			}
 			return ""
@@ -130,13 +121,13 @@ func Run(ctx context.Context, l Lister, from Position, o Options, eval Evaluate,
 				out.Stopped, out.Next = why, &Position{Token: pos.Token, After: pos.After}
 				return out, nil
 			}
-			if b.Region == "" {
-				b.Region = locate(ctx, o, b.Name)
-			}
 			wg.Add(1)
 			pos.After = b.Name
 			go func(b Bucket) {
 				defer func() { <-sem; wg.Done() }()
+				if b.Region == "" {
+					b.Region = locate(ctx, o, b.Name) // in the worker: it is a call
+				}
 				res, err := eval(ctx, b)
 				mu.Lock()
 				defer mu.Unlock()
@@ -158,9 +149,7 @@ func Run(ctx context.Context, l Lister, from Position, o Options, eval Evaluate,
 // Count pages through the list once and counts the buckets, for a progress
 // display; it costs one ListBuckets call per page.
 func Count(ctx context.Context, l Lister, o Options) (int, error) {
-	if o.PageSize < 1 || o.PageSize > 10000 {
-		o.PageSize = 1000
-	}
+	o = o.withDefaults()
 	n, token := 0, ""
 	for {
 		p, err := list(ctx, l, token, o)
@@ -173,6 +162,20 @@ func Count(ctx context.Context, l Lister, o Options) (int, error) {
 		}
 		token = p.next
 	}
+}
+
+// withDefaults fills what the caller left unset or out of range.
+func (o Options) withDefaults() Options {
+	if o.Concurrency < 1 {
+		o.Concurrency = 1
+	}
+	if o.PageSize < 1 || o.PageSize > 10000 {
+		o.PageSize = 1000
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	return o
 }
 
 type page struct {
