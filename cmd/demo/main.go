@@ -20,12 +20,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-	"github.com/aws/aws-sdk-go-v2/service/sns"
-	"github.com/aws/aws-sdk-go-v2/service/sqs"
-	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/bucketguard/bucketguard/events"
 	"github.com/bucketguard/bucketguard/remediations"
@@ -147,66 +141,32 @@ func run(ctx context.Context, stdout, stderr io.Writer) int {
 func setUp(ctx context.Context, set clients.Set) (*world, error) {
 	region := set.Config.Region
 	w := &world{aws: set, scene: fake.Scene{S3: set.S3, Control: set.Control, Region: region, Account: account}, table: "bucketguard-alerts-sent"}
-	topic, err := set.SNS.CreateTopic(ctx, &sns.CreateTopicInput{Name: aws.String("bucketguard-alerts")})
-	if err != nil {
+	var err error
+	if w.topic, w.inbox, err = fake.Inbox(ctx, set, "bucketguard-alerts", "owner-inbox"); err != nil {
 		return nil, err
 	}
-	w.topic = *topic.TopicArn
-	for _, q := range []struct {
-		name string
-		dst  *string
-	}{{"owner-inbox", &w.inbox}, {"bucketguard-undelivered", &w.fallback}} {
-		out, err := set.SQS.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(q.name)})
-		if err != nil {
-			return nil, err
-		}
-		*q.dst = *out.QueueUrl
-	}
-	attrs, err := set.SQS.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: aws.String(w.inbox),
-		AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameQueueArn}})
-	if err != nil {
+	if w.fallback, err = fake.CreateQueue(ctx, set, "bucketguard-undelivered"); err != nil {
 		return nil, err
 	}
-	if _, err := set.SNS.Subscribe(ctx, &sns.SubscribeInput{TopicArn: aws.String(w.topic), Protocol: aws.String("sqs"),
-		Endpoint: aws.String(attrs.Attributes["QueueArn"])}); err != nil {
-		return nil, err
-	}
-	_, err = set.DynamoDB.CreateTable(ctx, &dynamodb.CreateTableInput{
-		TableName:            aws.String(w.table),
-		AttributeDefinitions: []ddbtypes.AttributeDefinition{{AttributeName: aws.String("pk"), AttributeType: ddbtypes.ScalarAttributeTypeS}},
-		KeySchema:            []ddbtypes.KeySchemaElement{{AttributeName: aws.String("pk"), KeyType: ddbtypes.KeyTypeHash}},
-		BillingMode:          ddbtypes.BillingModePayPerRequest,
-	})
-	return w, err
+	return w, fake.LedgerTable(ctx, set, w.table)
 }
 
 // receive drains the owner's queue: each message is an SNS notification
 // whose Message is the alert document.
 func (w *world) receive(ctx context.Context) ([]alert.Document, error) {
-	var docs []alert.Document
-	for {
-		out, err := w.aws.SQS.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(w.inbox), MaxNumberOfMessages: 10})
-		if err != nil {
-			return nil, err
-		}
-		if len(out.Messages) == 0 {
-			return docs, nil
-		}
-		for _, m := range out.Messages {
-			var n struct{ Message string }
-			var d alert.Document
-			if err := json.Unmarshal([]byte(*m.Body), &n); err != nil {
-				return nil, err
-			}
-			if err := json.Unmarshal([]byte(n.Message), &d); err != nil {
-				return nil, err
-			}
-			docs = append(docs, d)
-			if _, err := w.aws.SQS.DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: aws.String(w.inbox), ReceiptHandle: m.ReceiptHandle}); err != nil {
-				return nil, err
-			}
-		}
+	ns, err := fake.Drain(ctx, w.aws, w.inbox)
+	if err != nil {
+		return nil, err
 	}
+	var docs []alert.Document
+	for _, n := range ns {
+		var d alert.Document
+		if err := json.Unmarshal([]byte(n.Message), &d); err != nil {
+			return nil, fmt.Errorf("alert document: %w", err)
+		}
+		docs = append(docs, d)
+	}
+	return docs, nil
 }
 
 // cloudTrailEvent is the EventBridge event CloudTrail would deliver for the

@@ -122,7 +122,7 @@ func document(r remediations.Result) Document {
 
 func build(d Document) Message {
 	js, _ := json.Marshal(d) // plain data: cannot fail
-	m := Message{Subject: subject(d), Text: d.Text(), Document: d, JSON: js, Attributes: attributes(d)}
+	m := Message{Subject: d.Subject(), Text: d.Text(), Document: d, JSON: js, Attributes: attributes(d)}
 	return m
 }
 
@@ -217,10 +217,7 @@ func summary(d Document) string {
 
 // Subject is the SNS subject of the document: ASCII, one line, under 100
 // characters.
-func (d Document) Subject() string { return subject(d) }
-
-// subject is ASCII, one line, under 100 characters.
-func subject(d Document) string {
+func (d Document) Subject() string {
 	s := fmt.Sprintf("bucketguard %s: %s %s - %s", strings.ToUpper(string(d.Severity)), d.where(), d.Outcome, headline(d))
 	var b strings.Builder
 	for _, r := range s {

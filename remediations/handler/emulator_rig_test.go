@@ -15,12 +15,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/aws/aws-sdk-go-v2/service/sns"
-	"github.com/aws/aws-sdk-go-v2/service/sqs"
-	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/bucketguard/bucketguard/events"
 	"github.com/bucketguard/bucketguard/remediations"
@@ -28,6 +23,7 @@ import (
 	"github.com/bucketguard/bucketguard/remediations/config"
 	"github.com/bucketguard/bucketguard/remediations/handler"
 	fake "github.com/bucketguard/bucketguard/remediations/remediationstest"
+	"github.com/bucketguard/bucketguard/remediations/startup"
 )
 
 // The remediator's role, as the stack would pass it in.
@@ -51,23 +47,12 @@ func newERig(t *testing.T, mutate ...func(*config.Config)) *erig {
 	t.Helper()
 	e := fake.NewEmulator(t)
 	r := &erig{t: t, e: e, ctx: fake.Ctx(t)}
-	topic, err := e.Direct.SNS.CreateTopic(r.ctx, &sns.CreateTopicInput{Name: aws.String("bucketguard-alerts")})
+	var err error
+	r.topic, r.inbox, err = fake.Inbox(r.ctx, e.Direct, "bucketguard-alerts", "owner-inbox")
 	r.must(err)
-	r.topic = *topic.TopicArn
-	r.inbox = r.queue("owner-inbox")
-	r.fallback = r.queue("bucketguard-undelivered")
-	attrs, err := e.Direct.SQS.GetQueueAttributes(r.ctx, &sqs.GetQueueAttributesInput{QueueUrl: aws.String(r.inbox), AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameQueueArn}})
+	r.fallback, err = fake.CreateQueue(r.ctx, e.Direct, "bucketguard-undelivered")
 	r.must(err)
-	_, err = e.Direct.SNS.Subscribe(r.ctx, &sns.SubscribeInput{TopicArn: aws.String(r.topic), Protocol: aws.String("sqs"), Endpoint: aws.String(attrs.Attributes["QueueArn"])})
-	r.must(err)
-
-	_, err = e.Direct.DynamoDB.CreateTable(r.ctx, &dynamodb.CreateTableInput{
-		TableName:            aws.String("bucketguard-alerts-sent"),
-		AttributeDefinitions: []ddbtypes.AttributeDefinition{{AttributeName: aws.String("pk"), AttributeType: ddbtypes.ScalarAttributeTypeS}},
-		KeySchema:            []ddbtypes.KeySchemaElement{{AttributeName: aws.String("pk"), KeyType: ddbtypes.KeyTypeHash}},
-		BillingMode:          ddbtypes.BillingModePayPerRequest,
-	})
-	r.must(err)
+	r.must(fake.LedgerTable(r.ctx, e.Direct, "bucketguard-alerts-sent"))
 	cfg := config.Default()
 	cfg.TopicARN, cfg.SelfRoleARN, cfg.FallbackQueueURL, cfg.LedgerTable = r.topic, roleARN, r.fallback, "bucketguard-alerts-sent"
 	for _, m := range mutate {
@@ -75,11 +60,10 @@ func newERig(t *testing.T, mutate ...func(*config.Config)) *erig {
 	}
 	self, err := events.ParseRole(roleARN)
 	r.must(err)
-	c := e.Clients
+	// Wired as the function wires itself, through the fault proxy.
+	engine, alerts := startup.Parts(cfg, e.Clients)
 	r.h = &handler.Handler{
-		Engine: &remediations.Engine{S3: c.S3, Control: c.Control, Config: cfg},
-		Alerts: &alert.Sender{SNS: c.SNS, TopicARN: r.topic, Fallback: c.SQS, FallbackURL: r.fallback,
-			Ledger: c.DynamoDB, LedgerTable: cfg.LedgerTable},
+		Engine: engine, Alerts: alerts,
 		Self: []events.Role{self}, Log: slog.New(slog.NewJSONHandler(&r.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 	}
 	return r
@@ -90,12 +74,6 @@ func (r *erig) must(err error) {
 	if err != nil {
 		r.t.Fatal(err)
 	}
-}
-
-func (r *erig) queue(name string) string {
-	q, err := r.e.Direct.SQS.CreateQueue(r.ctx, &sqs.CreateQueueInput{QueueName: aws.String(name)})
-	r.must(err)
-	return *q.QueueUrl
 }
 
 // invoke runs the raw event through the entry point lambda.Start uses.
@@ -153,33 +131,25 @@ func (r *erig) posture(b string) remediations.Posture {
 	return p
 }
 
-// delivered is one SNS notification as an SQS subscriber receives it.
+// delivered is one SNS notification as the owner's queue receives it, with
+// the alert document it carries.
 type delivered struct {
-	Subject           string
-	Message           string
-	MessageAttributes map[string]struct{ Type, Value string }
-	doc               alert.Document
+	fake.Notification
+	doc alert.Document
 }
 
 // alerts drains the owner's queue.
 func (r *erig) alerts() []delivered {
 	r.t.Helper()
+	ns, err := fake.Drain(r.ctx, r.e.Direct, r.inbox)
+	r.must(err)
 	var out []delivered
-	for {
-		msgs, err := r.e.Direct.SQS.ReceiveMessage(r.ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(r.inbox), MaxNumberOfMessages: 10, WaitTimeSeconds: 0})
-		r.must(err)
-		if len(msgs.Messages) == 0 {
-			return out
-		}
-		for _, m := range msgs.Messages {
-			var d delivered
-			r.must(json.Unmarshal([]byte(*m.Body), &d))
-			r.must(json.Unmarshal([]byte(d.Message), &d.doc))
-			out = append(out, d)
-			_, err := r.e.Direct.SQS.DeleteMessage(r.ctx, &sqs.DeleteMessageInput{QueueUrl: aws.String(r.inbox), ReceiptHandle: m.ReceiptHandle})
-			r.must(err)
-		}
+	for _, n := range ns {
+		d := delivered{Notification: n}
+		r.must(json.Unmarshal([]byte(n.Message), &d.doc))
+		out = append(out, d)
 	}
+	return out
 }
 
 // published returns, from the emulator's record, every message published to

@@ -16,10 +16,6 @@ const (
 	queue = "https://sqs.eu-west-1.amazonaws.com/111122223333/bucketguard-undelivered"
 )
 
-func env(m map[string]string) func(string) (string, bool) {
-	return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
-}
-
 // The SDK reads its standard configuration from the process environment;
 // pin it to a loopback endpoint so that nothing here can reach AWS (Load
 // makes no calls anyway).
@@ -46,7 +42,7 @@ func TestLambdaRefusesBadSettings(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var logs bytes.Buffer
-			k, err := Lambda(context.Background(), "remediate", env(tc.env), &logs)
+			k, err := Lambda(context.Background(), "remediate", config.Lookup(tc.env), &logs)
 			if err == nil {
 				t.Fatal("no error")
 			}
@@ -86,7 +82,7 @@ func TestLambdaWiresEverythingConfigured(t *testing.T) {
 		}, true, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			k, err := Lambda(context.Background(), "sweep", env(tc.env), &bytes.Buffer{})
+			k, err := Lambda(context.Background(), "sweep", config.Lookup(tc.env), &bytes.Buffer{})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -17,11 +17,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/sns"
-	"github.com/aws/aws-sdk-go-v2/service/sqs"
-	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
-
 	"github.com/bucketguard/bucketguard/remediations"
 	"github.com/bucketguard/bucketguard/remediations/alert"
 	"github.com/bucketguard/bucketguard/remediations/config"
@@ -59,29 +54,16 @@ func newWorld(t *testing.T, clock func() time.Time) *world {
 	ctx := fake.Ctx(t)
 	w := &world{e: e, ctx: ctx, inv: &invoker{},
 		scene: fake.Scene{S3: e.Direct.S3, Control: e.Direct.Control, Region: e.Region, Account: fake.Account}}
-	topic, err := e.Direct.SNS.CreateTopic(ctx, &sns.CreateTopicInput{Name: aws.String("bucketguard-alerts")})
+	topic, inbox, err := fake.Inbox(ctx, e.Direct, "bucketguard-alerts", "inbox")
 	if err != nil {
 		t.Fatal(err)
 	}
-	q, err := e.Direct.SQS.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String("inbox")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	w.inbox = *q.QueueUrl
-	attrs, err := e.Direct.SQS.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: q.QueueUrl,
-		AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameQueueArn}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := e.Direct.SNS.Subscribe(ctx, &sns.SubscribeInput{TopicArn: topic.TopicArn, Protocol: aws.String("sqs"),
-		Endpoint: aws.String(attrs.Attributes["QueueArn"])}); err != nil {
-		t.Fatal(err)
-	}
+	w.inbox = inbox
 	c := e.Clients
 	w.h = &sweep.Handler{
 		Engine:   &remediations.Engine{S3: c.S3, Control: c.Control, Config: config.Default()},
 		List:     c.S3,
-		Alerts:   &alert.Sender{SNS: c.SNS, TopicARN: *topic.TopicArn},
+		Alerts:   &alert.Sender{SNS: c.SNS, TopicARN: topic},
 		Next:     w.inv,
 		Options:  sweep.Options{Region: e.Region, Concurrency: 4, PageSize: 1000, Margin: 10 * time.Minute, Now: clock},
 		MaxParts: 20,
@@ -93,34 +75,24 @@ func newWorld(t *testing.T, clock func() time.Time) *world {
 // summaries drains the inbox and returns the summaries and the count of
 // bucket alerts.
 func (w *world) summaries(t *testing.T) ([]sweep.Summary, int) {
+	ns, err := fake.Drain(w.ctx, w.e.Direct, w.inbox)
+	if err != nil {
+		t.Fatal(err)
+	}
 	var out []sweep.Summary
 	alerts := 0
-	for {
-		msgs, err := w.e.Direct.SQS.ReceiveMessage(w.ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(w.inbox), MaxNumberOfMessages: 10})
-		if err != nil {
+	for _, n := range ns {
+		if n.Attribute("kind") != "sweep-summary" {
+			alerts++
+			continue
+		}
+		var s sweep.Summary
+		if err := json.Unmarshal([]byte(n.Message), &s); err != nil {
 			t.Fatal(err)
 		}
-		if len(msgs.Messages) == 0 {
-			return out, alerts
-		}
-		for _, m := range msgs.Messages {
-			var n struct {
-				Message           string
-				MessageAttributes map[string]struct{ Value string }
-			}
-			json.Unmarshal([]byte(*m.Body), &n)
-			if n.MessageAttributes["kind"].Value == "sweep-summary" {
-				var s sweep.Summary
-				if err := json.Unmarshal([]byte(n.Message), &s); err != nil {
-					t.Fatal(err)
-				}
-				out = append(out, s)
-			} else {
-				alerts++
-			}
-			w.e.Direct.SQS.DeleteMessage(w.ctx, &sqs.DeleteMessageInput{QueueUrl: aws.String(w.inbox), ReceiptHandle: m.ReceiptHandle})
-		}
+		out = append(out, s)
 	}
+	return out, alerts
 }
 
 // A sweep that runs short of time continues in a second invocation; buckets
