@@ -30,8 +30,8 @@ type RemediatorProps struct {
 	LogRetentionDays int
 	MemoryMB         float64
 	Timeout          awscdk.Duration
-	// ExtraBucketActions are granted on top of the engine's (the sweep's
-	// s3:ListAllMyBuckets).
+	// ExtraActions are account-level actions (on "*") granted on top of the
+	// engine's: the sweep's s3:ListAllMyBuckets.
 	ExtraActions []string
 	// Environment adds function-specific variables.
 	Environment map[string]string

@@ -5,8 +5,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"net/http"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -20,16 +18,7 @@ import (
 // The CLI's scan on the emulator, with its real AWS wiring (the standard
 // SDK configuration the Makefile exports).
 func TestScanOnTheEmulator(t *testing.T) {
-	ep := os.Getenv("AWS_ENDPOINT_URL")
-	if ep == "" {
-		t.Fatal("AWS_ENDPOINT_URL is not set: run through make integration")
-	}
-	req, _ := http.NewRequest(http.MethodPost, ep+"/moto-api/reset", nil)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
+	fake.ResetEmulator(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	set, err := clients.Load(ctx, config.WithRegion("eu-west-1"))

@@ -5,25 +5,16 @@ package main
 import (
 	"bytes"
 	"context"
-	"net/http"
-	"os"
 	"strings"
 	"testing"
 	"time"
+
+	fake "github.com/bucketguard/bucketguard/remediations/remediationstest"
 )
 
 // The demo itself, on the emulator: every bucket ends in the right state.
 func TestDemoOnTheEmulator(t *testing.T) {
-	ep := os.Getenv("AWS_ENDPOINT_URL")
-	if ep == "" {
-		t.Fatal("AWS_ENDPOINT_URL is not set: run through make integration")
-	}
-	req, _ := http.NewRequest(http.MethodPost, ep+"/moto-api/reset", nil)
-	if resp, err := http.DefaultClient.Do(req); err != nil {
-		t.Fatal(err)
-	} else {
-		resp.Body.Close()
-	}
+	fake.ResetEmulator(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	var out, errb bytes.Buffer

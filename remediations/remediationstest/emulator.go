@@ -33,21 +33,11 @@ type Emulator struct {
 // reach real AWS.
 func NewEmulator(t testing.TB) *Emulator {
 	t.Helper()
-	ep := os.Getenv("AWS_ENDPOINT_URL")
-	u, err := url.Parse(ep)
-	if ep == "" || err != nil || (u.Hostname() != "127.0.0.1" && u.Hostname() != "localhost") {
-		t.Fatalf("AWS_ENDPOINT_URL=%q: integration tests run against the emulator on loopback; use make integration", ep)
-	}
+	ep := ResetEmulator(t)
 	region := os.Getenv("AWS_REGION")
 	if region == "" {
 		region = "eu-west-1"
 	}
-	req, _ := http.NewRequest(http.MethodPost, ep+"/moto-api/reset", nil)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatalf("reset the emulator: %v", err)
-	}
-	resp.Body.Close()
 	p, err := NewProxy(ep)
 	if err != nil {
 		t.Fatal(err)
@@ -55,6 +45,24 @@ func NewEmulator(t testing.TB) *Emulator {
 	t.Cleanup(p.Close)
 	return &Emulator{Endpoint: ep, Proxy: p, Region: region,
 		Clients: clients.New(EmulatorConfig(p.URL, region)), Direct: clients.New(EmulatorConfig(ep, region))}
+}
+
+// ResetEmulator empties the emulator the Makefile started and returns its
+// endpoint, for tests that reach it through the standard SDK configuration.
+// A missing or non-loopback AWS_ENDPOINT_URL fails the test.
+func ResetEmulator(t testing.TB) string {
+	t.Helper()
+	ep := os.Getenv("AWS_ENDPOINT_URL")
+	u, err := url.Parse(ep)
+	if ep == "" || err != nil || (u.Hostname() != "127.0.0.1" && u.Hostname() != "localhost") {
+		t.Fatalf("AWS_ENDPOINT_URL=%q: integration tests run against the emulator on loopback; use make integration", ep)
+	}
+	resp, err := http.Post(ep+"/moto-api/reset", "", nil)
+	if err != nil {
+		t.Fatalf("reset the emulator: %v", err)
+	}
+	resp.Body.Close()
+	return ep
 }
 
 // EmulatorConfig is the SDK configuration for a loopback endpoint: dummy
