@@ -386,12 +386,7 @@ func TestPermanentErrorDoesNotStopOtherFixes(t *testing.T) {
 	f := fake.New()
 	f.Put("acme-data", fake.Bucket{Policy: doc(publicRead),
 		ACL: aclWith(acl.Grant{Grantee: acl.Grantee{Type: acl.Group, URI: acl.AllUsers}, Permission: "READ"})})
-	f.Fault = func(op config.Operation, _ string, _ int) error {
-		if op == "s3:PutBucketAcl" {
-			return fake.APIError("AccessDenied", "Access Denied")
-		}
-		return nil
-	}
+	f.Fault = fake.FailOp("s3:PutBucketAcl", fake.APIError("AccessDenied", "Access Denied"))
 	res, err := engine(f).Evaluate(context.Background(), bucketT, nil, quiet)
 	if err != nil {
 		t.Fatalf("a permanent error must not ask for a retry: %v", err)
@@ -419,12 +414,7 @@ func TestTransientErrors(t *testing.T) {
 	t.Run("on a read: retry, nothing written", func(t *testing.T) {
 		f := fake.New()
 		f.Put("acme-data", fake.Bucket{Policy: doc(publicRead)})
-		f.Fault = func(op config.Operation, _ string, _ int) error {
-			if op == "s3:GetBucketAcl" {
-				return fake.APIError("SlowDown", "Please reduce your request rate.")
-			}
-			return nil
-		}
+		f.Fault = fake.FailOp("s3:GetBucketAcl", fake.APIError("SlowDown", "Please reduce your request rate."))
 		_, err := engine(f).Evaluate(context.Background(), bucketT, nil, quiet)
 		var te *remediations.TransientError
 		if !errors.As(err, &te) || !remediations.Transient(err) {
@@ -437,12 +427,7 @@ func TestTransientErrors(t *testing.T) {
 	t.Run("5xx on a write: stop, retry", func(t *testing.T) {
 		f := fake.New()
 		f.Put("acme-data", fake.Bucket{Policy: doc(publicRead)})
-		f.Fault = func(op config.Operation, _ string, _ int) error {
-			if op == "s3:PutPublicAccessBlock" {
-				return fake.HTTPError(503)
-			}
-			return nil
-		}
+		f.Fault = fake.FailOp("s3:PutPublicAccessBlock", fake.HTTPError(503))
 		res, err := engine(f).Evaluate(context.Background(), bucketT, nil, quiet)
 		if !remediations.Transient(err) {
 			t.Fatalf("err %v: want transient", err)
@@ -455,12 +440,7 @@ func TestTransientErrors(t *testing.T) {
 	t.Run("cross-check failures never fail the run", func(t *testing.T) {
 		f := fake.New()
 		f.Put("acme-data", clean())
-		f.Fault = func(op config.Operation, _ string, _ int) error {
-			if op == "s3:GetBucketPolicyStatus" {
-				return fake.APIError("ThrottlingException", "slow down")
-			}
-			return nil
-		}
+		f.Fault = fake.FailOp("s3:GetBucketPolicyStatus", fake.APIError("ThrottlingException", "slow down"))
 		if res := eval(t, engine(f), bucketT, nil); res.Outcome != remediations.ResultClean {
 			t.Errorf("outcome %s", res.Outcome)
 		}

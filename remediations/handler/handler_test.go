@@ -130,12 +130,7 @@ func TestMalformedEventIsAnErrorNotAPanic(t *testing.T) {
 
 func TestSNSDownKeepsTheAlert(t *testing.T) {
 	bucket := fake.Bucket{Policy: `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"s3:PutObject","Resource":"*"}]}`}
-	snsDown := func(op config.Operation, _ string, _ int) error {
-		if op == "sns:Publish" {
-			return fake.APIError("InternalError", "SNS is having a bad day")
-		}
-		return nil
-	}
+	snsDown := fake.FailOp("sns:Publish", fake.APIError("InternalError", "SNS is having a bad day"))
 	t.Run("fallback queue", func(t *testing.T) {
 		r := newRig(t)
 		r.f.Put("acme-invoices-prod", bucket)
@@ -166,12 +161,7 @@ func TestSNSDownKeepsTheAlert(t *testing.T) {
 func TestTransientReadIsRetriedWithoutAlert(t *testing.T) {
 	r := newRig(t)
 	r.f.Put("acme-invoices-prod", fake.Bucket{})
-	r.f.Fault = func(op config.Operation, _ string, _ int) error {
-		if op == "s3:GetBucketPolicy" {
-			return fake.HTTPError(500)
-		}
-		return nil
-	}
+	r.f.Fault = fake.FailOp("s3:GetBucketPolicy", fake.HTTPError(500))
 	err := r.invoke(t, sample(t, "PutBucketPolicy"))
 	if err == nil || len(r.f.Published()) != 0 {
 		t.Errorf("err %v, %d published", err, len(r.f.Published()))

@@ -4,7 +4,6 @@ import (
 	"testing"
 
 	"github.com/bucketguard/bucketguard/remediations"
-	"github.com/bucketguard/bucketguard/remediations/config"
 	fake "github.com/bucketguard/bucketguard/remediations/remediationstest"
 )
 
@@ -47,12 +46,7 @@ func TestLedgerReleasedWhenTheAlertWentNowhere(t *testing.T) {
 	r := newRig(t)
 	r.h.Alerts.Ledger, r.h.Alerts.LedgerTable = r.f.Ledger(), "t"
 	r.f.Put("acme-website", approvedBucket())
-	r.f.Fault = func(op config.Operation, _ string, _ int) error {
-		if op == "sns:Publish" {
-			return fake.APIError("InternalError", "down")
-		}
-		return nil
-	}
+	r.f.Fault = fake.FailOp("sns:Publish", fake.APIError("InternalError", "down"))
 	if err := r.invoke(t, sample(t, "PutBucketTagging")); err == nil {
 		t.Fatal("undelivered alert did not fail the invocation")
 	}
@@ -69,12 +63,7 @@ func TestLedgerDownStillAlerts(t *testing.T) {
 	r := newRig(t)
 	r.h.Alerts.Ledger, r.h.Alerts.LedgerTable = r.f.Ledger(), "t"
 	r.f.Put("acme-website", approvedBucket())
-	r.f.Fault = func(op config.Operation, _ string, _ int) error {
-		if op == "dynamodb:PutItem" {
-			return fake.APIError("ResourceNotFoundException", "no table")
-		}
-		return nil
-	}
+	r.f.Fault = fake.FailOp("dynamodb:PutItem", fake.APIError("ResourceNotFoundException", "no table"))
 	if err := r.invoke(t, sample(t, "PutBucketTagging")); err != nil {
 		t.Fatal(err)
 	}

@@ -67,6 +67,16 @@ type Call struct {
 // bucket, from 1.
 type Fault func(op config.Operation, bucket string, attempt int) error
 
+// FailOp is a Fault that fails every call of one operation with err.
+func FailOp(op config.Operation, err error) Fault {
+	return func(o config.Operation, _ string, _ int) error {
+		if o == op {
+			return err
+		}
+		return nil
+	}
+}
+
 // Fake is one account: its buckets, its account-level Block Public Access,
 // and the record of every call.
 type Fake struct {

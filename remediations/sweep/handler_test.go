@@ -161,12 +161,7 @@ func TestSummaryNamesFailures(t *testing.T) {
 // stand and the run goes on.
 func TestPartCountsUndeliveredAlerts(t *testing.T) {
 	f := account(10) // acme-0000 and acme-0005 have a public policy
-	f.Fault = func(op config.Operation, _ string, _ int) error {
-		if op == "sns:Publish" {
-			return fake.APIError("InternalError", "SNS is down")
-		}
-		return nil
-	}
+	f.Fault = fake.FailOp("sns:Publish", fake.APIError("InternalError", "SNS is down"))
 	h := handler(f, &invoker{}, nil)
 	out, err := h.Part(lambdaCtx("r"), fake.Account, &sweep.Continuation{Run: "r", Part: 1}, quiet)
 	if err != nil {

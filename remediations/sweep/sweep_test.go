@@ -174,12 +174,7 @@ func TestDeadlineNearStartsNothing(t *testing.T) {
 
 func TestListFailureIsReturned(t *testing.T) {
 	f := account(5)
-	f.Fault = func(op config.Operation, _ string, _ int) error {
-		if op == "s3:ListBuckets" {
-			return fake.APIError("AccessDenied", "no")
-		}
-		return nil
-	}
+	f.Fault = fake.FailOp("s3:ListBuckets", fake.APIError("AccessDenied", "no"))
 	if _, err := sweep.Run(context.Background(), f.S3(), sweep.Position{}, sweep.Options{}, evaluator(f), nil); err == nil {
 		t.Error("a failure to list was swallowed")
 	}
