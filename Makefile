@@ -1,9 +1,10 @@
 # bucketguard: `make test` is what CI runs (.ci/run). It installs what it
-# needs from scratch: Go modules now; later the CDK CLI and the emulator.
+# needs from scratch: Go modules, the CDK CLI (npm) and the emulator (.venv).
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 GO ?= go
-FUNCTIONS := $(notdir $(wildcard functions/*))
+# The Lambda functions, one folder each under functions/.
+FUNCTIONS := remediate sweep
 LAMBDA_FLAGS := -tags lambda.norpc -trimpath -ldflags "-s -w"
 FUZZTIME ?= 30s
 SCALE ?= 1000
@@ -16,7 +17,7 @@ VENV := .venv
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 1
 export CDK_DISABLE_VERSION_CHECK := true
 
-.PHONY: all test vet unit integration demo scale build synth deploy cfn-lint tools fuzz bench clean
+.PHONY: all test vet unit integration demo scale build cli synth deploy cfn-lint tools fuzz bench clean
 
 all: test build
 
@@ -24,11 +25,15 @@ all: test build
 ## emulator, and cfn-lint on the synthesized templates
 test: vet unit integration cfn-lint
 
+## vet: go vet (with and without the integration tag), gofmt on the tracked
+## files, go.mod tidy, and the import directions (.ci/layers)
 vet:
 	$(GO) mod download
+	$(GO) mod tidy -diff
 	$(GO) vet ./...
 	$(GO) vet -tags integration ./...
-	@out="$$(find . \( -path './.*' -o -path '*/.*' -o -name node_modules \) -prune -o -name '*.go' -print | xargs gofmt -l)"; if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	@out="$$(git ls-files -co --exclude-standard '*.go' | xargs gofmt -l)"; if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	.ci/layers
 
 unit:
 	$(GO) test -count=1 ./...
@@ -47,6 +52,11 @@ demo: $(VENV)/.installed
 
 ## build: one bootstrap per Lambda under dist/<function>/, and dist/<function>.zip
 build: $(FUNCTIONS:%=dist/%.zip)
+
+## cli: the operator CLI for this machine, dist/bucketguard
+cli:
+	$(GO) build -trimpath -o dist/bucketguard ./cmd/bucketguard
+	@ls -l dist/bucketguard
 
 dist/%/bootstrap: FORCE
 	GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build $(LAMBDA_FLAGS) -o $@ ./functions/$*

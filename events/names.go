@@ -1,6 +1,6 @@
 // Package events turns an EventBridge "AWS API Call via CloudTrail" event for
 // Amazon S3 into a typed Change, and holds the one list of CloudTrail event
-// names that bucketguard watches. The parser, the CDK rule and the README all
+// names that bucketguard watches. The parser, the CDK rule and the docs all
 // read that list; nothing else spells the names.
 package events
 
@@ -53,7 +53,7 @@ type Watch struct {
 	Why   string
 }
 
-// watched is the one list. Order is the order of the README table.
+// watched is the one list. Order is the order of the docs table (docs/events.md).
 var watched = []Watch{
 	{CreateBucket, "s3:CreateBucket", BucketScope, "a new bucket gets the baseline (encryption, TLS-only, Block Public Access)"},
 	{PutBucketPolicy, "s3:PutBucketPolicy", BucketScope, "a statement may grant public read or write"},
@@ -73,7 +73,7 @@ var watched = []Watch{
 	{DeleteAccountPublicAccessBlock, "s3control:DeletePublicAccessBlock", AccountScope, "the account-wide settings are gone"},
 }
 
-// Watched returns a copy of the watched events, in README order.
+// Watched returns a copy of the watched events, in the docs order.
 func Watched() []Watch {
 	out := make([]Watch, len(watched))
 	copy(out, watched)

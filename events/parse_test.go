@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/bucketguard/bucketguard/docs/golden"
 	"github.com/bucketguard/bucketguard/events"
 )
 
@@ -70,20 +71,7 @@ func TestParseGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got = append(got, '\n')
-			golden := filepath.Join("testdata", "parsed", name+".golden")
-			if *update {
-				if err := os.WriteFile(golden, got, 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("read golden (run with -update to create): %v", err)
-			}
-			if !bytes.Equal(got, want) {
-				t.Errorf("parse of %s differs from %s:\ngot:\n%s\nwant:\n%s", name, golden, got, want)
-			}
+			golden.File(t, filepath.Join("testdata", "parsed", name+".golden"), append(got, '\n'), *update)
 		})
 	}
 }

@@ -15,7 +15,7 @@ import (
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
-	"github.com/bucketguard/bucketguard/remediations"
+	"github.com/bucketguard/bucketguard/remediations/contract"
 )
 
 // Watched is one function the monitoring watches.
@@ -51,7 +51,8 @@ const Namespace = "bucketguard"
 // NewMonitoring alarms on function errors and throttles, on any message in
 // the failure queues, on alerts that could not be delivered, and optionally
 // on silence; all to an encrypted operations topic. The dashboard shows
-// remediations by outcome, from the functions' JSON logs.
+// evaluations by status, from the functions' JSON logs. The filter patterns
+// and dimensions are built from the contract the code logs by.
 func NewMonitoring(scope constructs.Construct, id string, p *MonitoringProps) *Monitoring {
 	c := constructs.NewConstruct(scope, &id)
 	ops := awssns.NewTopic(c, jsii.String("OpsTopic"), &awssns.TopicProps{
@@ -76,7 +77,7 @@ func NewMonitoring(scope constructs.Construct, id string, p *MonitoringProps) *M
 		m.Alarms = append(m.Alarms, a)
 	}
 	five := &awscloudwatch.MetricOptions{Period: awscdk.Duration_Minutes(jsii.Number(5)), Statistic: jsii.String("Sum")}
-	var outcomeWidgets []awscloudwatch.IWidget
+	var widgets []awscloudwatch.IWidget
 	for _, w := range p.Functions {
 		alarm(w.Name+"Errors", w.Function.MetricErrors(five), 1, awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
 			awscloudwatch.TreatMissingData_NOT_BREACHING, "bucketguard "+w.Name+": the function failed (errors)")
@@ -88,18 +89,18 @@ func NewMonitoring(scope constructs.Construct, id string, p *MonitoringProps) *M
 				1, awscloudwatch.ComparisonOperator_LESS_THAN_THRESHOLD, awscloudwatch.TreatMissingData_BREACHING,
 				fmt.Sprintf("bucketguard %s: no invocation for %d hours; is the trail or the rule broken?", w.Name, w.NoInvocationsHours))
 		}
-		// One count per alert line, with the outcome as a dimension.
-		awslogs.NewMetricFilter(c, jsii.String(w.Name+"Outcomes"), &awslogs.MetricFilterProps{
+		// One count per bucket alert line, with the status as a dimension.
+		awslogs.NewMetricFilter(c, jsii.String(w.Name+"Statuses"), &awslogs.MetricFilterProps{
 			LogGroup:        w.LogGroup,
-			FilterPattern:   awslogs.FilterPattern_Literal(jsii.String(`{ $.msg = "alert" }`)),
+			FilterPattern:   awslogs.FilterPattern_Literal(jsii.String(contract.AlertLines())),
 			MetricNamespace: jsii.String(Namespace),
 			MetricName:      jsii.String("Remediations"),
 			MetricValue:     jsii.String("1"),
-			Dimensions:      &map[string]*string{"Function": jsii.String(w.Name), "Outcome": jsii.String("$.outcome")},
+			Dimensions:      &map[string]*string{"Function": jsii.String(w.Name), "Status": jsii.String(contract.Selector(contract.FieldStatus))},
 		})
 		undelivered := awslogs.NewMetricFilter(c, jsii.String(w.Name+"Undelivered"), &awslogs.MetricFilterProps{
 			LogGroup:        w.LogGroup,
-			FilterPattern:   awslogs.FilterPattern_Literal(jsii.String(`{ $.msg = "alert" && $.delivery = "undelivered" }`)),
+			FilterPattern:   awslogs.FilterPattern_Literal(jsii.String(contract.UndeliveredLines())),
 			MetricNamespace: jsii.String(Namespace),
 			MetricName:      jsii.String("UndeliveredAlerts"),
 			MetricValue:     jsii.String("1"),
@@ -107,17 +108,19 @@ func NewMonitoring(scope constructs.Construct, id string, p *MonitoringProps) *M
 		})
 		alarm(w.Name+"AlertUndelivered", undelivered.Metric(five), 1, awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
 			awscloudwatch.TreatMissingData_NOT_BREACHING, "bucketguard "+w.Name+": an alert reached neither SNS nor the fallback queue; it is in the log")
-		var byOutcome []awscloudwatch.IMetric
-		for _, o := range []string{remediations.ResultRemediated, remediations.ResultPartial, remediations.ResultFailed,
-			remediations.ResultNotified, remediations.ResultReported, remediations.ResultBucketGone} {
-			byOutcome = append(byOutcome, awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
+		var byStatus []awscloudwatch.IMetric
+		for _, st := range contract.Statuses() {
+			if st == contract.Clean {
+				continue // a clean evaluation sends no alert
+			}
+			byStatus = append(byStatus, awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
 				Namespace: jsii.String(Namespace), MetricName: jsii.String("Remediations"),
-				DimensionsMap: &map[string]*string{"Function": jsii.String(w.Name), "Outcome": jsii.String(o)},
-				Statistic:     jsii.String("Sum"), Period: awscdk.Duration_Hours(jsii.Number(1)), Label: jsii.String(o),
+				DimensionsMap: &map[string]*string{"Function": jsii.String(w.Name), "Status": jsii.String(string(st))},
+				Statistic:     jsii.String("Sum"), Period: awscdk.Duration_Hours(jsii.Number(1)), Label: jsii.String(string(st)),
 			}))
 		}
-		outcomeWidgets = append(outcomeWidgets,
-			awscloudwatch.NewGraphWidget(&awscloudwatch.GraphWidgetProps{Title: jsii.String(w.Name + ": remediations by outcome"), Left: &byOutcome, Stacked: jsii.Bool(true), Width: jsii.Number(12)}),
+		widgets = append(widgets,
+			awscloudwatch.NewGraphWidget(&awscloudwatch.GraphWidgetProps{Title: jsii.String(w.Name + ": evaluations by status"), Left: &byStatus, Stacked: jsii.Bool(true), Width: jsii.Number(12)}),
 			awscloudwatch.NewGraphWidget(&awscloudwatch.GraphWidgetProps{Title: jsii.String(w.Name + ": invocations and errors"),
 				Left: &[]awscloudwatch.IMetric{w.Function.MetricInvocations(five), w.Function.MetricErrors(five), w.Function.MetricThrottles(five)}, Width: jsii.Number(12)}))
 	}
@@ -129,7 +132,7 @@ func NewMonitoring(scope constructs.Construct, id string, p *MonitoringProps) *M
 			"bucketguard: queue "+name+" holds messages that need a look")
 	}
 	m.Dashboard = awscloudwatch.NewDashboard(c, jsii.String("Dashboard"), &awscloudwatch.DashboardProps{
-		Widgets: &[]*[]awscloudwatch.IWidget{&outcomeWidgets},
+		Widgets: &[]*[]awscloudwatch.IWidget{&widgets},
 	})
 	return m
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/bucketguard/bucketguard/remediations/config"
+	"github.com/bucketguard/bucketguard/remediations/op"
 )
 
 // RemediatorProps configures a remediation function.
@@ -73,12 +74,13 @@ func NewRemediator(scope constructs.Construct, id string, p *RemediatorProps) *R
 		Resources: jsii.Strings("*"),
 	}))
 	// Publishing to the encrypted topic and queue needs exactly these.
+	alertOps := []op.Operation{op.Publish, op.SendMessage, op.PutItem, op.DeleteItem}
 	role.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-		Sid: jsii.String("PublishAlerts"), Actions: jsii.Strings("sns:Publish"), Resources: &[]*string{p.Topic.TopicArn()}}))
+		Sid: jsii.String("PublishAlerts"), Actions: jsii.Strings(op.Actions(alertOps, op.Topic)...), Resources: &[]*string{p.Topic.TopicArn()}}))
 	role.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-		Sid: jsii.String("KeepUndeliveredAlerts"), Actions: jsii.Strings("sqs:SendMessage"), Resources: &[]*string{p.Undelivered.QueueArn()}}))
+		Sid: jsii.String("KeepUndeliveredAlerts"), Actions: jsii.Strings(op.Actions(alertOps, op.Queue)...), Resources: &[]*string{p.Undelivered.QueueArn()}}))
 	role.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-		Sid: jsii.String("AlertLedger"), Actions: jsii.Strings("dynamodb:PutItem", "dynamodb:DeleteItem"), Resources: &[]*string{p.Ledger.TableArn()}}))
+		Sid: jsii.String("AlertLedger"), Actions: jsii.Strings(op.Actions(alertOps, op.Table)...), Resources: &[]*string{p.Ledger.TableArn()}}))
 	role.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 		Sid: jsii.String("EncryptAlerts"), Actions: jsii.Strings("kms:GenerateDataKey", "kms:Decrypt"), Resources: &[]*string{p.Key.KeyArn()}}))
 

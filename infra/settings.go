@@ -34,28 +34,8 @@ type Settings struct {
 	// has not run for that long; 0 turns the alarm off.
 	NoInvocationsAlarmHours int
 	// SweepSchedule is an EventBridge schedule expression for the sweep, or
-	// "off". SweepConcurrency bounds buckets in flight.
-	SweepSchedule    string
-	SweepConcurrency int
-}
-
-// engineKeys maps the context keys shared with the functions to their
-// environment variables: both are parsed by config.FromEnv, one validation.
-var engineKeys = []struct{ key, env string }{
-	{"mode", config.EnvMode},
-	{"encryption", config.EnvEncryption},
-	{"kmsKeyArn", config.EnvKMSKeyARN},
-	{"bucketKey", config.EnvBucketKey},
-	{"requireTls", config.EnvRequireTLS},
-	{"enforceVersioning", config.EnvEnforceVersioning},
-	{"accessLogBucket", config.EnvAccessLogBucket},
-	{"accessLogPrefix", config.EnvAccessLogPrefix},
-	{"enforceOwnership", config.EnvEnforceOwnership},
-	{"enforceAccountBlockPublicAccess", config.EnvEnforceAccountBPA},
-	{"approvalTagKey", config.EnvApprovalTagKey},
-	{"approvalUntilTagKey", config.EnvApprovalUntilTagKey},
-	{"ownerTagKey", config.EnvOwnerTagKey},
-	{"logLevel", config.EnvLogLevel},
+	// "off".
+	SweepSchedule string
 }
 
 // ContextKey documents one context key.
@@ -75,14 +55,13 @@ func ContextKeys() []ContextKey {
 		{"logRetentionDays", "90", "retention of the functions' log groups (a CloudWatch Logs value)"},
 		{"noInvocationsAlarmHours", "0", "alarm when the remediate function has not run for this many hours; 0 is off"},
 		{"sweepSchedule", "rate(1 day)", "EventBridge schedule of the sweep, or `off`"},
-		{"sweepConcurrency", "4", "buckets the sweep evaluates at once (1 to 32)"},
 	}
-	env := map[string]config.Setting{}
-	for _, s := range config.Settings() {
-		env[s.Env] = s
-	}
-	for _, k := range engineKeys {
-		keys = append(keys, ContextKey{k.key, env[k.env].Default, env[k.env].Meaning})
+	// The functions' own settings that the context sets: config's table
+	// names their keys.
+	for _, st := range config.Settings() {
+		if st.Context != "" {
+			keys = append(keys, ContextKey{st.Context, st.Default, st.Meaning})
+		}
 	}
 	return keys
 }
@@ -100,26 +79,26 @@ var (
 // env (CDK_DEFAULT_REGION, CDK_DEFAULT_ACCOUNT). Every bad key is reported,
 // by name, with what is allowed.
 func ParseSettings(get func(string) any, env func(string) (string, bool)) (Settings, error) {
-	s := Settings{LogRetentionDays: 90, SweepSchedule: "rate(1 day)", SweepConcurrency: 4}
+	s := Settings{LogRetentionDays: 90, SweepSchedule: "rate(1 day)"}
 	var errs []error
 	bad := func(key string, format string, args ...any) {
 		errs = append(errs, fmt.Errorf("context %q: %s", key, fmt.Sprintf(format, args...)))
 	}
 
-	// Shared with the functions: parsed by config.FromEnv.
+	// Shared with the functions: parsed by config.FromEnv, one validation.
 	vars := map[string]string{}
-	for _, k := range engineKeys {
-		if v := get(k.key); v != nil {
+	for _, st := range config.Settings() {
+		if v := get(st.Context); st.Context != "" && v != nil {
 			str, err := scalar(v)
 			if err != nil {
-				bad(k.key, "%v", err)
+				bad(st.Context, "%v", err)
 				continue
 			}
-			vars[k.env] = str
+			vars[st.Env] = str
 		}
 	}
 	cfg, err := config.FromEnv(config.Lookup(vars))
-	errs = append(errs, renameErrors(err)...)
+	errs = append(errs, contextErrors(err)...)
 	s.Engine = cfg
 
 	s.Regions = list(get("regions"))
@@ -177,37 +156,33 @@ func ParseSettings(get func(string) any, env func(string) (string, bool)) (Setti
 		}
 		s.SweepSchedule = str
 	}
-	if v := get("sweepConcurrency"); v != nil {
-		n, err := integer(v)
-		if err != nil || n < 1 || n > 32 {
-			bad("sweepConcurrency", "%v is not a whole number from 1 to 32", v)
-		} else {
-			s.SweepConcurrency = n
-		}
-	}
-	s.Engine.SweepConcurrency = s.SweepConcurrency
 	return s, errors.Join(errs...)
 }
 
-// renameErrors turns config's messages, which name environment variables,
-// into messages that name the context keys.
-func renameErrors(err error) []error {
+// contextErrors names, in each of config's errors, the context keys rather
+// than the environment variables.
+func contextErrors(err error) []error {
 	if err == nil {
 		return nil
 	}
-	var parts []error
+	parts := []error{err}
 	if j, ok := err.(interface{ Unwrap() []error }); ok {
 		parts = j.Unwrap()
-	} else {
-		parts = []error{err}
+	}
+	key := func(st config.Setting) string {
+		if st.Context == "" {
+			return st.Env
+		}
+		return fmt.Sprintf("context %q", st.Context)
 	}
 	out := make([]error, 0, len(parts))
 	for _, e := range parts {
-		msg := e.Error()
-		for _, k := range engineKeys {
-			msg = strings.ReplaceAll(msg, k.env, fmt.Sprintf("context %q", k.key))
+		var se *config.SettingError
+		if errors.As(e, &se) {
+			out = append(out, errors.New(se.Message(key)))
+			continue
 		}
-		out = append(out, errors.New(msg))
+		out = append(out, e)
 	}
 	return out
 }

@@ -59,7 +59,7 @@ func TestParseSettingsErrors(t *testing.T) {
 		{map[string]any{"regions": "eu-west-1", "logRetentionDays": float64(10)}, `context "logRetentionDays": 10 is not one of [1 3 5 7 14 30`},
 		{map[string]any{"regions": "eu-west-1", "noInvocationsAlarmHours": "-1"}, `context "noInvocationsAlarmHours"`},
 		{map[string]any{"regions": "eu-west-1", "sweepSchedule": "daily"}, `context "sweepSchedule": "daily" is not rate(`},
-		{map[string]any{"regions": "eu-west-1", "sweepConcurrency": float64(100)}, `context "sweepConcurrency": 100 is not a whole number from 1 to 32`},
+		{map[string]any{"regions": "eu-west-1", "sweepConcurrency": float64(100)}, `context "sweepConcurrency": "100" is not a whole number from 1 to 32`},
 		{map[string]any{"regions": "eu-west-1", "approvalTagKey": "aws:x"}, `context "approvalTagKey": "aws:x" starts with the reserved prefix aws:`},
 		{map[string]any{"regions": "eu-west-1", "mode": map[string]any{}}, `context "mode": map[] is not a string`},
 	}
@@ -74,14 +74,19 @@ func TestParseSettingsErrors(t *testing.T) {
 	}
 }
 
+// Every context key is documented once, and every function setting that
+// has a context key in config's table is among them.
 func TestContextKeysAreDocumented(t *testing.T) {
-	keys := ContextKeys()
-	if len(keys) != 10+len(engineKeys) {
-		t.Errorf("%d keys", len(keys))
+	seen := map[string]bool{}
+	for _, k := range ContextKeys() {
+		if k.Meaning == "" || seen[k.Key] {
+			t.Errorf("key %s: no meaning, or listed twice", k.Key)
+		}
+		seen[k.Key] = true
 	}
-	for _, k := range keys {
-		if k.Meaning == "" {
-			t.Errorf("key %s has no meaning", k.Key)
+	for _, st := range config.Settings() {
+		if st.Context != "" && !seen[st.Context] {
+			t.Errorf("setting %s has context key %q, which the app does not read", st.Env, st.Context)
 		}
 	}
 }

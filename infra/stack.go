@@ -7,6 +7,8 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
+
+	"github.com/bucketguard/bucketguard/remediations/config"
 )
 
 // StackProps configures one region's stack.
@@ -39,7 +41,7 @@ const (
 	remediateMemoryMB = 256
 	remediateTimeout  = 60
 	// The sweep evaluates a few buckets at once and keeps counters only: its
-	// memory does not grow with the number of buckets (see the README).
+	// memory does not grow with the number of buckets (docs/sweep.md).
 	sweepMemoryMB = 256
 )
 
@@ -93,9 +95,9 @@ func NewStack(scope constructs.Construct, id string, p *StackProps) *Stack {
 	for _, r := range selfRoles[1:] {
 		roles += "," + *r
 	}
-	s.Remediate.Function.AddEnvironment(jsii.String("BUCKETGUARD_SELF_ROLE_ARN"), jsii.String(roles), nil)
+	s.Remediate.Function.AddEnvironment(jsii.String(config.EnvSelfRoleARN), jsii.String(roles), nil)
 	if s.Sweep != nil {
-		s.Sweep.Function.AddEnvironment(jsii.String("BUCKETGUARD_SELF_ROLE_ARN"), jsii.String(roles), nil)
+		s.Sweep.Function.AddEnvironment(jsii.String(config.EnvSelfRoleARN), jsii.String(roles), nil)
 	}
 	s.Detection = NewDetection(stack, "Detection", &DetectionProps{
 		Target:       s.Remediate.Function,

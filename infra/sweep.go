@@ -9,6 +9,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/bucketguard/bucketguard/remediations/config"
+	"github.com/bucketguard/bucketguard/remediations/op"
 )
 
 // SweepProps configures the sweep.
@@ -38,7 +39,7 @@ func NewSweep(scope constructs.Construct, id string, p *SweepProps) *Remediator 
 		Roles: &[]awsiam.IRole{r.Role},
 		Statements: &[]awsiam.PolicyStatement{awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 			Sid:       jsii.String("ContinueRun"),
-			Actions:   jsii.Strings("lambda:InvokeFunction"),
+			Actions:   jsii.Strings(op.Actions([]op.Operation{op.Invoke}, op.Function)...),
 			Resources: &[]*string{r.Function.FunctionArn()},
 		})},
 	})

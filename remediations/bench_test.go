@@ -4,8 +4,8 @@ import (
 	"context"
 	"testing"
 
-	"github.com/bucketguard/bucketguard/remediations"
-	fake "github.com/bucketguard/bucketguard/remediations/remediationstest"
+	"github.com/bucketguard/bucketguard/remediations/contract"
+	"github.com/bucketguard/bucketguard/remediations/fake"
 )
 
 // A whole evaluation of a clean bucket on the in-memory fakes: the engine's
@@ -17,8 +17,8 @@ func BenchmarkEvaluateClean(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		res, err := e.Evaluate(context.Background(), bucketT, nil, quiet)
-		if err != nil || res.Outcome != remediations.ResultClean {
-			b.Fatal(res.Outcome, err)
+		if err != nil || res.Status != contract.Clean {
+			b.Fatal(res.Status, err)
 		}
 	}
 }
@@ -31,8 +31,8 @@ func BenchmarkEvaluateRemediate(b *testing.B) {
 	for b.Loop() {
 		f.Put("acme-data", fake.Bucket{Policy: doc(crossAccount, publicWrite)})
 		res, err := e.Evaluate(context.Background(), bucketT, nil, quiet)
-		if err != nil || res.Outcome != remediations.ResultRemediated {
-			b.Fatal(res.Outcome, err)
+		if err != nil || res.Status != contract.Remediated {
+			b.Fatal(res.Status, err)
 		}
 	}
 }

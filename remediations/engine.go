@@ -1,3 +1,8 @@
+// Package remediations is bucketguard's engine. One evaluation flows through
+// its subpackages in order: posture (read the target in one concurrent round)
+// → plan (judge it by AWS's meaning of "public" and decide the fixes; pure) →
+// apply (write them) → verify (read back what changed) → a Result, which the
+// alert package renders. The drivers (handler, sweep, the CLI) call Evaluate.
 package remediations
 
 import (
@@ -7,63 +12,26 @@ import (
 	"time"
 
 	"github.com/bucketguard/bucketguard/events"
+	"github.com/bucketguard/bucketguard/remediations/apply"
+	"github.com/bucketguard/bucketguard/remediations/awserr"
 	"github.com/bucketguard/bucketguard/remediations/config"
+	"github.com/bucketguard/bucketguard/remediations/contract"
+	"github.com/bucketguard/bucketguard/remediations/plan"
+	"github.com/bucketguard/bucketguard/remediations/posture"
+	"github.com/bucketguard/bucketguard/remediations/read"
+	"github.com/bucketguard/bucketguard/remediations/verify"
 )
 
-// ActionResult is an action of the plan with what became of it.
-type ActionResult struct {
-	Action
-	Outcome Outcome `json:"outcome"`
-	// Error is the AWS error of a failed write.
-	Error string `json:"error,omitempty"`
-	// Detail says what the read-back showed, or why the action did not run.
-	Detail string `json:"detail,omitempty"`
+// S3Client is what the engine needs of S3: the reads and the writes.
+type S3Client interface {
+	read.S3Reader
+	apply.S3Writer
 }
 
-// Overall outcomes of an evaluation.
-const (
-	ResultClean      = "clean"       // nothing found
-	ResultRemediated = "remediated"  // every attempted fix verified
-	ResultPartial    = "partial"     // some fixes did not land or did not verify
-	ResultFailed     = "failed"      // no fix landed
-	ResultNotified   = "notified"    // notify mode: found and reported, nothing written
-	ResultReported   = "reported"    // found, but nothing to write (notices, controls off)
-	ResultBucketGone = "bucket-gone" // the bucket no longer exists
-)
-
-// Result is one evaluation: what was found and what was done. It is the
-// engine's last product; the alert package renders it.
-type Result struct {
-	Trigger *events.Change `json:"trigger,omitempty"`
-	// Run is the sweep run that found it, when a sweep did.
-	Run       string         `json:"run,omitempty"`
-	Target    Target         `json:"target"`
-	Mode      config.Mode    `json:"mode"`
-	Owner     string         `json:"owner,omitempty"`
-	Severity  Severity       `json:"severity"`
-	Outcome   string         `json:"outcome"`
-	Findings  []Finding      `json:"findings"`
-	Actions   []ActionResult `json:"actions"`
-	Exemption *Exemption     `json:"exemption,omitempty"`
-	Notes     []string       `json:"notes,omitempty"`
-	// Error is the condition that ended the evaluation early, if any.
-	Error    string    `json:"error,omitempty"`
-	Started  time.Time `json:"started"`
-	Duration string    `json:"duration"`
-	// Before and After are the postures read before and after; After holds
-	// only the settings read back.
-	Before *Posture `json:"-"`
-	After  *Posture `json:"-"`
-}
-
-// Wrote reports whether any write went through.
-func (r Result) Wrote() bool {
-	for _, a := range r.Actions {
-		if a.Outcome == Verified || a.Outcome == Unverified {
-			return true
-		}
-	}
-	return false
+// ControlClient is what the engine needs of S3 Control.
+type ControlClient interface {
+	read.AccountReader
+	apply.AccountWriter
 }
 
 // Engine evaluates targets. Build it once; it is safe for concurrent use.
@@ -82,9 +50,9 @@ func (e *Engine) now() time.Time {
 	return time.Now()
 }
 
-// NeedsFor says what the engine reads for a target under its configuration.
-func (e *Engine) NeedsFor(t Target) Needs {
-	return Needs{Bucket: !t.AccountLevel(), Versioning: e.Config.EnforceVersioning, Logging: e.Config.AccessLogBucket != ""}
+// Needs says what the engine reads for a target under its configuration.
+func (e *Engine) Needs(t posture.Target) read.Needs {
+	return read.Needs{Bucket: !t.AccountLevel(), Versioning: e.Config.EnforceVersioning, Logging: e.Config.AccessLogBucket != ""}
 }
 
 // Evaluate reads the target's posture, plans, and in enforce mode applies
@@ -95,79 +63,47 @@ func (e *Engine) NeedsFor(t Target) Needs {
 // transient AWS error, or a deadline too near to start the next write. The
 // Result then holds what was done so far. Permanent failures (AccessDenied,
 // a vanished bucket) are in the Result, with a nil error.
-func (e *Engine) Evaluate(ctx context.Context, t Target, trigger *events.Change, log *slog.Logger) (res Result, err error) {
+func (e *Engine) Evaluate(ctx context.Context, t posture.Target, trigger *events.Change, log *slog.Logger) (res Result, err error) {
 	start := e.now()
-	res = Result{Trigger: trigger, Target: t, Mode: e.Config.Mode, Findings: []Finding{}, Actions: []ActionResult{}, Started: start.UTC()}
+	res = Result{Trigger: trigger, Target: t, Mode: e.Config.Mode, Findings: []plan.Finding{}, Actions: []ActionResult{}, Started: start.UTC()}
 	defer func() { res.Duration = e.now().Sub(start).Round(time.Millisecond).String() }()
 
-	var before Posture
-	before, err = ReadPosture(ctx, e.S3, e.Control, t, e.NeedsFor(t))
+	reader := read.Clients{S3: e.S3, Control: e.Control}
+	before, err := read.Posture(ctx, reader, t, e.Needs(t))
 	res.Before = &before
-	if errors.Is(err, ErrBucketGone) {
-		res.Outcome, res.Severity, res.Error = ResultBucketGone, Info, err.Error()
-		res.Findings = append(res.Findings, Finding{ID: "bucket-gone", Severity: Info, Setting: "bucket",
+	if errors.Is(err, awserr.ErrBucketGone) {
+		res.Status, res.Severity, res.Error = contract.BucketGone, plan.Info, err.Error()
+		res.Findings = append(res.Findings, plan.Finding{ID: plan.BucketGone, Severity: plan.Info, Setting: "bucket",
 			Summary: "the bucket no longer exists (NoSuchBucket): nothing is left to fix"})
-		log.Info("skip", "reason", "bucket gone")
+		log.Info(contract.MsgSkip, "reason", "bucket gone")
 		return res, nil
 	}
 	if err != nil {
 		return res, err
 	}
-	in := Input{Config: e.Config, Now: e.now()}
+	in := plan.Input{Config: e.Config, Now: e.now()}
 	if trigger != nil {
 		in.Event, in.Actor, in.RequestTags = trigger.Name, trigger.Actor.String(), trigger.RequestTags
 	}
-	plan := NewPlan(before, in)
-	res.Findings, res.Exemption, res.Notes, res.Severity = plan.Findings, plan.Exemption, plan.Notes, plan.Severity()
+	p := plan.New(before, in)
+	res.Findings, res.Exemption, res.Notes, res.Severity = p.Findings, p.Exemption, p.Notes, p.Severity()
 	res.Owner = before.Tags.Value[e.Config.OwnerTagKey]
-	for _, n := range plan.Notes {
+	for _, n := range p.Notes {
 		log.Warn("cross-check", "note", n)
 	}
-	log.Info("plan", "findings", len(plan.Findings), "severity", res.Severity, "steps", len(plan.Steps), "mode", plan.Mode)
+	log.Info(contract.MsgPlan, "findings", len(p.Findings), contract.FieldSeverity, res.Severity, "steps", len(p.Steps), "mode", p.Mode)
 
-	// Outcomes per action, filled in as the plan runs.
-	outcome := map[ActionName]ActionResult{}
-	for _, a := range plan.Actions {
-		ar := ActionResult{Action: a, Outcome: Planned}
-		if a.Skipped != "" {
-			ar.Outcome, ar.Detail = Skipped, a.Skipped
-		}
-		outcome[a.Name] = ar
-	}
-
+	outcome := planned(p)
 	var runErr error
-	if plan.Mode == config.Enforce && len(plan.Steps) > 0 {
-		w := writer{s3: e.S3, ctl: e.Control, t: t}
-		results, err := apply(ctx, w, plan.Steps, e.Config.DeadlineMargin, e.now, log)
-		runErr = err
-		after, checks := verify(ctx, conn{s3: e.S3, ctl: e.Control, t: t}, plan.Steps, results, planKeepsPublicRead(plan))
-		res.After = &after
-		for i, st := range plan.Steps {
-			for _, name := range st.Actions {
-				ar := outcome[name]
-				switch r := results[i]; {
-				case r.done:
-					c := checks[name]
-					ar.Outcome, ar.Detail = Unverified, c.detail
-					if c.ok {
-						ar.Outcome = Verified
-					}
-				case r.err != nil:
-					ar.Outcome, ar.Error = WriteFailed, describe(r.err)
-				default:
-					ar.Outcome, ar.Detail = NotStarted, r.reason
-				}
-				outcome[name] = ar
-				log.Info("verify", "action", name, "outcome", ar.Outcome, "detail", ar.Detail)
-			}
-		}
+	if p.Mode == config.Enforce && len(p.Steps) > 0 {
+		runErr = e.run(ctx, t, p, outcome, log, &res)
 	}
-	for _, a := range plan.Actions {
+	for _, a := range p.Actions {
 		res.Actions = append(res.Actions, outcome[a.Name])
 	}
-	res.Outcome = overall(res, plan.Mode)
+	res.Status = status(res, p.Mode)
 	switch {
-	case errors.Is(runErr, ErrBucketGone):
+	case errors.Is(runErr, awserr.ErrBucketGone):
 		res.Error = runErr.Error()
 		return res, nil // nothing left to retry for
 	case runErr != nil:
@@ -177,36 +113,47 @@ func (e *Engine) Evaluate(ctx context.Context, t Target, trigger *events.Change,
 	return res, nil
 }
 
-func planKeepsPublicRead(p Plan) bool {
-	return p.Exemption != nil && (p.Exemption.Status == Approved || p.Exemption.Status == ApprovalUnknown)
+// planned gives every action of the plan its outcome before anything runs.
+func planned(p plan.Plan) map[plan.ActionName]ActionResult {
+	outcome := map[plan.ActionName]ActionResult{}
+	for _, a := range p.Actions {
+		ar := ActionResult{Action: a, Outcome: Planned}
+		if a.Skipped != "" {
+			ar.Outcome, ar.Detail = Skipped, a.Skipped
+		}
+		outcome[a.Name] = ar
+	}
+	return outcome
 }
 
-func overall(r Result, mode config.Mode) string {
-	if len(r.Findings) == 0 {
-		return ResultClean
+// run applies the plan's steps, reads back what they changed, and records
+// each action's outcome.
+func (e *Engine) run(ctx context.Context, t posture.Target, p plan.Plan, outcome map[plan.ActionName]ActionResult, log *slog.Logger, res *Result) error {
+	results, runErr := apply.Run(ctx, apply.Clients{S3: e.S3, Control: e.Control}, t, p.Steps, e.Config.DeadlineMargin, e.now, log)
+	done := make([]bool, len(results))
+	for i, r := range results {
+		done[i] = r.Done
 	}
-	var attempted, verified, written int
-	for _, a := range r.Actions {
-		switch a.Outcome {
-		case Skipped:
-			continue
-		case Verified:
-			verified++
-			written++
-		case Unverified:
-			written++
+	after, checks := verify.Run(ctx, read.Clients{S3: e.S3, Control: e.Control}, t, p.Steps, done, p.Exemption.KeepsPublicRead())
+	res.After = &after
+	for i, st := range p.Steps {
+		for _, name := range st.Actions {
+			ar := outcome[name]
+			switch r := results[i]; {
+			case r.Done:
+				c := checks[name]
+				ar.Outcome, ar.Detail = Unverified, c.Detail
+				if c.OK {
+					ar.Outcome = Verified
+				}
+			case r.Err != nil:
+				ar.Outcome, ar.Error = WriteFailed, awserr.Describe(r.Err)
+			default:
+				ar.Outcome, ar.Detail = NotStarted, r.Reason
+			}
+			outcome[name] = ar
+			log.Info(contract.MsgVerify, "action", name, contract.FieldOutcome, ar.Outcome, "detail", ar.Detail)
 		}
-		attempted++
 	}
-	switch {
-	case attempted == 0:
-		return ResultReported
-	case mode == config.Notify:
-		return ResultNotified
-	case verified == attempted:
-		return ResultRemediated
-	case written == 0:
-		return ResultFailed
-	}
-	return ResultPartial
+	return runErr
 }

@@ -15,15 +15,20 @@ import (
 	"github.com/bucketguard/bucketguard/events"
 	"github.com/bucketguard/bucketguard/remediations"
 	"github.com/bucketguard/bucketguard/remediations/acl"
+	"github.com/bucketguard/bucketguard/remediations/awserr"
 	"github.com/bucketguard/bucketguard/remediations/config"
+	"github.com/bucketguard/bucketguard/remediations/contract"
+	"github.com/bucketguard/bucketguard/remediations/fake"
+	"github.com/bucketguard/bucketguard/remediations/op"
+	"github.com/bucketguard/bucketguard/remediations/plan"
 	"github.com/bucketguard/bucketguard/remediations/policy"
-	fake "github.com/bucketguard/bucketguard/remediations/remediationstest"
+	"github.com/bucketguard/bucketguard/remediations/posture"
 )
 
 var (
 	now     = time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
 	quiet   = slog.New(slog.NewTextHandler(io.Discard, nil))
-	bucketT = remediations.Target{Account: fake.Account, Region: "eu-west-1", Bucket: "acme-data"}
+	bucketT = posture.Target{Account: fake.Account, Region: "eu-west-1", Bucket: "acme-data"}
 )
 
 const (
@@ -40,9 +45,9 @@ func doc(stmts ...string) string {
 
 // clean returns a bucket that needs nothing.
 func clean() fake.Bucket {
-	on := remediations.AllOn
-	return fake.Bucket{BPA: &on, Policy: doc(crossAccount, tlsStmt()), Encryption: &remediations.Encryption{Algorithm: "AES256"},
-		Ownership: remediations.BucketOwnerPreferred, Tags: map[string]string{"owner": "data-team"}}
+	on := posture.AllOn
+	return fake.Bucket{BPA: &on, Policy: doc(crossAccount, tlsStmt()), Encryption: &posture.Encryption{Algorithm: "AES256"},
+		Ownership: posture.BucketOwnerPreferred, Tags: map[string]string{"owner": "data-team"}}
 }
 
 func engine(f *fake.Fake, mutate ...func(*config.Config)) *remediations.Engine {
@@ -53,7 +58,7 @@ func engine(f *fake.Fake, mutate ...func(*config.Config)) *remediations.Engine {
 	return &remediations.Engine{S3: f.S3(), Control: f.Control(), Config: cfg, Now: func() time.Time { return now }}
 }
 
-func eval(t *testing.T, e *remediations.Engine, target remediations.Target, trig *events.Change) remediations.Result {
+func eval(t *testing.T, e *remediations.Engine, target posture.Target, trig *events.Change) remediations.Result {
 	t.Helper()
 	res, err := e.Evaluate(context.Background(), target, trig, quiet)
 	if err != nil {
@@ -62,8 +67,8 @@ func eval(t *testing.T, e *remediations.Engine, target remediations.Target, trig
 	return res
 }
 
-func outcomes(r remediations.Result) map[remediations.ActionName]remediations.Outcome {
-	m := map[remediations.ActionName]remediations.Outcome{}
+func outcomes(r remediations.Result) map[plan.ActionName]remediations.Outcome {
+	m := map[plan.ActionName]remediations.Outcome{}
 	for _, a := range r.Actions {
 		m[a.Name] = a.Outcome
 	}
@@ -85,17 +90,17 @@ func TestCleanBucketCallBudget(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			f := fake.New()
 			b := clean()
-			b.Versioning, b.Logging, b.Ownership = "Enabled", &remediations.Logging{TargetBucket: "acme-logs", TargetPrefix: "acme-data/"}, remediations.BucketOwnerEnforced
+			b.Versioning, b.Logging, b.Ownership = "Enabled", &posture.Logging{TargetBucket: "acme-logs", TargetPrefix: "acme-data/"}, posture.BucketOwnerEnforced
 			f.Put("acme-data", b)
-			on := remediations.AllOn
+			on := posture.AllOn
 			f.SetAccountBPA(&on)
 			f.HoldReads(tc.reads) // each read waits until all are in flight at once
 			res := eval(t, engine(f, tc.cfg), bucketT, nil)
 			if f.HoldTimedOut() {
 				t.Fatal("reads were not all in flight at once: the read round is not concurrent")
 			}
-			if res.Outcome != remediations.ResultClean || len(res.Findings) != 0 {
-				t.Fatalf("outcome %s, findings %+v", res.Outcome, res.Findings)
+			if res.Status != contract.Clean || len(res.Findings) != 0 {
+				t.Fatalf("outcome %s, findings %+v", res.Status, res.Findings)
 			}
 			if got := f.Reads(); got != tc.reads || got > 10 {
 				t.Errorf("reads = %d, want %d (at most 10)", got, tc.reads)
@@ -114,8 +119,8 @@ func TestOneProblemCallBudget(t *testing.T) {
 	b.BPA = nil // DeleteBucketPublicAccessBlock
 	f.Put("acme-data", b)
 	res := eval(t, engine(f), bucketT, nil)
-	if res.Outcome != remediations.ResultRemediated {
-		t.Fatalf("outcome %s: %+v", res.Outcome, res.Actions)
+	if res.Status != contract.Remediated {
+		t.Fatalf("outcome %s: %+v", res.Status, res.Actions)
 	}
 	calls := f.Calls()
 	if len(calls) != 8+1+1 {
@@ -125,7 +130,7 @@ func TestOneProblemCallBudget(t *testing.T) {
 		t.Errorf("write and read-back = %v, %v", calls[8], calls[9])
 	}
 	got, _ := f.Bucket("acme-data")
-	if *got.BPA != remediations.AllOn {
+	if *got.BPA != posture.AllOn {
 		t.Errorf("BPA = %+v", got.BPA)
 	}
 }
@@ -148,10 +153,10 @@ func TestPublicPolicyKeepsCrossAccountStatementByteForByte(t *testing.T) {
 	if !d.RequiresTLS("aws", "acme-data") || policy.Judge(d).Public {
 		t.Errorf("fixed policy: TLS %v public %v", d.RequiresTLS("aws", "acme-data"), policy.Judge(d).Public)
 	}
-	want := map[remediations.ActionName]remediations.Outcome{
-		remediations.RemovePublicPolicyStatements: remediations.Verified,
-		remediations.RequireTLS:                   remediations.Verified,
-		remediations.BlockPublicAccess:            remediations.Verified,
+	want := map[plan.ActionName]remediations.Outcome{
+		plan.RemovePublicPolicyStatements: remediations.Verified,
+		plan.RequireTLS:                   remediations.Verified,
+		plan.BlockPublicAccess:            remediations.Verified,
 	}
 	if o := outcomes(res); !mapsEqual(o, want) {
 		t.Errorf("outcomes %v, want %v", o, want)
@@ -159,7 +164,7 @@ func TestPublicPolicyKeepsCrossAccountStatementByteForByte(t *testing.T) {
 	if f.Count("s3:PutBucketPolicy") != 1 {
 		t.Errorf("policy written %d times; removing and adding TLS share one write", f.Count("s3:PutBucketPolicy"))
 	}
-	if res.Severity != remediations.High {
+	if res.Severity != plan.High {
 		t.Errorf("severity %s", res.Severity)
 	}
 }
@@ -188,14 +193,14 @@ func TestPublicACLKeepsOwnerLogDeliveryAndUsers(t *testing.T) {
 		acl.Grant{Grantee: acl.Grantee{Type: acl.CanonicalUser, ID: "be7e1c3f0a"}, Permission: "READ"})
 	f.Put("acme-data", b)
 	res := eval(t, engine(f), bucketT, nil)
-	if res.Severity != remediations.Critical {
+	if res.Severity != plan.Critical {
 		t.Errorf("severity %s, want critical (WRITE_ACP to AuthenticatedUsers)", res.Severity)
 	}
 	got, _ := f.Bucket("acme-data")
 	if acl.Judge(got.ACL).Public || len(got.ACL.Grants) != 3 {
 		t.Fatalf("ACL after: %+v", got.ACL)
 	}
-	if o := outcomes(res); o[remediations.RemovePublicACLGrants] != remediations.Verified {
+	if o := outcomes(res); o[plan.RemovePublicACLGrants] != remediations.Verified {
 		t.Errorf("outcomes %v", o)
 	}
 	// The ACL went before Block Public Access: after IgnorePublicAcls, the
@@ -206,8 +211,8 @@ func TestPublicACLKeepsOwnerLogDeliveryAndUsers(t *testing.T) {
 	}
 }
 
-func opsOf(calls []fake.Call) []config.Operation {
-	var ops []config.Operation
+func opsOf(calls []fake.Call) []op.Operation {
+	var ops []op.Operation
 	for _, c := range calls {
 		ops = append(ops, c.Op)
 	}
@@ -219,19 +224,19 @@ func TestEncryption(t *testing.T) {
 	kms := func(c *config.Config) { c.Encryption, c.KMSKeyARN, c.BucketKey = config.SSEKMS, key, true }
 	tests := []struct {
 		name  string
-		have  *remediations.Encryption
+		have  *posture.Encryption
 		cfg   func(*config.Config)
-		want  *remediations.Encryption // nil: unchanged
+		want  *posture.Encryption // nil: unchanged
 		finds bool
 	}{
-		{"missing restored to SSE-S3", nil, func(*config.Config) {}, &remediations.Encryption{Algorithm: "AES256"}, true},
-		{"SSE-KMS is stronger than configured SSE-S3", &remediations.Encryption{Algorithm: "aws:kms"}, func(*config.Config) {}, nil, false},
-		{"SSE-S3 weaker than configured KMS", &remediations.Encryption{Algorithm: "AES256", BlockedTypes: []string{"SSE-C"}}, kms,
-			&remediations.Encryption{Algorithm: "aws:kms", KMSKeyID: key, BucketKey: true, BlockedTypes: []string{"SSE-C"}}, true},
-		{"another KMS key", &remediations.Encryption{Algorithm: "aws:kms", KMSKeyID: "arn:aws:kms:eu-west-1:999999999999:key/ffff"}, kms,
-			&remediations.Encryption{Algorithm: "aws:kms", KMSKeyID: key, BucketKey: true}, true},
-		{"configured key by id", &remediations.Encryption{Algorithm: "aws:kms", KMSKeyID: "1234abcd-12ab-34cd-56ef-1234567890ab"}, kms, nil, false},
-		{"DSSE with the configured key", &remediations.Encryption{Algorithm: "aws:kms:dsse", KMSKeyID: key}, kms, nil, false},
+		{"missing restored to SSE-S3", nil, func(*config.Config) {}, &posture.Encryption{Algorithm: "AES256"}, true},
+		{"SSE-KMS is stronger than configured SSE-S3", &posture.Encryption{Algorithm: "aws:kms"}, func(*config.Config) {}, nil, false},
+		{"SSE-S3 weaker than configured KMS", &posture.Encryption{Algorithm: "AES256", BlockedTypes: []string{"SSE-C"}}, kms,
+			&posture.Encryption{Algorithm: "aws:kms", KMSKeyID: key, BucketKey: true, BlockedTypes: []string{"SSE-C"}}, true},
+		{"another KMS key", &posture.Encryption{Algorithm: "aws:kms", KMSKeyID: "arn:aws:kms:eu-west-1:999999999999:key/ffff"}, kms,
+			&posture.Encryption{Algorithm: "aws:kms", KMSKeyID: key, BucketKey: true}, true},
+		{"configured key by id", &posture.Encryption{Algorithm: "aws:kms", KMSKeyID: "1234abcd-12ab-34cd-56ef-1234567890ab"}, kms, nil, false},
+		{"DSSE with the configured key", &posture.Encryption{Algorithm: "aws:kms:dsse", KMSKeyID: key}, kms, nil, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -255,7 +260,7 @@ func TestEncryption(t *testing.T) {
 	}
 }
 
-func encEqual(a, b *remediations.Encryption) bool {
+func encEqual(a, b *posture.Encryption) bool {
 	if a == nil || b == nil {
 		return a == b
 	}
@@ -285,18 +290,18 @@ func TestApprovedBucketKeepsPublicReadOnly(t *testing.T) {
 	if acl.Judge(got.ACL).Public {
 		t.Error("public ACL kept: approval covers the policy only, ACLs stay blocked")
 	}
-	want := remediations.BPA{BlockPublicAcls: true, IgnorePublicAcls: true}
+	want := posture.BPA{BlockPublicAcls: true, IgnorePublicAcls: true}
 	if got.BPA == nil || *got.BPA != want {
 		t.Errorf("BPA %+v, want ACL blocks only so the policy may stay public", got.BPA)
 	}
 	if got.Encryption == nil {
 		t.Error("encryption not enforced on an approved bucket")
 	}
-	if res.Exemption == nil || !res.Exemption.Used || res.Exemption.Status != remediations.Approved {
+	if res.Exemption == nil || !res.Exemption.Used || res.Exemption.Status != plan.Approved {
 		t.Errorf("exemption %+v", res.Exemption)
 	}
-	if res.Outcome != remediations.ResultRemediated {
-		t.Errorf("outcome %s: %+v", res.Outcome, res.Actions)
+	if res.Status != contract.Remediated {
+		t.Errorf("outcome %s: %+v", res.Status, res.Actions)
 	}
 	// A second run: nothing to do, nothing published.
 	f.Reset()
@@ -316,13 +321,13 @@ func TestApprovalExpiredOrInvalidIsEnforced(t *testing.T) {
 	for _, until := range []string{"2026-11-01T00:00:00Z", "next tuesday"} {
 		t.Run(until, func(t *testing.T) {
 			f := fake.New()
-			f.Put("acme-data", fake.Bucket{Policy: doc(publicRead), Tags: approved(until), Encryption: &remediations.Encryption{Algorithm: "AES256"}})
+			f.Put("acme-data", fake.Bucket{Policy: doc(publicRead), Tags: approved(until), Encryption: &posture.Encryption{Algorithm: "AES256"}})
 			res := eval(t, engine(f), bucketT, nil)
 			got, _ := f.Bucket("acme-data")
 			if strings.Contains(got.Policy, "PublicRead") {
 				t.Errorf("public read kept under an expired or unreadable approval:\n%s", got.Policy)
 			}
-			if got.BPA == nil || *got.BPA != remediations.AllOn {
+			if got.BPA == nil || *got.BPA != posture.AllOn {
 				t.Errorf("BPA %+v", got.BPA)
 			}
 			if res.Exemption == nil || res.Exemption.Used {
@@ -336,7 +341,7 @@ func TestApprovalGrantedIsAlerted(t *testing.T) {
 	f := fake.New()
 	b := clean()
 	b.Tags = approved("")
-	b.BPA = &remediations.BPA{BlockPublicAcls: true, IgnorePublicAcls: true}
+	b.BPA = &posture.BPA{BlockPublicAcls: true, IgnorePublicAcls: true}
 	f.Put("acme-data", b)
 	change := &events.Change{Name: events.PutBucketTagging, Actor: events.Actor{ARN: "arn:aws:iam::111122223333:user/dana"},
 		RequestTags: map[string]string{"bucketguard:approved-public": "true"}}
@@ -344,8 +349,8 @@ func TestApprovalGrantedIsAlerted(t *testing.T) {
 	if len(res.Findings) != 1 || res.Findings[0].ID != "approval-granted" || !strings.Contains(res.Findings[0].Summary, "user/dana") {
 		t.Fatalf("findings %+v", res.Findings)
 	}
-	if res.Outcome != remediations.ResultReported || f.Writes() != 0 {
-		t.Errorf("outcome %s, writes %d", res.Outcome, f.Writes())
+	if res.Status != contract.Reported || f.Writes() != 0 {
+		t.Errorf("outcome %s, writes %d", res.Status, f.Writes())
 	}
 }
 
@@ -356,8 +361,8 @@ func TestNotifyModeWritesNothing(t *testing.T) {
 	if f.Writes() != 0 {
 		t.Fatalf("notify mode wrote %d times", f.Writes())
 	}
-	if res.Outcome != remediations.ResultNotified || len(res.Actions) == 0 {
-		t.Errorf("outcome %s actions %+v", res.Outcome, res.Actions)
+	if res.Status != contract.Notified || len(res.Actions) == 0 {
+		t.Errorf("outcome %s actions %+v", res.Status, res.Actions)
 	}
 	for _, a := range res.Actions {
 		if a.Outcome != remediations.Planned {
@@ -372,12 +377,12 @@ func TestIdempotent(t *testing.T) {
 		ACL: aclWith(acl.Grant{Grantee: acl.Grantee{Type: acl.Group, URI: acl.AllUsers}, Permission: "FULL_CONTROL"})})
 	e := engine(f, func(c *config.Config) { c.EnforceVersioning, c.AccessLogBucket = true, "acme-logs" })
 	first := eval(t, e, bucketT, nil)
-	if first.Outcome != remediations.ResultRemediated {
-		t.Fatalf("first run: %s %+v", first.Outcome, first.Actions)
+	if first.Status != contract.Remediated {
+		t.Fatalf("first run: %s %+v", first.Status, first.Actions)
 	}
 	f.Reset()
 	second := eval(t, e, bucketT, nil)
-	if f.Writes() != 0 || len(second.Findings) != 0 || second.Outcome != remediations.ResultClean {
+	if f.Writes() != 0 || len(second.Findings) != 0 || second.Status != contract.Clean {
 		t.Errorf("second run: writes %d, findings %+v", f.Writes(), second.Findings)
 	}
 }
@@ -392,19 +397,19 @@ func TestPermanentErrorDoesNotStopOtherFixes(t *testing.T) {
 		t.Fatalf("a permanent error must not ask for a retry: %v", err)
 	}
 	o := outcomes(res)
-	if o[remediations.RemovePublicACLGrants] != remediations.WriteFailed {
-		t.Errorf("ACL outcome %s", o[remediations.RemovePublicACLGrants])
+	if o[plan.RemovePublicACLGrants] != remediations.WriteFailed {
+		t.Errorf("ACL outcome %s", o[plan.RemovePublicACLGrants])
 	}
-	for _, n := range []remediations.ActionName{remediations.RemovePublicPolicyStatements, remediations.BlockPublicAccess, remediations.RestoreDefaultEncryption} {
+	for _, n := range []plan.ActionName{plan.RemovePublicPolicyStatements, plan.BlockPublicAccess, plan.RestoreDefaultEncryption} {
 		if o[n] != remediations.Verified {
 			t.Errorf("%s: %s, want verified", n, o[n])
 		}
 	}
-	if res.Outcome != remediations.ResultPartial {
-		t.Errorf("outcome %s", res.Outcome)
+	if res.Status != contract.Partial {
+		t.Errorf("outcome %s", res.Status)
 	}
 	for _, a := range res.Actions {
-		if a.Name == remediations.RemovePublicACLGrants && !strings.Contains(a.Error, "AccessDenied") {
+		if a.Name == plan.RemovePublicACLGrants && !strings.Contains(a.Error, "AccessDenied") {
 			t.Errorf("error %q does not say AccessDenied", a.Error)
 		}
 	}
@@ -416,8 +421,8 @@ func TestTransientErrors(t *testing.T) {
 		f.Put("acme-data", fake.Bucket{Policy: doc(publicRead)})
 		f.Fault = fake.FailOp("s3:GetBucketAcl", fake.APIError("SlowDown", "Please reduce your request rate."))
 		_, err := engine(f).Evaluate(context.Background(), bucketT, nil, quiet)
-		var te *remediations.TransientError
-		if !errors.As(err, &te) || !remediations.Transient(err) {
+		var te *awserr.TransientError
+		if !errors.As(err, &te) || !awserr.Transient(err) {
 			t.Fatalf("err %v: want a TransientError", err)
 		}
 		if f.Writes() != 0 {
@@ -429,11 +434,11 @@ func TestTransientErrors(t *testing.T) {
 		f.Put("acme-data", fake.Bucket{Policy: doc(publicRead)})
 		f.Fault = fake.FailOp("s3:PutPublicAccessBlock", fake.HTTPError(503))
 		res, err := engine(f).Evaluate(context.Background(), bucketT, nil, quiet)
-		if !remediations.Transient(err) {
+		if !awserr.Transient(err) {
 			t.Fatalf("err %v: want transient", err)
 		}
 		o := outcomes(res)
-		if o[remediations.RemovePublicPolicyStatements] != remediations.Verified || o[remediations.RestoreDefaultEncryption] != remediations.NotStarted {
+		if o[plan.RemovePublicPolicyStatements] != remediations.Verified || o[plan.RestoreDefaultEncryption] != remediations.NotStarted {
 			t.Errorf("outcomes %v", o)
 		}
 	})
@@ -441,8 +446,8 @@ func TestTransientErrors(t *testing.T) {
 		f := fake.New()
 		f.Put("acme-data", clean())
 		f.Fault = fake.FailOp("s3:GetBucketPolicyStatus", fake.APIError("ThrottlingException", "slow down"))
-		if res := eval(t, engine(f), bucketT, nil); res.Outcome != remediations.ResultClean {
-			t.Errorf("outcome %s", res.Outcome)
+		if res := eval(t, engine(f), bucketT, nil); res.Status != contract.Clean {
+			t.Errorf("outcome %s", res.Status)
 		}
 	})
 }
@@ -451,14 +456,14 @@ func TestBucketDeleted(t *testing.T) {
 	t.Run("before the read", func(t *testing.T) {
 		f := fake.New()
 		res := eval(t, engine(f), bucketT, nil)
-		if res.Outcome != remediations.ResultBucketGone || f.Writes() != 0 {
-			t.Errorf("outcome %s writes %d", res.Outcome, f.Writes())
+		if res.Status != contract.BucketGone || f.Writes() != 0 {
+			t.Errorf("outcome %s writes %d", res.Status, f.Writes())
 		}
 	})
 	t.Run("mid-flight", func(t *testing.T) {
 		f := fake.New()
 		f.Put("acme-data", fake.Bucket{Policy: doc(publicRead)})
-		f.Fault = func(op config.Operation, b string, _ int) error {
+		f.Fault = func(op op.Operation, b string, _ int) error {
 			if op == "s3:PutBucketPolicy" {
 				f.Delete(b)
 				return fake.APIError("NoSuchBucket", "The specified bucket does not exist")
@@ -469,8 +474,8 @@ func TestBucketDeleted(t *testing.T) {
 		if err != nil {
 			t.Fatalf("a vanished bucket must not ask for a retry: %v", err)
 		}
-		if !strings.Contains(res.Error, "no longer exists") || res.Outcome != remediations.ResultFailed {
-			t.Errorf("outcome %s error %q", res.Outcome, res.Error)
+		if !strings.Contains(res.Error, "no longer exists") || res.Status != contract.Failed {
+			t.Errorf("outcome %s error %q", res.Status, res.Error)
 		}
 		if f.Count("s3:PutPublicAccessBlock") != 0 {
 			t.Error("kept writing to a bucket that is gone")
@@ -485,7 +490,7 @@ func TestDeadlineStopsBeforeWriting(t *testing.T) {
 	ctx, cancel := context.WithDeadline(context.Background(), now.Add(2*time.Second)) // margin is 5 s
 	defer cancel()
 	res, err := e.Evaluate(ctx, bucketT, nil, quiet)
-	if !errors.Is(err, remediations.ErrDeadline) {
+	if !errors.Is(err, awserr.ErrDeadline) {
 		t.Fatalf("err %v, want ErrDeadline", err)
 	}
 	if f.Writes() != 0 {
@@ -507,7 +512,7 @@ func TestOwnershipEnforcement(t *testing.T) {
 		f.Put("acme-data", b)
 		res := eval(t, engine(f, own), bucketT, nil)
 		got, _ := f.Bucket("acme-data")
-		if got.Ownership != remediations.BucketOwnerEnforced || outcomes(res)[remediations.EnforceBucketOwner] != remediations.Verified {
+		if got.Ownership != posture.BucketOwnerEnforced || outcomes(res)[plan.EnforceBucketOwner] != remediations.Verified {
 			t.Errorf("ownership %s, outcomes %v", got.Ownership, outcomes(res))
 		}
 	})
@@ -517,7 +522,7 @@ func TestOwnershipEnforcement(t *testing.T) {
 		b.ACL = aclWith(acl.Grant{Grantee: acl.Grantee{Type: acl.Group, URI: acl.LogDelivery}, Permission: "WRITE"})
 		f.Put("acme-data", b)
 		res := eval(t, engine(f, own), bucketT, nil)
-		if outcomes(res)[remediations.EnforceBucketOwner] != remediations.Skipped || f.Count("s3:PutBucketOwnershipControls") != 0 {
+		if outcomes(res)[plan.EnforceBucketOwner] != remediations.Skipped || f.Count("s3:PutBucketOwnershipControls") != 0 {
 			t.Errorf("outcomes %v", outcomes(res))
 		}
 	})
@@ -537,21 +542,21 @@ func TestCrossCheckWithAWS(t *testing.T) {
 	f = fake.New()
 	f.PolicyStatusUnsupported = true
 	f.Put("acme-data", clean())
-	if res := eval(t, engine(f), bucketT, nil); res.Outcome != remediations.ResultClean {
-		t.Errorf("unsupported GetBucketPolicyStatus: outcome %s", res.Outcome)
+	if res := eval(t, engine(f), bucketT, nil); res.Status != contract.Clean {
+		t.Errorf("unsupported GetBucketPolicyStatus: outcome %s", res.Status)
 	}
 }
 
 func TestAccountLevel(t *testing.T) {
-	acct := remediations.Target{Account: fake.Account, Region: "us-east-1"}
+	acct := posture.Target{Account: fake.Account, Region: "us-east-1"}
 	f := fake.New()
 	res := eval(t, engine(f), acct, &events.Change{Name: events.DeleteAccountPublicAccessBlock})
-	if res.Outcome != remediations.ResultReported || f.Writes() != 0 || f.Reads() != 1 {
-		t.Errorf("control off: outcome %s, reads %d, writes %d", res.Outcome, f.Reads(), f.Writes())
+	if res.Status != contract.Reported || f.Writes() != 0 || f.Reads() != 1 {
+		t.Errorf("control off: outcome %s, reads %d, writes %d", res.Status, f.Reads(), f.Writes())
 	}
 	res = eval(t, engine(f, func(c *config.Config) { c.EnforceAccountBPA = true }), acct, nil)
-	if res.Outcome != remediations.ResultRemediated || *f.AccountBPA() != remediations.AllOn {
-		t.Errorf("control on: outcome %s, account BPA %+v", res.Outcome, f.AccountBPA())
+	if res.Status != contract.Remediated || *f.AccountBPA() != posture.AllOn {
+		t.Errorf("control on: outcome %s, account BPA %+v", res.Status, f.AccountBPA())
 	}
 }
 
@@ -592,12 +597,12 @@ func TestEveryCallIsInTheIAMActionList(t *testing.T) {
 	e := engine(f, cfg)
 	eval(t, e, bucketT, nil)
 	granted := append(e.Config.BucketActions(), e.Config.AccountActions()...)
-	seen := map[config.Operation]bool{}
+	seen := map[op.Operation]bool{}
 	for _, c := range f.Calls() {
 		seen[c.Op] = true
-		a, ok := config.ActionFor(c.Op)
-		if !ok || !slices.Contains(granted, a) {
-			t.Errorf("call %s needs %q, which the action list does not grant", c.Op, a)
+		spec, ok := op.Lookup(c.Op)
+		if !ok || !slices.Contains(granted, spec.IAM) {
+			t.Errorf("call %s needs %q, which the action list does not grant", c.Op, spec.IAM)
 		}
 	}
 	if len(seen) < 17 {
@@ -615,7 +620,7 @@ func TestResultJSONIsStable(t *testing.T) {
 	f.Put("acme-data", fake.Bucket{Policy: doc(publicRead)})
 	res := eval(t, engine(f), bucketT, nil)
 	b, err := json.Marshal(res)
-	if err != nil || !strings.Contains(string(b), `"outcome":"remediated"`) {
+	if err != nil || !strings.Contains(string(b), `"status":"remediated"`) {
 		t.Errorf("result JSON %s %v", b, err)
 	}
 }

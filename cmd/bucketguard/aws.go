@@ -8,10 +8,15 @@ import (
 	"sync"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+
 	"github.com/bucketguard/bucketguard/remediations"
 	"github.com/bucketguard/bucketguard/remediations/alert"
+	"github.com/bucketguard/bucketguard/remediations/awserr"
 	"github.com/bucketguard/bucketguard/remediations/clients"
 	"github.com/bucketguard/bucketguard/remediations/config"
+	"github.com/bucketguard/bucketguard/remediations/posture"
 	"github.com/bucketguard/bucketguard/remediations/sweep"
 )
 
@@ -63,32 +68,45 @@ func awsDeps(ctx context.Context) (*deps, error) {
 		perRegion[region] = c
 		return c
 	}
+	identity := sts.NewFromConfig(set.Config)
+	account := func(ctx context.Context) (string, error) {
+		out, err := identity.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+		if err != nil {
+			return "", fmt.Errorf("get caller identity: %w", err)
+		}
+		return aws.ToString(out.Account), nil
+	}
 	return &deps{
 		Control: set.Control, List: set.S3, ForRegion: forRegion, SNS: set.SNS, SQS: set.SQS, Config: cfg,
-		Account: set.Account, BucketRegion: set.BucketRegion, Region: set.Config.Region, Now: time.Now,
+		Account: account, BucketRegion: set.BucketRegion, Region: set.Config.Region, Now: time.Now,
 		Log: slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: level})),
 	}, nil
 }
 
 // target finds a bucket's account and region.
-func (d *deps) target(ctx context.Context, c *cli, bucket string) (remediations.Target, error) {
+func (d *deps) target(ctx context.Context, c *cli, bucket string) (posture.Target, error) {
 	account, err := d.Account(ctx)
 	if err != nil {
-		return remediations.Target{}, err
+		return posture.Target{}, err
 	}
 	region, err := d.BucketRegion(ctx, bucket)
 	if err != nil {
-		if remediations.Code(err) == "NoSuchBucket" || d.Region == "" {
-			return remediations.Target{}, err
+		if awserr.NoSuchBucket(err) || d.Region == "" {
+			return posture.Target{}, err
 		}
 		fmt.Fprintf(c.stderr, "bucketguard: %v; assuming the bucket is in %s\n", err, d.Region)
 		region = d.Region
 	}
-	return remediations.Target{Account: account, Region: region, Bucket: bucket}, nil
+	return posture.Target{Account: account, Region: region, Bucket: bucket}, nil
 }
 
-// sender delivers alerts to the configured topic (and fallback queue).
+// sender delivers alerts to the configured topic (and fallback queue), or
+// is nil (render only) when no topic is configured. An operator's explicit
+// run always alerts: the CLI keeps no ledger.
 func (d *deps) sender() *alert.Sender {
+	if d.Config.TopicARN == "" {
+		return nil
+	}
 	return &alert.Sender{SNS: d.SNS, TopicARN: d.Config.TopicARN, Fallback: d.SQS, FallbackURL: d.Config.FallbackQueueURL}
 }
 

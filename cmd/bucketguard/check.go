@@ -9,13 +9,15 @@ import (
 	"github.com/bucketguard/bucketguard/remediations"
 	"github.com/bucketguard/bucketguard/remediations/alert"
 	"github.com/bucketguard/bucketguard/remediations/config"
+	"github.com/bucketguard/bucketguard/remediations/contract"
+	"github.com/bucketguard/bucketguard/remediations/posture"
 )
 
 // resultJSON is the --json output of check and remediate.
 type resultJSON struct {
 	remediations.Result
-	Posture   *remediations.Posture `json:"posture"`
-	MessageID string                `json:"message_id,omitempty"`
+	Posture   *posture.Posture `json:"posture"`
+	MessageID string           `json:"message_id,omitempty"`
 }
 
 func bucketArg(args []string) (string, error) {
@@ -30,18 +32,18 @@ func bucketArg(args []string) (string, error) {
 
 // bucketCommand parses a command that takes one bucket, and finds the
 // bucket's account and region.
-func bucketCommand(ctx context.Context, c *cli, name string, args []string, define func(*flag.FlagSet)) (*deps, remediations.Target, error) {
+func bucketCommand(ctx context.Context, c *cli, name string, args []string, define func(*flag.FlagSet)) (*deps, posture.Target, error) {
 	args, err := flags(name, args, define)
 	if err != nil {
-		return nil, remediations.Target{}, err
+		return nil, posture.Target{}, err
 	}
 	bucket, err := bucketArg(args)
 	if err != nil {
-		return nil, remediations.Target{}, err
+		return nil, posture.Target{}, err
 	}
 	d, err := c.aws(ctx)
 	if err != nil {
-		return nil, remediations.Target{}, err
+		return nil, posture.Target{}, err
 	}
 	t, err := d.target(ctx, c, bucket)
 	return d, t, err
@@ -81,8 +83,8 @@ func remediate(ctx context.Context, c *cli, args []string) error {
 	}
 	res, runErr := d.engine(mode, t.Region).Evaluate(ctx, t, nil, d.Log)
 	id := ""
-	if len(res.Findings) > 0 && !dryRun && d.Config.TopicARN != "" {
-		receipt, err := d.sender().Send(ctx, alert.Render(res).Envelope(), "")
+	if !dryRun && alert.Due(res, runErr, alert.NoRetry) {
+		_, receipt, err := d.sender().Alert(ctx, res, d.Log)
 		if err != nil {
 			fmt.Fprintf(c.stderr, "bucketguard remediate: alert not delivered: %v\n", err)
 		}
@@ -94,8 +96,8 @@ func remediate(ctx context.Context, c *cli, args []string) error {
 	if runErr != nil {
 		return runErr
 	}
-	if res.Outcome == remediations.ResultPartial || res.Outcome == remediations.ResultFailed {
-		return fmt.Errorf("outcome %s: see the actions above", res.Outcome)
+	if res.Status == contract.Partial || res.Status == contract.Failed {
+		return fmt.Errorf("status %s: see the actions above", res.Status)
 	}
 	return nil
 }
@@ -117,7 +119,7 @@ func show(c *cli, res remediations.Result, asJSON bool, messageID string) error 
 	return err
 }
 
-func where(t remediations.Target) string {
+func where(t posture.Target) string {
 	if t.Bucket == "" {
 		return "account " + t.Account
 	}

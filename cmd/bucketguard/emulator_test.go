@@ -12,20 +12,21 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 
 	"github.com/bucketguard/bucketguard/remediations/clients"
-	fake "github.com/bucketguard/bucketguard/remediations/remediationstest"
+	"github.com/bucketguard/bucketguard/remediations/emulator"
+	"github.com/bucketguard/bucketguard/remediations/fake"
 )
 
 // The CLI's scan on the emulator, with its real AWS wiring (the standard
 // SDK configuration the Makefile exports).
 func TestScanOnTheEmulator(t *testing.T) {
-	fake.ResetEmulator(t)
+	emulator.ResetEmulator(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	set, err := clients.Load(ctx, config.WithRegion("eu-west-1"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := (fake.Scene{S3: set.S3, Control: set.Control, Region: "eu-west-1", Account: fake.Account}).Mixed(ctx, 20); err != nil {
+	if err := (emulator.Scene{S3: set.S3, Control: set.Control, Region: "eu-west-1", Account: fake.Account}).Mixed(ctx, 20); err != nil {
 		t.Fatal(err)
 	}
 	scanOnce := func(args ...string) (int, string, string) {
@@ -35,12 +36,12 @@ func TestScanOnTheEmulator(t *testing.T) {
 	}
 	code, out, errs := scanOnce()
 	t.Logf("bucketguard scan:\n%s%s", out, errs)
-	if code != exitFindings || strings.Count(out, "notified") != 5 || !strings.Contains(out, "20 buckets") {
+	if code != exitFindings || strings.Count(out, " notified ") != 5 || !strings.Contains(out, "20 buckets") {
 		t.Fatalf("exit %d\n%s%s", code, out, errs)
 	}
 	code, out, errs = scanOnce("--fix")
 	t.Logf("bucketguard scan --fix:\n%s", out)
-	if code != exitOK || !strings.Contains(out, "5 fixed") {
+	if code != exitOK || !strings.Contains(out, "5 remediated") {
 		t.Fatalf("--fix: exit %d\n%s%s", code, out, errs)
 	}
 	if code, out, _ = scanOnce(); code != exitOK || !strings.Contains(out, "20 clean") {

@@ -124,5 +124,5 @@ func usage(w io.Writer) {
 		fmt.Fprintf(w, "  %s\n\n", c.usage)
 	}
 	fmt.Fprintln(w, "AWS access uses the SDK's standard configuration: AWS_REGION, AWS_PROFILE, AWS_ENDPOINT_URL.")
-	fmt.Fprintln(w, "Settings come from the BUCKETGUARD_* variables (see README).")
+	fmt.Fprintln(w, "Settings come from the BUCKETGUARD_* variables (docs/configuration.md).")
 }

@@ -11,10 +11,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bucketguard/bucketguard/docs/golden"
 	"github.com/bucketguard/bucketguard/remediations"
 	"github.com/bucketguard/bucketguard/remediations/acl"
 	"github.com/bucketguard/bucketguard/remediations/config"
-	fake "github.com/bucketguard/bucketguard/remediations/remediationstest"
+	"github.com/bucketguard/bucketguard/remediations/fake"
+	"github.com/bucketguard/bucketguard/remediations/posture"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -48,9 +50,9 @@ func runCLI(t *testing.T, f *fake.Fake, cfg config.Config, stdin string, args ..
 	return runResult{code, out.String(), errb.String()}
 }
 
-func golden(t *testing.T, name, got string) {
+func goldenOut(t *testing.T, name, got string) {
 	t.Helper()
-	fake.Golden(t, filepath.Join("testdata", "golden", name), []byte(got), *update)
+	golden.File(t, filepath.Join("testdata", "golden", name), []byte(got), *update)
 }
 
 // The stable contract: JSON on stdout and exit 0; exit 2 and a message on
@@ -76,7 +78,7 @@ func TestContractCommands(t *testing.T) {
 			if r.code != 0 || r.stderr != "" {
 				t.Fatalf("exit %d, stderr %q", r.code, r.stderr)
 			}
-			golden(t, tt.golden, r.stdout)
+			goldenOut(t, tt.golden, r.stdout)
 		})
 	}
 }
@@ -131,8 +133,8 @@ func TestCheckWritesNothing(t *testing.T) {
 	if r.code != exitFindings || f.Writes() != 0 {
 		t.Fatalf("exit %d, writes %d, stderr %s", r.code, f.Writes(), r.stderr)
 	}
-	golden(t, "check-public.txt", r.stdout)
-	f.Put("acme-clean", fake.Bucket{Policy: `{"Statement":[` + tls("acme-clean") + `]}`, BPA: &remediations.AllOn, Encryption: &remediations.Encryption{Algorithm: "AES256"}})
+	goldenOut(t, "check-public.txt", r.stdout)
+	f.Put("acme-clean", fake.Bucket{Policy: `{"Statement":[` + tls("acme-clean") + `]}`, BPA: &posture.AllOn, Encryption: &posture.Encryption{Algorithm: "AES256"}})
 	if r := runCLI(t, f, config.Default(), "", "check", "acme-clean"); r.code != 0 || !strings.Contains(r.stdout, "clean") {
 		t.Errorf("clean bucket: exit %d %q", r.code, r.stdout)
 	}
@@ -151,7 +153,7 @@ func TestRemediate(t *testing.T) {
 	cfg := config.Default()
 	cfg.TopicARN = "arn:aws:sns:eu-west-1:111122223333:bucketguard-alerts"
 	r := runCLI(t, f, cfg, "", "remediate", "--json", "acme-invoices-prod")
-	if r.code != 0 || f.Writes() == 0 || len(f.Published()) != 1 || !strings.Contains(r.stdout, `"outcome": "remediated"`) || !strings.Contains(r.stdout, `"message_id"`) {
+	if r.code != 0 || f.Writes() == 0 || len(f.Published()) != 1 || !strings.Contains(r.stdout, `"status": "remediated"`) || !strings.Contains(r.stdout, `"message_id"`) {
 		t.Fatalf("remediate: exit %d, writes %d, published %d\n%s%s", r.code, f.Writes(), len(f.Published()), r.stdout, r.stderr)
 	}
 }
@@ -166,7 +168,7 @@ func TestReplayIsTheLambdaPath(t *testing.T) {
 	if r.code != 0 || f.Writes() == 0 {
 		t.Fatalf("replay: exit %d writes %d %s", r.code, f.Writes(), r.stderr)
 	}
-	golden(t, "replay-policy.txt", r.stdout)
+	goldenOut(t, "replay-policy.txt", r.stdout)
 	if r := runCLI(t, f, config.Default(), "", "replay", ct+"PutBucketPolicy-denied.json"); r.code != 0 || !strings.HasPrefix(r.stdout, "skipped: call failed") {
 		t.Errorf("failed call: exit %d %q", r.code, r.stdout)
 	}

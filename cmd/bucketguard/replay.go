@@ -7,15 +7,15 @@ import (
 	"fmt"
 
 	"github.com/bucketguard/bucketguard/events"
-	"github.com/bucketguard/bucketguard/remediations/alert"
 	"github.com/bucketguard/bucketguard/remediations/config"
+	"github.com/bucketguard/bucketguard/remediations/contract"
 	"github.com/bucketguard/bucketguard/remediations/handler"
 )
 
 type replayJSON struct {
-	Skip      string         `json:"skip,omitempty"`
-	MessageID string         `json:"message_id,omitempty"`
-	Delivery  alert.Delivery `json:"delivery,omitempty"`
+	Skip      string            `json:"skip,omitempty"`
+	MessageID string            `json:"message_id,omitempty"`
+	Delivery  contract.Delivery `json:"delivery,omitempty"`
 	*resultJSON
 }
 
@@ -48,7 +48,7 @@ func replay(ctx context.Context, c *cli, args []string) error {
 	// The bucket is read in the event's region, as the function of that
 	// region's stack would.
 	h := &handler.Handler{Engine: d.engine(mode, change.Region), Self: d.Config.SelfRoles, Log: d.Log}
-	if !dryRun && d.Config.TopicARN != "" {
+	if !dryRun {
 		h.Alerts = d.sender()
 	}
 	rep, runErr := h.Process(ctx, raw)

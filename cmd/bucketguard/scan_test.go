@@ -7,25 +7,27 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/bucketguard/bucketguard/remediations"
 	"github.com/bucketguard/bucketguard/remediations/config"
-	fake "github.com/bucketguard/bucketguard/remediations/remediationstest"
+	"github.com/bucketguard/bucketguard/remediations/emulator"
+	"github.com/bucketguard/bucketguard/remediations/fake"
+	"github.com/bucketguard/bucketguard/remediations/op"
+	"github.com/bucketguard/bucketguard/remediations/posture"
 )
 
 // scanAccount: eight buckets in eu-west-1, every third with a public policy,
 // and one public bucket in us-east-1.
 func scanAccount() *fake.Fake {
 	f := fake.New()
-	on := remediations.AllOn
+	on := posture.AllOn
 	for i := range 8 {
 		name := fmt.Sprintf("acme-%02d", i)
-		b := fake.Bucket{BPA: &on, Encryption: &remediations.Encryption{Algorithm: "AES256"}, Policy: fake.PolicyDoc(fake.TLSStatement(name))}
+		b := fake.Bucket{BPA: &on, Encryption: &posture.Encryption{Algorithm: "AES256"}, Policy: emulator.PolicyDoc(emulator.TLSStatement(name))}
 		if i%3 == 0 {
-			b.Policy = fake.PolicyDoc(fake.PublicReadStatement(name), fake.TLSStatement(name))
+			b.Policy = emulator.PolicyDoc(emulator.PublicReadStatement(name), emulator.TLSStatement(name))
 		}
 		f.Put(name, b)
 	}
-	f.Put("acme-us", fake.Bucket{Region: "us-east-1", Policy: fake.PolicyDoc(fake.PublicWriteStatement("acme-us"))})
+	f.Put("acme-us", fake.Bucket{Region: "us-east-1", Policy: emulator.PolicyDoc(emulator.PublicWriteStatement("acme-us"))})
 	return f
 }
 
@@ -35,7 +37,7 @@ func TestScanReportsAndWritesNothing(t *testing.T) {
 	if r.code != exitFindings || f.Writes() != 0 {
 		t.Fatalf("exit %d, writes %d\n%s%s", r.code, f.Writes(), r.stdout, r.stderr)
 	}
-	golden(t, "scan.txt", r.stdout)
+	goldenOut(t, "scan.txt", r.stdout)
 	if !strings.Contains(r.stderr, "scan: 9/9 buckets") {
 		t.Errorf("no progress line on a non-terminal:\n%s", r.stderr)
 	}
@@ -59,7 +61,7 @@ func TestScanFix(t *testing.T) {
 	if r.code != exitOK {
 		t.Fatalf("exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
-	if !strings.Contains(r.stdout, "9 buckets") || !strings.Contains(r.stdout, "4 fixed") {
+	if !strings.Contains(r.stdout, "9 buckets") || !strings.Contains(r.stdout, "4 remediated") {
 		t.Errorf("summary:\n%s", r.stdout)
 	}
 	again := runCLI(t, f, config.Default(), "", "scan")
@@ -74,7 +76,7 @@ func TestScanInterrupted(t *testing.T) {
 	f := scanAccount()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	f.Fault = func(op config.Operation, b string, _ int) error {
+	f.Fault = func(op op.Operation, b string, _ int) error {
 		if b == "acme-02" && op == "s3:GetBucketPolicy" {
 			cancel()
 		}

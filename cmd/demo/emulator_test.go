@@ -9,12 +9,12 @@ import (
 	"testing"
 	"time"
 
-	fake "github.com/bucketguard/bucketguard/remediations/remediationstest"
+	"github.com/bucketguard/bucketguard/remediations/emulator"
 )
 
 // The demo itself, on the emulator: every bucket ends in the right state.
 func TestDemoOnTheEmulator(t *testing.T) {
-	fake.ResetEmulator(t)
+	emulator.ResetEmulator(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	var out, errb bytes.Buffer

@@ -5,10 +5,10 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/bucketguard/bucketguard/remediations"
 	"github.com/bucketguard/bucketguard/remediations/acl"
+	"github.com/bucketguard/bucketguard/remediations/emulator"
 	"github.com/bucketguard/bucketguard/remediations/policy"
-	fake "github.com/bucketguard/bucketguard/remediations/remediationstest"
+	"github.com/bucketguard/bucketguard/remediations/posture"
 )
 
 // incident is one bucket, the state a real incident leaves it in, the
@@ -20,36 +20,36 @@ type incident struct {
 	event  string
 	actor  string
 	params map[string]any
-	setup  func(ctx context.Context, s fake.Scene, b string) error
-	expect func(after remediations.Posture) []string
+	setup  func(ctx context.Context, s emulator.Scene, b string) error
+	expect func(after posture.Posture) []string
 	alert  bool
 }
 
 var (
 	approvedTags = map[string]string{"bucketguard:approved-public": "true", "bucketguard:approved-until": "2099-12-31T00:00:00Z", "owner": "web-team"}
-	allOn        = remediations.AllOn
+	allOn        = posture.AllOn
 )
 
 var incidents = []incident{
 	{
 		bucket: "acme-invoices", owner: "finance", event: "PutBucketPolicy", actor: "alice",
 		story: "a policy opening reads to everyone, beside a partner account's legitimate statement",
-		setup: func(ctx context.Context, s fake.Scene, b string) error {
+		setup: func(ctx context.Context, s emulator.Scene, b string) error {
 			return errs(s.Baseline(ctx, b, "finance"), s.BPA(ctx, b, nil),
-				s.Policy(ctx, b, fake.PolicyDoc(fake.PartnerStatement(b), fake.PublicReadStatement(b))))
+				s.Policy(ctx, b, emulator.PolicyDoc(emulator.PartnerStatement(b), emulator.PublicReadStatement(b))))
 		},
-		expect: func(p remediations.Posture) []string {
-			return append(notPublic(p, false), keeps(p, fake.PartnerStatement(p.Bucket))...)
+		expect: func(p posture.Posture) []string {
+			return append(notPublic(p, false), keeps(p, emulator.PartnerStatement(p.Bucket))...)
 		},
 		alert: true,
 	},
 	{
 		bucket: "acme-public-assets", owner: "web-team", event: "PutBucketAcl", actor: "carol",
 		story: "a public-read ACL beside the log delivery group's grant",
-		setup: func(ctx context.Context, s fake.Scene, b string) error {
+		setup: func(ctx context.Context, s emulator.Scene, b string) error {
 			return errs(s.Baseline(ctx, b, "web-team"), s.BPA(ctx, b, nil), s.PublicACL(ctx, b))
 		},
-		expect: func(p remediations.Posture) []string {
+		expect: func(p posture.Posture) []string {
 			probs := notPublic(p, false)
 			if !strings.Contains(aclSummary(p), "LogDelivery") {
 				probs = append(probs, "the LogDelivery grant was lost")
@@ -61,31 +61,31 @@ var incidents = []incident{
 	{
 		bucket: "acme-analytics", owner: "data-team", event: "DeleteBucketPublicAccessBlock", actor: "dave",
 		story: "Block Public Access deleted",
-		setup: func(ctx context.Context, s fake.Scene, b string) error {
+		setup: func(ctx context.Context, s emulator.Scene, b string) error {
 			return errs(s.Baseline(ctx, b, "data-team"), s.BPA(ctx, b, nil))
 		},
-		expect: func(p remediations.Posture) []string { return notPublic(p, false) },
+		expect: func(p posture.Posture) []string { return notPublic(p, false) },
 		alert:  true,
 	},
 	{
 		bucket: "acme-ledger", owner: "finance", event: "DeleteBucketEncryption", actor: "erin",
 		story: "default encryption deleted",
-		setup: func(ctx context.Context, s fake.Scene, b string) error {
+		setup: func(ctx context.Context, s emulator.Scene, b string) error {
 			return errs(s.Baseline(ctx, b, "finance"), s.Encryption(ctx, b, "", ""))
 		},
-		expect: func(p remediations.Posture) []string { return notPublic(p, false) },
+		expect: func(p posture.Posture) []string { return notPublic(p, false) },
 		alert:  true,
 	},
 	{
 		bucket: "acme-website", owner: "web-team", event: "PutBucketPolicy", actor: "frank",
 		story: "an approved public website that also got a public write statement",
-		setup: func(ctx context.Context, s fake.Scene, b string) error {
+		setup: func(ctx context.Context, s emulator.Scene, b string) error {
 			return errs(s.Baseline(ctx, b, ""), s.Tags(ctx, b, approvedTags),
-				s.BPA(ctx, b, &remediations.BPA{BlockPublicAcls: true, IgnorePublicAcls: true}),
-				s.Policy(ctx, b, fake.PolicyDoc(fake.PublicReadStatement(b), fake.PublicWriteStatement(b), fake.TLSStatement(b))))
+				s.BPA(ctx, b, &posture.BPA{BlockPublicAcls: true, IgnorePublicAcls: true}),
+				s.Policy(ctx, b, emulator.PolicyDoc(emulator.PublicReadStatement(b), emulator.PublicWriteStatement(b), emulator.TLSStatement(b))))
 		},
-		expect: func(p remediations.Posture) []string {
-			return append(notPublic(p, true), keeps(p, fake.PublicReadStatement(p.Bucket))...)
+		expect: func(p posture.Posture) []string {
+			return append(notPublic(p, true), keeps(p, emulator.PublicReadStatement(p.Bucket))...)
 		},
 		alert: true,
 	},
@@ -93,8 +93,8 @@ var incidents = []incident{
 		bucket: "acme-reports", owner: "data-team", event: "PutBucketTagging", actor: "grace",
 		story:  "a clean bucket whose tags changed",
 		params: map[string]any{"Tagging": map[string]any{"TagSet": map[string]any{"Tag": map[string]any{"Key": "owner", "Value": "data-team"}}}},
-		setup:  func(ctx context.Context, s fake.Scene, b string) error { return s.Baseline(ctx, b, "data-team") },
-		expect: func(p remediations.Posture) []string { return notPublic(p, false) },
+		setup:  func(ctx context.Context, s emulator.Scene, b string) error { return s.Baseline(ctx, b, "data-team") },
+		expect: func(p posture.Posture) []string { return notPublic(p, false) },
 		alert:  false,
 	},
 }
@@ -111,16 +111,16 @@ func errs(all ...error) error {
 // notPublic checks the end state: Block Public Access on (the ACL settings
 // only, for an approved bucket), no public ACL grant, no public policy
 // statement (but public read, when approved), TLS-only, default encryption.
-func notPublic(p remediations.Posture, approved bool) []string {
+func notPublic(p posture.Posture, approved bool) []string {
 	var probs []string
 	want := allOn
 	if approved {
-		want = remediations.BPA{BlockPublicAcls: true, IgnorePublicAcls: true}
+		want = posture.BPA{BlockPublicAcls: true, IgnorePublicAcls: true}
 	}
-	if p.BucketBPA.State != remediations.Set || p.BucketBPA.Value != want {
+	if p.BucketBPA.State != posture.Set || p.BucketBPA.Value != want {
 		probs = append(probs, "Block Public Access is "+bpaSummary(p))
 	}
-	if p.ACL.State == remediations.Set && acl.Judge(p.ACL.Value).Public {
+	if p.ACL.State == posture.Set && acl.Judge(p.ACL.Value).Public {
 		probs = append(probs, "the ACL is still public")
 	}
 	d, err := policy.Parse([]byte(p.Policy.Value))
@@ -132,13 +132,13 @@ func notPublic(p remediations.Posture, approved bool) []string {
 	case !d.RequiresTLS(p.Partition(), p.Bucket):
 		probs = append(probs, "TLS is not required")
 	}
-	if p.Encryption.State != remediations.Set {
+	if p.Encryption.State != posture.Set {
 		probs = append(probs, "no default encryption")
 	}
 	return probs
 }
 
-func keeps(p remediations.Posture, stmt string) []string {
+func keeps(p posture.Posture, stmt string) []string {
 	want, _ := policy.Canonical([]byte(stmt))
 	if d, err := policy.Parse([]byte(p.Policy.Value)); err == nil {
 		for _, s := range d.Statements {

@@ -22,12 +22,12 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/bucketguard/bucketguard/events"
-	"github.com/bucketguard/bucketguard/remediations"
 	"github.com/bucketguard/bucketguard/remediations/alert"
 	"github.com/bucketguard/bucketguard/remediations/clients"
 	"github.com/bucketguard/bucketguard/remediations/config"
+	"github.com/bucketguard/bucketguard/remediations/contract"
+	"github.com/bucketguard/bucketguard/remediations/emulator"
 	"github.com/bucketguard/bucketguard/remediations/handler"
-	fake "github.com/bucketguard/bucketguard/remediations/remediationstest"
 	"github.com/bucketguard/bucketguard/remediations/startup"
 )
 
@@ -45,7 +45,7 @@ func main() {
 // world is the demo's emulator account.
 type world struct {
 	aws      clients.Set
-	scene    fake.Scene
+	scene    emulator.Scene
 	topic    string
 	inbox    string
 	fallback string
@@ -119,17 +119,17 @@ func run(ctx context.Context, stdout, stderr io.Writer) int {
 			problems = append(problems, "an alert for a clean bucket")
 		}
 		printIncident(stdout, inc, before, after, delivered, problems, took)
-		outcome := "clean"
+		status := string(contract.Clean)
 		if len(delivered) > 0 {
-			outcome = delivered[0].Outcome
+			status = string(delivered[0].Status)
 		}
-		tally[outcome]++
+		tally[status]++
 		if len(problems) > 0 {
 			wrong++
 		}
 	}
 	fmt.Fprintf(stdout, "\nsummary: %d buckets, %d remediated, %d reported, %d clean; %d in the wrong end state; %.1fs\n",
-		len(incidents), tally[remediations.ResultRemediated], tally[remediations.ResultReported], tally["clean"], wrong, time.Since(start).Seconds())
+		len(incidents), tally[string(contract.Remediated)], tally[string(contract.Reported)], tally[string(contract.Clean)], wrong, time.Since(start).Seconds())
 	if wrong > 0 {
 		return 1
 	}
@@ -140,21 +140,21 @@ func run(ctx context.Context, stdout, stderr io.Writer) int {
 // fallback queue and the alert ledger.
 func setUp(ctx context.Context, set clients.Set) (*world, error) {
 	region := set.Config.Region
-	w := &world{aws: set, scene: fake.Scene{S3: set.S3, Control: set.Control, Region: region, Account: account}, table: "bucketguard-alerts-sent"}
+	w := &world{aws: set, scene: emulator.Scene{S3: set.S3, Control: set.Control, Region: region, Account: account}, table: "bucketguard-alerts-sent"}
 	var err error
-	if w.topic, w.inbox, err = fake.Inbox(ctx, set, "bucketguard-alerts", "owner-inbox"); err != nil {
+	if w.topic, w.inbox, err = emulator.Inbox(ctx, set, "bucketguard-alerts", "owner-inbox"); err != nil {
 		return nil, err
 	}
-	if w.fallback, err = fake.CreateQueue(ctx, set, "bucketguard-undelivered"); err != nil {
+	if w.fallback, err = emulator.CreateQueue(ctx, set, "bucketguard-undelivered"); err != nil {
 		return nil, err
 	}
-	return w, fake.LedgerTable(ctx, set, w.table)
+	return w, emulator.LedgerTable(ctx, set, w.table)
 }
 
 // receive drains the owner's queue: each message is an SNS notification
 // whose Message is the alert document.
 func (w *world) receive(ctx context.Context) ([]alert.Document, error) {
-	ns, err := fake.Drain(ctx, w.aws, w.inbox)
+	ns, err := emulator.Drain(ctx, w.aws, w.inbox)
 	if err != nil {
 		return nil, err
 	}

@@ -7,14 +7,14 @@ import (
 	"strings"
 	"time"
 
-	"github.com/bucketguard/bucketguard/remediations"
 	"github.com/bucketguard/bucketguard/remediations/alert"
 	"github.com/bucketguard/bucketguard/remediations/policy"
+	"github.com/bucketguard/bucketguard/remediations/posture"
 )
 
 // printIncident prints the compact before/after table and the alert as the
 // owner reads it (the e-mail text, rendered from the delivered document).
-func printIncident(w io.Writer, inc incident, before, after remediations.Posture, docs []alert.Document, problems []string, took time.Duration) {
+func printIncident(w io.Writer, inc incident, before, after posture.Posture, docs []alert.Document, problems []string, took time.Duration) {
 	fmt.Fprintf(w, "\n== %s (owner %s) ==\n", inc.bucket, inc.owner)
 	fmt.Fprintf(w, "   %s called %s: %s\n\n", inc.actor, inc.event, inc.story)
 	rows := [][3]string{
@@ -48,23 +48,23 @@ func printIncident(w io.Writer, inc incident, before, after remediations.Posture
 	}
 }
 
-func bpaSummary(p remediations.Posture) string {
+func bpaSummary(p posture.Posture) string {
 	f := p.BucketBPA
 	switch {
-	case f.State == remediations.Absent:
+	case f.State == posture.Absent:
 		return "off (not configured)"
-	case f.State != remediations.Set:
+	case f.State != posture.Set:
 		return "unknown"
-	case f.Value == remediations.AllOn:
+	case f.Value == posture.AllOn:
 		return "all four on"
-	case f.Value == (remediations.BPA{BlockPublicAcls: true, IgnorePublicAcls: true}):
+	case f.Value == (posture.BPA{BlockPublicAcls: true, IgnorePublicAcls: true}):
 		return "ACLs blocked; policy may be public"
 	}
-	return "partly off: " + strings.Join(f.Value.Off(remediations.AllOn), ", ")
+	return "partly off: " + strings.Join(f.Value.Off(posture.AllOn), ", ")
 }
 
-func policySummary(p remediations.Posture) string {
-	if p.Policy.State != remediations.Set {
+func policySummary(p posture.Posture) string {
+	if p.Policy.State != posture.Set {
 		return "none"
 	}
 	d, err := policy.Parse([]byte(p.Policy.Value))
@@ -95,8 +95,8 @@ func policySummary(p remediations.Posture) string {
 	return out
 }
 
-func aclSummary(p remediations.Posture) string {
-	if p.ACL.State != remediations.Set {
+func aclSummary(p posture.Posture) string {
+	if p.ACL.State != posture.Set {
 		return "unknown"
 	}
 	var parts []string
@@ -124,11 +124,11 @@ func aclSummary(p remediations.Posture) string {
 	return "owner, " + strings.Join(parts, ", ")
 }
 
-func encSummary(p remediations.Posture) string {
+func encSummary(p posture.Posture) string {
 	switch {
-	case p.Encryption.State == remediations.Absent:
+	case p.Encryption.State == posture.Absent:
 		return "none"
-	case p.Encryption.State != remediations.Set:
+	case p.Encryption.State != posture.Set:
 		return "unknown"
 	case p.Encryption.Value.Algorithm == "AES256":
 		return "SSE-S3"

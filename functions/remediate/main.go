@@ -8,6 +8,7 @@ import (
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-lambda-go/lambdacontext"
 
 	"github.com/bucketguard/bucketguard/remediations/handler"
 	"github.com/bucketguard/bucketguard/remediations/startup"
@@ -19,6 +20,14 @@ func main() {
 		k.Log.Error("start", "err", err)
 		os.Exit(1)
 	}
-	h := &handler.Handler{Engine: k.Engine, Alerts: k.Alerts, Self: k.Config.SelfRoles, Log: k.Log}
+	h := &handler.Handler{Engine: k.Engine, Alerts: k.Alerts, Self: k.Config.SelfRoles, Log: k.Log, RequestID: requestID}
 	lambda.Start(h.Handle)
+}
+
+func requestID(ctx context.Context) string {
+	lc, _ := lambdacontext.FromContext(ctx)
+	if lc == nil {
+		return ""
+	}
+	return lc.AwsRequestID
 }

@@ -9,6 +9,8 @@ import (
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-lambda-go/lambdacontext"
+	awslambda "github.com/aws/aws-sdk-go-v2/service/lambda"
 
 	"github.com/bucketguard/bucketguard/remediations/startup"
 	"github.com/bucketguard/bucketguard/remediations/sweep"
@@ -21,10 +23,11 @@ func main() {
 		os.Exit(1)
 	}
 	h := &sweep.Handler{
-		Engine: k.Engine,
-		List:   k.AWS.S3,
-		Alerts: k.Alerts,
-		Next:   k.AWS.Lambda,
+		Invocation: invocation,
+		Engine:     k.Engine,
+		List:       k.AWS.S3,
+		Alerts:     k.Alerts,
+		Next:       awslambda.NewFromConfig(k.AWS.Config),
 		Options: sweep.Options{
 			Region:      k.AWS.Config.Region, // each regional stack sweeps its own region
 			Concurrency: k.Config.SweepConcurrency,
@@ -35,4 +38,12 @@ func main() {
 		Log:      k.Log,
 	}
 	lambda.Start(h.Handle)
+}
+
+func invocation(ctx context.Context) (sweep.Invocation, bool) {
+	lc, ok := lambdacontext.FromContext(ctx)
+	if !ok {
+		return sweep.Invocation{}, false
+	}
+	return sweep.Invocation{RequestID: lc.AwsRequestID, FunctionARN: lc.InvokedFunctionArn}, true
 }

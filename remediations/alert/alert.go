@@ -12,6 +12,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/bucketguard/bucketguard/remediations"
+	"github.com/bucketguard/bucketguard/remediations/contract"
+	"github.com/bucketguard/bucketguard/remediations/plan"
 )
 
 // Limits SNS puts on a message.
@@ -27,7 +29,11 @@ const (
 )
 
 // Schema names the version of the JSON document.
-const Schema = "bucketguard.alert/v1"
+//
+// v2 (this version) names an evaluation's result "status" (it was
+// "outcome", which is now only an action's), in the document and in the
+// message attributes.
+const Schema = "bucketguard.alert/v2"
 
 // Unassigned is the owner attribute of a bucket without an owner tag, so that
 // a catch-all subscription can filter on it.
@@ -46,23 +52,23 @@ type Event struct {
 
 // Document is the machine-readable alert.
 type Document struct {
-	Schema   string                `json:"schema"`
-	Summary  string                `json:"summary"`
-	Severity remediations.Severity `json:"severity"`
-	Outcome  string                `json:"outcome"`
-	Mode     string                `json:"mode"`
-	Account  string                `json:"account"`
-	Region   string                `json:"region"`
-	Bucket   string                `json:"bucket,omitempty"`
-	Owner    string                `json:"owner"`
+	Schema   string          `json:"schema"`
+	Summary  string          `json:"summary"`
+	Severity plan.Severity   `json:"severity"`
+	Status   contract.Status `json:"status"`
+	Mode     string          `json:"mode"`
+	Account  string          `json:"account"`
+	Region   string          `json:"region"`
+	Bucket   string          `json:"bucket,omitempty"`
+	Owner    string          `json:"owner"`
 	// Source is what found it: a CloudTrail event, the scheduled sweep, or
 	// an operator (the CLI).
 	Source    string                      `json:"source"`
 	Event     *Event                      `json:"event,omitempty"`
 	Run       string                      `json:"run,omitempty"`
-	Findings  []remediations.Finding      `json:"findings"`
+	Findings  []plan.Finding              `json:"findings"`
 	Actions   []remediations.ActionResult `json:"actions"`
-	Exemption *remediations.Exemption     `json:"exemption,omitempty"`
+	Exemption *plan.Exemption             `json:"exemption,omitempty"`
 	Notes     []string                    `json:"notes,omitempty"`
 	Error     string                      `json:"error,omitempty"`
 	Started   time.Time                   `json:"started"`
@@ -96,7 +102,7 @@ func Render(r remediations.Result) Message {
 
 func document(r remediations.Result) Document {
 	d := Document{
-		Schema: Schema, Severity: r.Severity, Outcome: r.Outcome, Mode: string(r.Mode),
+		Schema: Schema, Severity: r.Severity, Status: r.Status, Mode: string(r.Mode),
 		Account: r.Target.Account, Region: r.Target.Region, Bucket: r.Target.Bucket, Owner: r.Owner,
 		Findings: r.Findings, Actions: r.Actions, Exemption: r.Exemption, Notes: r.Notes, Error: r.Error,
 		Started: r.Started, Duration: r.Duration,
@@ -167,33 +173,34 @@ func cut(s string, limit int) string {
 
 // headline names the worst kind of problem found.
 func headline(d Document) string {
-	ids := map[string]bool{}
+	ids := map[plan.FindingID]bool{}
+	publicWrite := false
 	for _, f := range d.Findings {
 		ids[f.ID] = true
-		if (f.ID == "policy-public-statement" || f.ID == "acl-public-grant") && f.Severity == remediations.Critical {
-			ids["public-write"] = true
+		if (f.ID == plan.PublicPolicyStatement || f.ID == plan.PublicACLGrant) && f.Severity == plan.Critical {
+			publicWrite = true
 		}
 	}
 	switch {
-	case ids["bucket-gone"]:
+	case ids[plan.BucketGone]:
 		return "bucket deleted"
-	case ids["public-write"]:
+	case publicWrite:
 		return "public write"
-	case ids["policy-public-statement"] || ids["acl-public-grant"] || ids["aws-judges-policy-public"]:
+	case ids[plan.PublicPolicyStatement] || ids[plan.PublicACLGrant] || ids[plan.AWSJudgesPolicyPublic]:
 		return "public read"
-	case ids["bpa-off"] || ids["account-bpa-off"]:
+	case ids[plan.BPAOff] || ids[plan.AccountBPAOff]:
 		return "Block Public Access off"
-	case ids["encryption-weaker"]:
+	case ids[plan.EncryptionWeaker]:
 		return "weak default encryption"
-	case ids["tls-not-required"]:
+	case ids[plan.TLSNotRequired]:
 		return "TLS not required"
-	case ids["approval-granted"]:
+	case ids[plan.ApprovalGranted]:
 		return "public read approved"
-	case ids["approval-expired"] || ids["approval-invalid"]:
+	case ids[plan.ApprovalExpired] || ids[plan.ApprovalInvalid]:
 		return "approval expired"
 	}
 	if len(d.Findings) > 0 {
-		return strings.ReplaceAll(d.Findings[0].ID, "-", " ")
+		return strings.ReplaceAll(string(d.Findings[0].ID), "-", " ")
 	}
 	return "no findings"
 }
@@ -206,19 +213,19 @@ func (d Document) where() string {
 }
 
 func summary(d Document) string {
-	verb := map[string]string{
-		remediations.ResultRemediated: "remediated", remediations.ResultPartial: "partly remediated",
-		remediations.ResultFailed: "could not remediate", remediations.ResultNotified: "found (notify mode, nothing changed)",
-		remediations.ResultReported: "reported", remediations.ResultBucketGone: "found the bucket gone",
-		remediations.ResultClean: "found nothing on",
-	}[d.Outcome]
+	verb := map[contract.Status]string{
+		contract.Remediated: "remediated", contract.Partial: "partly remediated",
+		contract.Failed: "could not remediate", contract.Notified: "found (notify mode, nothing changed)",
+		contract.Reported: "reported", contract.BucketGone: "found the bucket gone",
+		contract.Clean: "found nothing on",
+	}[d.Status]
 	return fmt.Sprintf("%s: %s %s (%s, %s)", headline(d), verb, d.where(), d.Account, d.Region)
 }
 
 // Subject is the SNS subject of the document: ASCII, one line, under 100
 // characters.
 func (d Document) Subject() string {
-	s := fmt.Sprintf("bucketguard %s: %s %s - %s", strings.ToUpper(string(d.Severity)), d.where(), d.Outcome, headline(d))
+	s := fmt.Sprintf("bucketguard %s: %s %s - %s", strings.ToUpper(string(d.Severity)), d.where(), d.Status, headline(d))
 	var b strings.Builder
 	for _, r := range s {
 		if r >= 0x20 && r < 0x7f {
@@ -239,7 +246,7 @@ func attributes(d Document) map[string]string {
 		"account":  d.Account,
 		"region":   d.Region,
 		"severity": string(d.Severity),
-		"outcome":  d.Outcome,
+		"status":   string(d.Status),
 		"owner":    d.Owner,
 		"mode":     d.Mode,
 	}

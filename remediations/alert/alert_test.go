@@ -12,12 +12,17 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bucketguard/bucketguard/docs/golden"
 	"github.com/bucketguard/bucketguard/events"
 	"github.com/bucketguard/bucketguard/remediations"
 	"github.com/bucketguard/bucketguard/remediations/acl"
 	"github.com/bucketguard/bucketguard/remediations/alert"
 	"github.com/bucketguard/bucketguard/remediations/config"
-	fake "github.com/bucketguard/bucketguard/remediations/remediationstest"
+	"github.com/bucketguard/bucketguard/remediations/contract"
+	"github.com/bucketguard/bucketguard/remediations/fake"
+	"github.com/bucketguard/bucketguard/remediations/op"
+	"github.com/bucketguard/bucketguard/remediations/plan"
+	"github.com/bucketguard/bucketguard/remediations/posture"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -46,7 +51,7 @@ func result(t *testing.T, b fake.Bucket, mutate func(*config.Config)) remediatio
 		mutate(&cfg)
 	}
 	e := &remediations.Engine{S3: f.S3(), Control: f.Control(), Config: cfg, Now: func() time.Time { return now }}
-	res, err := e.Evaluate(context.Background(), remediations.Target{Account: fake.Account, Region: "eu-west-1", Bucket: "acme-data"}, change(),
+	res, err := e.Evaluate(context.Background(), posture.Target{Account: fake.Account, Region: "eu-west-1", Bucket: "acme-data"}, change(),
 		slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
@@ -54,9 +59,9 @@ func result(t *testing.T, b fake.Bucket, mutate func(*config.Config)) remediatio
 	return res
 }
 
-func golden(t *testing.T, name string, got []byte) {
+func goldenFile(t *testing.T, name string, got []byte) {
 	t.Helper()
-	fake.Golden(t, filepath.Join("testdata", name), got, *update)
+	golden.File(t, filepath.Join("testdata", name), got, *update)
 }
 
 func TestRenderGolden(t *testing.T) {
@@ -73,12 +78,12 @@ func TestRenderGolden(t *testing.T) {
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
 			m := alert.Render(result(t, tc.b, tc.cfg))
-			golden(t, name+".txt", []byte("Subject: "+m.Subject+"\n\n"+m.Text))
+			goldenFile(t, name+".txt", []byte("Subject: "+m.Subject+"\n\n"+m.Text))
 			var pretty bytes.Buffer
 			if err := json.Indent(&pretty, m.JSON, "", "  "); err != nil {
 				t.Fatal(err)
 			}
-			golden(t, name+".json", append(pretty.Bytes(), '\n'))
+			goldenFile(t, name+".json", append(pretty.Bytes(), '\n'))
 		})
 	}
 }
@@ -108,7 +113,7 @@ func TestMessageShape(t *testing.T) {
 		t.Errorf("default body is not the document: %v %+v", err, d)
 	}
 	want := map[string]string{"bucket": "acme-data", "account": fake.Account, "region": "eu-west-1", "severity": "high",
-		"outcome": "remediated", "owner": alert.Unassigned, "mode": "enforce", "event_name": "PutBucketPolicy"}
+		"status": "remediated", "owner": alert.Unassigned, "mode": "enforce", "event_name": "PutBucketPolicy"}
 	for k, v := range want {
 		if got := *in.MessageAttributes[k].StringValue; got != v {
 			t.Errorf("attribute %s = %q, want %q", k, got, v)
@@ -121,9 +126,9 @@ func TestMessageShape(t *testing.T) {
 
 func TestSubjectLimits(t *testing.T) {
 	long := strings.Repeat("a", 255) // a legacy us-east-1 bucket name
-	res := remediations.Result{Target: remediations.Target{Account: fake.Account, Region: "us-east-1", Bucket: long},
-		Severity: remediations.Critical, Outcome: remediations.ResultRemediated, Mode: config.Enforce,
-		Findings: []remediations.Finding{{ID: "policy-public-statement", Severity: remediations.Critical, Summary: "x\ny"}}}
+	res := remediations.Result{Target: posture.Target{Account: fake.Account, Region: "us-east-1", Bucket: long},
+		Severity: plan.Critical, Status: contract.Remediated, Mode: config.Enforce,
+		Findings: []plan.Finding{{ID: "policy-public-statement", Severity: plan.Critical, Summary: "x\ny"}}}
 	s := alert.Render(res).Subject
 	if len(s) >= 100 || strings.ContainsAny(s, "\r\n") {
 		t.Errorf("subject %d chars: %q", len(s), s)
@@ -137,10 +142,10 @@ func TestSubjectLimits(t *testing.T) {
 
 func TestHugeDocumentsAreTruncatedToFit(t *testing.T) {
 	big := strings.Repeat(`{"Sid":"S","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::444455556666:root"},"Action":"s3:GetObject","Resource":"*"},`, 4000)
-	res := remediations.Result{Target: remediations.Target{Account: fake.Account, Region: "eu-west-1", Bucket: "acme-data"},
-		Severity: remediations.High, Outcome: remediations.ResultRemediated, Mode: config.Enforce,
-		Findings: []remediations.Finding{{ID: "policy-public-statement", Severity: remediations.High, Summary: "public"}},
-		Actions:  []remediations.ActionResult{{Action: remediations.Action{Name: remediations.RemovePublicPolicyStatements, Before: big, After: big}, Outcome: remediations.Verified}}}
+	res := remediations.Result{Target: posture.Target{Account: fake.Account, Region: "eu-west-1", Bucket: "acme-data"},
+		Severity: plan.High, Status: contract.Remediated, Mode: config.Enforce,
+		Findings: []plan.Finding{{ID: "policy-public-statement", Severity: plan.High, Summary: "public"}},
+		Actions:  []remediations.ActionResult{{Action: plan.Action{Name: plan.RemovePublicPolicyStatements, Before: big, After: big}, Outcome: remediations.Verified}}}
 	m := alert.Render(res)
 	in := m.Envelope().Input("arn:aws:sns:eu-west-1:111122223333:t")
 	size := len(*in.Message)
@@ -168,7 +173,7 @@ func TestPublish(t *testing.T) {
 	if err != nil || id == "" || len(f.Published()) != 1 {
 		t.Fatalf("publish: %q %v %d", id, err, len(f.Published()))
 	}
-	f.Fault = func(config.Operation, string, int) error { return fake.APIError("InternalError", "boom") }
+	f.Fault = func(op.Operation, string, int) error { return fake.APIError("InternalError", "boom") }
 	if _, err := alert.Publish(context.Background(), f.SNS(), "arn:aws:sns:eu-west-1:111122223333:t", m.Envelope()); err == nil || !strings.Contains(err.Error(), "publish alert") {
 		t.Errorf("publish error %v", err)
 	}

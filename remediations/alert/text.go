@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/bucketguard/bucketguard/remediations"
+	"github.com/bucketguard/bucketguard/remediations/plan"
 )
 
 // Text renders the e-mail body: what happened, what was found, what was
@@ -15,7 +16,15 @@ import (
 func (d Document) Text() string {
 	var b strings.Builder
 	p := func(format string, args ...any) { fmt.Fprintf(&b, format+"\n", args...) }
+	for _, section := range []func(Document, func(string, ...any)){
+		textHeader, textHappened, textFound, textDid, textExemption, textBeforeAfter, textNotes,
+	} {
+		section(d, p)
+	}
+	return b.String()
+}
 
+func textHeader(d Document, p func(string, ...any)) {
 	p("bucketguard %s", d.Summary)
 	p("")
 	if d.Bucket != "" {
@@ -23,8 +32,10 @@ func (d Document) Text() string {
 	}
 	p("Account:   %s   Region: %s", d.Account, d.Region)
 	p("Owner:     %s", d.Owner)
-	p("Severity:  %s   Outcome: %s   Mode: %s", strings.ToUpper(string(d.Severity)), d.Outcome, d.Mode)
+	p("Severity:  %s   Status: %s   Mode: %s", strings.ToUpper(string(d.Severity)), d.Status, d.Mode)
+}
 
+func textHappened(d Document, p func(string, ...any)) {
 	switch {
 	case d.Source == "sweep":
 		p("")
@@ -43,11 +54,13 @@ func (d Document) Text() string {
 		p("  from %s using %s", orDash(e.SourceIP), orDash(e.UserAgent))
 		p("  CloudTrail event id %s", e.ID)
 	}
+}
 
+func textFound(d Document, p func(string, ...any)) {
 	p("")
 	p("WHAT BUCKETGUARD FOUND")
 	findings := slices.Clone(d.Findings)
-	slices.SortStableFunc(findings, func(a, b remediations.Finding) int {
+	slices.SortStableFunc(findings, func(a, b plan.Finding) int {
 		switch {
 		case a.Severity.Worse(b.Severity):
 			return -1
@@ -59,59 +72,68 @@ func (d Document) Text() string {
 	for _, f := range findings {
 		p("  [%s] %s", f.Severity, f.Summary)
 	}
+}
 
-	if len(d.Actions) > 0 {
-		p("")
-		if d.Mode == "notify" {
-			p("WHAT BUCKETGUARD WOULD DO (notify mode: nothing was changed)")
-		} else {
-			p("WHAT BUCKETGUARD DID")
+func textDid(d Document, p func(string, ...any)) {
+	if len(d.Actions) == 0 {
+		return
+	}
+	p("")
+	if d.Mode == "notify" {
+		p("WHAT BUCKETGUARD WOULD DO (notify mode: nothing was changed)")
+	} else {
+		p("WHAT BUCKETGUARD DID")
+	}
+	for i, a := range d.Actions {
+		p("  %d. %s: %s", i+1, a.Name, strings.ToUpper(string(a.Outcome)))
+		p("     %s", a.Why)
+		if a.Op != "" {
+			p("     call: %s", a.Op)
 		}
-		for i, a := range d.Actions {
-			p("  %d. %s: %s", i+1, a.Name, strings.ToUpper(string(a.Outcome)))
-			p("     %s", a.Why)
-			if a.Op != "" {
-				p("     call: %s", a.Op)
-			}
-			if a.Error != "" {
-				p("     error: %s", a.Error)
-			}
-			if a.Detail != "" {
-				p("     %s", a.Detail)
-			}
+		if a.Error != "" {
+			p("     error: %s", a.Error)
+		}
+		if a.Detail != "" {
+			p("     %s", a.Detail)
 		}
 	}
+}
 
-	if x := d.Exemption; x != nil {
-		p("")
-		p("EXEMPTION")
-		switch x.Status {
-		case remediations.Approved:
-			until := "with no expiry"
-			if x.Until != nil {
-				until = "until " + x.Until.UTC().Format(time.RFC3339)
-			}
-			p("  Public read is approved by tag %s %s.", x.Tag, until)
-			if x.Used {
-				p("  The exemption was used: public read was kept; public write, ACLs, encryption and TLS were enforced.")
-			}
-			if len(x.KeptStatements) > 0 {
-				word := "statement"
-				if len(x.KeptStatements) > 1 {
-					word = "statements"
-				}
-				// Numbered from 0, like the findings.
-				p("  Kept in place: public-read policy %s %s.", word, joinInts(x.KeptStatements))
-			}
-		case remediations.ApprovalExpired:
-			p("  The approval tag %s expired and was enforced as if absent.", x.Tag)
-		case remediations.ApprovalInvalid:
-			p("  The approval tag %s has an unreadable expiry and was not honoured.", x.Tag)
-		case remediations.ApprovalUnknown:
-			p("  The tags could not be read; public read was left in place until they can be.")
-		}
+func textExemption(d Document, p func(string, ...any)) {
+	x := d.Exemption
+	if x == nil {
+		return
 	}
+	p("")
+	p("EXEMPTION")
+	switch x.Status {
+	case plan.Approved:
+		until := "with no expiry"
+		if x.Until != nil {
+			until = "until " + x.Until.UTC().Format(time.RFC3339)
+		}
+		p("  Public read is approved by tag %s %s.", x.Tag, until)
+		if x.Used {
+			p("  The exemption was used: public read was kept; public write, ACLs, encryption and TLS were enforced.")
+		}
+		if len(x.KeptStatements) > 0 {
+			word := "statement"
+			if len(x.KeptStatements) > 1 {
+				word = "statements"
+			}
+			// Numbered from 0, like the findings.
+			p("  Kept in place: public-read policy %s %s.", word, joinInts(x.KeptStatements))
+		}
+	case plan.Expired:
+		p("  The approval tag %s expired and was enforced as if absent.", x.Tag)
+	case plan.Invalid:
+		p("  The approval tag %s has an unreadable expiry and was not honoured.", x.Tag)
+	case plan.Unknown:
+		p("  The tags could not be read; public read was left in place until they can be.")
+	}
+}
 
+func textBeforeAfter(d Document, p func(string, ...any)) {
 	var changes []remediations.ActionResult
 	for _, a := range d.Actions {
 		if a.Before != "" || a.After != "" {
@@ -135,17 +157,20 @@ func (d Document) Text() string {
 		p("")
 		p("Some documents were shortened to fit SNS's 256 KB limit; the marked values are incomplete.")
 	}
-	if len(d.Notes) > 0 || d.Error != "" {
-		p("")
-		p("NOTES")
-		for _, n := range d.Notes {
-			p("  %s", n)
-		}
-		if d.Error != "" {
-			p("  stopped early: %s", d.Error)
-		}
+}
+
+func textNotes(d Document, p func(string, ...any)) {
+	if len(d.Notes) == 0 && d.Error == "" {
+		return
 	}
-	return b.String()
+	p("")
+	p("NOTES")
+	for _, n := range d.Notes {
+		p("  %s", n)
+	}
+	if d.Error != "" {
+		p("  stopped early: %s", d.Error)
+	}
 }
 
 func orDash(s string) string {

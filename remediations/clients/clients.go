@@ -1,6 +1,8 @@
 // Package clients builds the AWS SDK clients once, from the SDK's standard
 // configuration (AWS_REGION, AWS_PROFILE, AWS_ENDPOINT_URL, AWS_MAX_ATTEMPTS,
-// ...), for the Lambda functions and the CLI alike.
+// ...), for the Lambda functions and the CLI alike. Set holds what the
+// engine and the alert path call; a program builds any other client it
+// needs itself, so that nothing links a client it never calls.
 package clients
 
 import (
@@ -12,25 +14,22 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3control"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
-	"github.com/aws/aws-sdk-go-v2/service/sts"
 	smithyendpoints "github.com/aws/smithy-go/endpoints"
 )
 
-// Set is every client bucketguard uses.
+// Set is the clients of the engine (S3, S3 Control) and of the alert path
+// (SNS, the SQS fallback, the DynamoDB ledger).
 type Set struct {
 	Config   aws.Config
 	S3       *s3.Client
 	Control  *s3control.Client
 	SNS      *sns.Client
 	SQS      *sqs.Client
-	STS      *sts.Client
 	DynamoDB *dynamodb.Client
-	Lambda   *lambda.Client
 }
 
 // Load reads the standard configuration and builds the clients.
@@ -61,9 +60,7 @@ func New(cfg aws.Config) Set {
 		}),
 		SNS:      sns.NewFromConfig(cfg),
 		SQS:      sqs.NewFromConfig(cfg),
-		STS:      sts.NewFromConfig(cfg),
 		DynamoDB: dynamodb.NewFromConfig(cfg),
-		Lambda:   lambda.NewFromConfig(cfg),
 	}
 }
 
@@ -92,15 +89,6 @@ func (fixedEndpoint) ResolveEndpoint(_ context.Context, p s3control.EndpointPara
 		return smithyendpoints.Endpoint{}, fmt.Errorf("s3control endpoint %q: %w", *p.Endpoint, err)
 	}
 	return smithyendpoints.Endpoint{URI: *u}, nil
-}
-
-// Account returns the caller's account id.
-func (s Set) Account(ctx context.Context) (string, error) {
-	out, err := s.STS.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
-	if err != nil {
-		return "", fmt.Errorf("get caller identity: %w", err)
-	}
-	return aws.ToString(out.Account), nil
 }
 
 // BucketRegion returns the region a bucket lives in (GetBucketLocation).

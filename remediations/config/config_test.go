@@ -1,6 +1,7 @@
 package config_test
 
 import (
+	"errors"
 	"reflect"
 	"strings"
 	"testing"
@@ -73,7 +74,7 @@ func TestBadValuesNameTheirSetting(t *testing.T) {
 		{map[string]string{config.EnvAccessLogBucket: "Bad Bucket"}, config.EnvAccessLogBucket},
 		{map[string]string{config.EnvApprovalTagKey: "aws:approved"}, "reserved prefix aws:"},
 		{map[string]string{config.EnvOwnerTagKey: strings.Repeat("k", 129)}, config.EnvOwnerTagKey},
-		{map[string]string{config.EnvApprovalTagKey: "x", config.EnvApprovalUntilTagKey: "x"}, "both are"},
+		{map[string]string{config.EnvApprovalTagKey: "x", config.EnvApprovalUntilTagKey: "x"}, "both are the same tag"},
 		{map[string]string{config.EnvDeadlineMargin: "500ms"}, config.EnvDeadlineMargin},
 		{map[string]string{config.EnvDeadlineMargin: "soon"}, config.EnvDeadlineMargin},
 		{map[string]string{config.EnvLogLevel: "loud"}, config.EnvLogLevel},
@@ -116,13 +117,54 @@ func TestIAMActionsFollowConfig(t *testing.T) {
 	}
 }
 
-func TestSettingsDocumentEveryVariable(t *testing.T) {
-	if len(config.Settings()) != len(config.Names()) {
-		t.Fatal("Settings and Names disagree")
-	}
+// Every field of Config is set by exactly one setting of the table (SelfRoles
+// is SelfRoleARN parsed), and every setting is documented: a field added
+// without a row, or a row without a field, fails here.
+func TestEveryFieldHasOneSetting(t *testing.T) {
+	fields := map[string]int{}
 	for _, s := range config.Settings() {
 		if !strings.HasPrefix(s.Env, "BUCKETGUARD_") || s.Meaning == "" {
 			t.Errorf("setting %+v", s)
 		}
+		fields[s.Field]++
+	}
+	typ := reflect.TypeFor[config.Config]()
+	for i := range typ.NumField() {
+		name := typ.Field(i).Name
+		if name == "SelfRoles" {
+			continue
+		}
+		if fields[name] != 1 {
+			t.Errorf("Config.%s is set by %d settings, want 1", name, fields[name])
+		}
+		delete(fields, name)
+	}
+	for f := range fields {
+		t.Errorf("a setting sets %q, which is not a Config field", f)
+	}
+}
+
+// A setting's context key, when it has one, is unique.
+func TestContextKeysAreUnique(t *testing.T) {
+	seen := map[string]bool{}
+	for _, s := range config.Settings() {
+		if s.Context != "" && seen[s.Context] {
+			t.Errorf("context key %q twice", s.Context)
+		}
+		seen[s.Context] = true
+	}
+}
+
+// SettingError names the setting, and the related one, however the caller
+// names them.
+func TestSettingErrorNames(t *testing.T) {
+	_, err := config.FromEnv(config.Lookup(map[string]string{config.EnvEncryption: "sse-kms"}))
+	var se *config.SettingError
+	if !errors.As(err, &se) || se.Setting.Env != config.EnvKMSKeyARN {
+		t.Fatalf("error %v is not a SettingError for %s", err, config.EnvKMSKeyARN)
+	}
+	msg := se.Message(func(s config.Setting) string { return "<" + s.Context + ">" })
+	if msg != "<kmsKeyArn>: required when <encryption> is sse-kms" {
+		t.Errorf("message %q", msg)
 	}
 }

@@ -3,43 +3,58 @@ package config_test
 import (
 	"flag"
 	"fmt"
-	"os"
 	"strings"
 	"testing"
 
+	"github.com/bucketguard/bucketguard/docs/golden"
 	"github.com/bucketguard/bucketguard/remediations/config"
+	"github.com/bucketguard/bucketguard/remediations/op"
 )
 
-var update = flag.Bool("update", false, "rewrite the README section")
+var update = flag.Bool("update", false, "rewrite the docs section")
 
-// The README's settings table comes from Settings.
-func TestREADMESettingsTable(t *testing.T) {
+// The docs' settings table comes from Settings.
+func TestDocsSettingsTable(t *testing.T) {
 	var b strings.Builder
-	b.WriteString("| variable | default | meaning |\n|---|---|---|\n")
+	b.WriteString("| variable | CDK context key | default | meaning |\n|---|---|---|---|\n")
 	for _, s := range config.Settings() {
-		def := ""
+		def, key := "", "—"
 		if s.Default != "" {
 			def = "`" + s.Default + "`"
 		}
-		fmt.Fprintf(&b, "| `%s` | %s | %s |\n", s.Env, def, s.Meaning)
-	}
-	raw, err := os.ReadFile("../../README.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	doc := string(raw)
-	begin, end := "<!-- settings:begin -->\n", "<!-- settings:end -->"
-	i, j := strings.Index(doc, begin), strings.Index(doc, end)
-	if i < 0 || j < i {
-		t.Fatal("README has no settings section")
-	}
-	if got := doc[i+len(begin) : j]; got != b.String() {
-		if *update {
-			if err := os.WriteFile("../../README.md", []byte(doc[:i+len(begin)]+b.String()+doc[j:]), 0o644); err != nil {
-				t.Fatal(err)
-			}
-			return
+		if s.Context != "" {
+			key = "`" + s.Context + "`"
 		}
-		t.Errorf("README settings section is out of date (go test -update rewrites it):\n%s", b.String())
+		fmt.Fprintf(&b, "| `%s` | %s | %s | %s |\n", s.Env, key, def, s.Meaning)
 	}
+	golden.Section(t, "../../docs/configuration.md", "settings", b.String(), *update)
+}
+
+// The docs' IAM table comes from the operation list, for the configuration
+// with every optional control on; the rows say which need a control.
+func TestDocsIAMTable(t *testing.T) {
+	base := map[op.Operation]bool{}
+	for _, o := range config.Default().Operations() {
+		base[o] = true
+	}
+	all := config.Default()
+	all.EnforceVersioning, all.AccessLogBucket, all.EnforceOwnership, all.EnforceAccountBPA = true, "logs", true, true
+	var b strings.Builder
+	b.WriteString("| operation | IAM action | granted on | when |\n|---|---|---|---|\n")
+	for _, o := range all.Operations() {
+		spec, _ := op.Lookup(o)
+		on := "`arn:<partition>:s3:::*`"
+		if spec.Resource == op.Account {
+			on = "`*` (no resource-level permission)"
+		}
+		when := "always"
+		if !base[o] {
+			when = "with its optional control on"
+		}
+		fmt.Fprintf(&b, "| `%s` | `%s` | %s | %s |\n", o, spec.IAM, on, when)
+	}
+	for _, a := range config.SweepActions() {
+		fmt.Fprintf(&b, "| `%s` | `%s` | %s | %s |\n", op.ListBuckets, a, "`*` (no resource-level permission)", "the sweep")
+	}
+	golden.Section(t, "../../docs/configuration.md", "iam", b.String(), *update)
 }

@@ -4,10 +4,11 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/bucketguard/bucketguard/remediations"
 	"github.com/bucketguard/bucketguard/remediations/acl"
 	"github.com/bucketguard/bucketguard/remediations/config"
-	fake "github.com/bucketguard/bucketguard/remediations/remediationstest"
+	"github.com/bucketguard/bucketguard/remediations/fake"
+	"github.com/bucketguard/bucketguard/remediations/op"
+	"github.com/bucketguard/bucketguard/remediations/posture"
 )
 
 // TestCallCountsPerScenario pins the AWS cost of one event, per scenario:
@@ -16,8 +17,8 @@ func TestCallCountsPerScenario(t *testing.T) {
 	// Statements are written for whichever bucket the sample names.
 	const tls = `{"Sid":"T","Effect":"Deny","Principal":"*","Action":"s3:*","Resource":["arn:aws:s3:::BUCKET","arn:aws:s3:::BUCKET/*"],"Condition":{"Bool":{"aws:SecureTransport":"false"}}}`
 	const public = `{"Sid":"P","Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::BUCKET/*"}`
-	on := remediations.AllOn
-	sse := &remediations.Encryption{Algorithm: "AES256"}
+	on := posture.AllOn
+	sse := &posture.Encryption{Algorithm: "AES256"}
 	clean := fake.Bucket{BPA: &on, Encryption: sse, Policy: `{"Statement":[` + tls + `]}`}
 	publicACL := fake.PrivateACL()
 	publicACL.Grants = append(publicACL.Grants, acl.Grant{Grantee: acl.Grantee{Type: acl.Group, URI: acl.AllUsers}, Permission: "READ"})
@@ -71,7 +72,7 @@ func TestCallCountsPerScenario(t *testing.T) {
 	}
 }
 
-func isRead(op config.Operation) bool {
+func isRead(op op.Operation) bool {
 	s := string(op)
 	return len(s) > 6 && (s[:6] == "s3:Get" || (len(s) > 13 && s[:13] == "s3control:Get"))
 }

@@ -18,11 +18,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/bucketguard/bucketguard/events"
-	"github.com/bucketguard/bucketguard/remediations"
 	"github.com/bucketguard/bucketguard/remediations/alert"
 	"github.com/bucketguard/bucketguard/remediations/config"
+	"github.com/bucketguard/bucketguard/remediations/emulator"
 	"github.com/bucketguard/bucketguard/remediations/handler"
-	fake "github.com/bucketguard/bucketguard/remediations/remediationstest"
+	"github.com/bucketguard/bucketguard/remediations/posture"
 	"github.com/bucketguard/bucketguard/remediations/startup"
 )
 
@@ -34,7 +34,7 @@ const roleARN = "arn:aws:iam::111122223333:role/bucketguard/bucketguard-remediat
 // runs, wired through the fault proxy.
 type erig struct {
 	t        *testing.T
-	e        *fake.Emulator
+	e        *emulator.Emulator
 	ctx      context.Context
 	topic    string
 	inbox    string // queue URL subscribed to the topic
@@ -45,14 +45,14 @@ type erig struct {
 
 func newERig(t *testing.T, mutate ...func(*config.Config)) *erig {
 	t.Helper()
-	e := fake.NewEmulator(t)
-	r := &erig{t: t, e: e, ctx: fake.Ctx(t)}
+	e := emulator.NewEmulator(t)
+	r := &erig{t: t, e: e, ctx: emulator.Ctx(t)}
 	var err error
-	r.topic, r.inbox, err = fake.Inbox(r.ctx, e.Direct, "bucketguard-alerts", "owner-inbox")
+	r.topic, r.inbox, err = emulator.Inbox(r.ctx, e.Direct, "bucketguard-alerts", "owner-inbox")
 	r.must(err)
-	r.fallback, err = fake.CreateQueue(r.ctx, e.Direct, "bucketguard-undelivered")
+	r.fallback, err = emulator.CreateQueue(r.ctx, e.Direct, "bucketguard-undelivered")
 	r.must(err)
-	r.must(fake.LedgerTable(r.ctx, e.Direct, "bucketguard-alerts-sent"))
+	r.must(emulator.LedgerTable(r.ctx, e.Direct, "bucketguard-alerts-sent"))
 	cfg := config.Default()
 	cfg.TopicARN, cfg.SelfRoleARN, cfg.FallbackQueueURL, cfg.LedgerTable = r.topic, roleARN, r.fallback, "bucketguard-alerts-sent"
 	for _, m := range mutate {
@@ -108,15 +108,15 @@ func (r *erig) event(sample, bucket string, edit ...func(detail map[string]any))
 
 // Setting up incidents, straight to the emulator, through the shared Scene.
 
-func (r *erig) scene() fake.Scene {
-	return fake.Scene{S3: r.e.Direct.S3, Control: r.e.Direct.Control, Region: r.e.Region, Account: "111122223333"}
+func (r *erig) scene() emulator.Scene {
+	return emulator.Scene{S3: r.e.Direct.S3, Control: r.e.Direct.Control, Region: r.e.Region, Account: "111122223333"}
 }
 
 func (r *erig) bucket(name string)                    { r.must(r.scene().CreateBucket(r.ctx, name)) }
 func (r *erig) baseline(name, owner string)           { r.must(r.scene().Baseline(r.ctx, name, owner)) }
 func (r *erig) policy(b, doc string)                  { r.must(r.scene().Policy(r.ctx, b, doc)) }
-func (r *erig) bpa(b string, v *remediations.BPA)     { r.must(r.scene().BPA(r.ctx, b, v)) }
-func (r *erig) accountBPA(v *remediations.BPA)        { r.must(r.scene().AccountBPA(r.ctx, v)) }
+func (r *erig) bpa(b string, v *posture.BPA)          { r.must(r.scene().BPA(r.ctx, b, v)) }
+func (r *erig) accountBPA(v *posture.BPA)             { r.must(r.scene().AccountBPA(r.ctx, v)) }
 func (r *erig) encryption(b, algo, key string)        { r.must(r.scene().Encryption(r.ctx, b, algo, key)) }
 func (r *erig) tags(b string, tags map[string]string) { r.must(r.scene().Tags(r.ctx, b, tags)) }
 func (r *erig) publicACL(b string)                    { r.must(r.scene().PublicACL(r.ctx, b)) }
@@ -124,7 +124,7 @@ func (r *erig) ownership(b, value string)             { r.must(r.scene().Ownersh
 func (r *erig) versioning(b, status string)           { r.must(r.scene().Versioning(r.ctx, b, status)) }
 
 // posture reads a bucket's posture, or the account's when b is "".
-func (r *erig) posture(b string) remediations.Posture {
+func (r *erig) posture(b string) posture.Posture {
 	r.t.Helper()
 	p, err := r.scene().Posture(r.ctx, b)
 	r.must(err)
@@ -134,14 +134,14 @@ func (r *erig) posture(b string) remediations.Posture {
 // delivered is one SNS notification as the owner's queue receives it, with
 // the alert document it carries.
 type delivered struct {
-	fake.Notification
+	emulator.Notification
 	doc alert.Document
 }
 
 // alerts drains the owner's queue.
 func (r *erig) alerts() []delivered {
 	r.t.Helper()
-	ns, err := fake.Drain(r.ctx, r.e.Direct, r.inbox)
+	ns, err := emulator.Drain(r.ctx, r.e.Direct, r.inbox)
 	r.must(err)
 	var out []delivered
 	for _, n := range ns {
@@ -185,11 +185,11 @@ func (r *erig) published() []map[string]string {
 }
 
 var (
-	policyDoc        = fake.PolicyDoc
-	tlsStmt          = fake.TLSStatement
-	crossAccountStmt = fake.PartnerStatement
-	publicReadStmt   = fake.PublicReadStatement
-	publicWriteStmt  = fake.PublicWriteStatement
+	policyDoc        = emulator.PolicyDoc
+	tlsStmt          = emulator.TLSStatement
+	crossAccountStmt = emulator.PartnerStatement
+	publicReadStmt   = emulator.PublicReadStatement
+	publicWriteStmt  = emulator.PublicWriteStatement
 )
 
 func s3DeletePolicy(b string) *s3.DeleteBucketPolicyInput {

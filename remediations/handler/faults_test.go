@@ -21,8 +21,12 @@ import (
 	"github.com/bucketguard/bucketguard/remediations"
 	"github.com/bucketguard/bucketguard/remediations/acl"
 	"github.com/bucketguard/bucketguard/remediations/alert"
+	"github.com/bucketguard/bucketguard/remediations/awserr"
+	"github.com/bucketguard/bucketguard/remediations/contract"
+	"github.com/bucketguard/bucketguard/remediations/emulator"
+	"github.com/bucketguard/bucketguard/remediations/plan"
 	"github.com/bucketguard/bucketguard/remediations/policy"
-	fake "github.com/bucketguard/bucketguard/remediations/remediationstest"
+	"github.com/bucketguard/bucketguard/remediations/posture"
 )
 
 // incident is a bucket with a public policy beside a partner statement,
@@ -42,7 +46,7 @@ func (r *erig) onlyAlert() alert.Document {
 	return got[0].doc
 }
 
-func actionOf(d alert.Document, name remediations.ActionName) remediations.ActionResult {
+func actionOf(d alert.Document, name plan.ActionName) remediations.ActionResult {
 	for _, a := range d.Actions {
 		if a.Name == name {
 			return a
@@ -56,19 +60,19 @@ func TestThrottlingAnd5xxAreAbsorbedBySDKRetries(t *testing.T) {
 	b := "acme-throttled"
 	r.incident(b)
 	r.e.Proxy.Add(
-		&fake.Rule{Op: "s3:GetBucketAcl", Attempts: []int{1, 2}, Status: 503, Code: "SlowDown", Message: "Please reduce your request rate."},
-		&fake.Rule{Op: "s3:GetBucketPolicy", Attempts: []int{1}, Status: 500, Code: "InternalError"},
-		&fake.Rule{Op: "s3:PutBucketPolicy", Attempts: []int{1}, Status: 503, Code: "SlowDown"},
-		&fake.Rule{Op: "s3:PutPublicAccessBlock", Attempts: []int{1}, Status: 500, Code: "InternalError"},
-		&fake.Rule{Op: "s3:PutBucketEncryption", Attempts: []int{1}, Drop: true},
+		&emulator.Rule{Op: "s3:GetBucketAcl", Attempts: []int{1, 2}, Status: 503, Code: "SlowDown", Message: "Please reduce your request rate."},
+		&emulator.Rule{Op: "s3:GetBucketPolicy", Attempts: []int{1}, Status: 500, Code: "InternalError"},
+		&emulator.Rule{Op: "s3:PutBucketPolicy", Attempts: []int{1}, Status: 503, Code: "SlowDown"},
+		&emulator.Rule{Op: "s3:PutPublicAccessBlock", Attempts: []int{1}, Status: 500, Code: "InternalError"},
+		&emulator.Rule{Op: "s3:PutBucketEncryption", Attempts: []int{1}, Drop: true},
 	)
 	if err := r.invoke(r.event("PutBucketPolicy", b)); err != nil {
 		t.Fatalf("retries did not absorb the faults: %v\n%s", err, r.logs.String())
 	}
 	cleanUnder(t, b, r.posture(b))
 	keeps(t, r.posture(b), crossAccountStmt(b))
-	if d := r.onlyAlert(); d.Outcome != remediations.ResultRemediated {
-		t.Errorf("outcome %s", d.Outcome)
+	if d := r.onlyAlert(); d.Status != contract.Remediated {
+		t.Errorf("status %s", d.Status)
 	}
 	if n := r.e.Proxy.Count("s3:GetBucketAcl"); n < 3 {
 		t.Errorf("GetBucketAcl called %d times; the SDK should have retried twice", n)
@@ -83,7 +87,7 @@ func TestAccessDeniedOnOneWrite(t *testing.T) {
 	b := "acme-denied"
 	r.incident(b)
 	r.publicACL(b)
-	r.e.Proxy.Add(&fake.Rule{Op: "s3:PutBucketAcl", Status: 403, Code: "AccessDenied", Message: "Access Denied"})
+	r.e.Proxy.Add(&emulator.Rule{Op: "s3:PutBucketAcl", Status: 403, Code: "AccessDenied", Message: "Access Denied"})
 	if err := r.invoke(r.event("PutBucketAcl", b)); err != nil {
 		t.Fatalf("a permanent error must not ask Lambda to retry: %v", err)
 	}
@@ -91,13 +95,13 @@ func TestAccessDeniedOnOneWrite(t *testing.T) {
 	if !acl.Judge(p.ACL.Value).Public {
 		t.Error("the denied ACL write went through anyway?")
 	}
-	if d, _ := policy.Parse([]byte(p.Policy.Value)); policy.Judge(d).Public || p.BucketBPA.Value != remediations.AllOn || p.Encryption.State != remediations.Set {
+	if d, _ := policy.Parse([]byte(p.Policy.Value)); policy.Judge(d).Public || p.BucketBPA.Value != posture.AllOn || p.Encryption.State != posture.Set {
 		t.Errorf("the other fixes did not apply: %+v", p)
 	}
 	d := r.onlyAlert()
-	a := actionOf(d, remediations.RemovePublicACLGrants)
-	if d.Outcome != remediations.ResultPartial || a.Outcome != remediations.WriteFailed || !strings.Contains(a.Error, "AccessDenied") {
-		t.Errorf("alert outcome %s, ACL action %+v", d.Outcome, a)
+	a := actionOf(d, plan.RemovePublicACLGrants)
+	if d.Status != contract.Partial || a.Outcome != remediations.WriteFailed || !strings.Contains(a.Error, "AccessDenied") {
+		t.Errorf("alert status %s, ACL action %+v", d.Status, a)
 	}
 	if !strings.Contains(d.Text(), "error: AccessDenied") {
 		t.Errorf("the e-mail does not say what failed:\n%s", d.Text())
@@ -111,7 +115,7 @@ func TestBucketDeletedMidFlight(t *testing.T) {
 	r := newERig(t)
 	b := "acme-vanishing"
 	r.incident(b)
-	r.e.Proxy.Add(&fake.Rule{Op: "s3:PutBucketPolicy", Before: func() {
+	r.e.Proxy.Add(&emulator.Rule{Op: "s3:PutBucketPolicy", Before: func() {
 		_, err := r.e.Direct.S3.DeleteBucket(context.Background(), &s3.DeleteBucketInput{Bucket: aws.String(b)})
 		if err != nil {
 			t.Errorf("delete bucket: %v", err)
@@ -132,10 +136,10 @@ func TestBucketDeletedMidFlight(t *testing.T) {
 func TestSNSDownAlertIsKept(t *testing.T) {
 	for _, tc := range []struct {
 		name string
-		rule *fake.Rule
+		rule *emulator.Rule
 	}{
-		{"errors", &fake.Rule{Op: "sns:Publish", Status: 500, Code: "InternalError"}},
-		{"time-outs", &fake.Rule{Op: "sns:Publish", Delay: 3 * time.Second}},
+		{"errors", &emulator.Rule{Op: "sns:Publish", Status: 500, Code: "InternalError"}},
+		{"time-outs", &emulator.Rule{Op: "sns:Publish", Delay: 3 * time.Second}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := newERig(t)
@@ -155,7 +159,7 @@ func TestSNSDownAlertIsKept(t *testing.T) {
 			}
 			var d alert.Document
 			r.must(json.Unmarshal([]byte(*msgs.Messages[0].Body), &d))
-			if d.Bucket != b || d.Outcome != remediations.ResultRemediated || *msgs.Messages[0].MessageAttributes["publish_error"].StringValue == "" {
+			if d.Bucket != b || d.Status != contract.Remediated || *msgs.Messages[0].MessageAttributes["publish_error"].StringValue == "" {
 				t.Errorf("fallback message %+v", d)
 			}
 			if !strings.Contains(r.logs.String(), `"delivery":"fallback-queue"`) {
@@ -171,29 +175,29 @@ func TestDeadlineClose(t *testing.T) {
 	r := newERig(t)
 	b := "acme-deadline"
 	r.incident(b)
-	r.e.Proxy.Add(&fake.Rule{Op: "s3:PutBucketPolicy", Attempts: []int{1}, Delay: 3500 * time.Millisecond})
+	r.e.Proxy.Add(&emulator.Rule{Op: "s3:PutBucketPolicy", Attempts: []int{1}, Delay: 3500 * time.Millisecond})
 	raw := r.event("PutBucketPolicy", b)
 	ctx, cancel := context.WithTimeout(r.ctx, 8*time.Second) // the margin is 5 s
 	defer cancel()
 	_, err := lambda.NewHandler(r.h.Handle).Invoke(ctx, raw)
-	if !errors.Is(err, remediations.ErrDeadline) && !strings.Contains(fmt.Sprint(err), "deadline near") {
+	if !errors.Is(err, awserr.ErrDeadline) && !strings.Contains(fmt.Sprint(err), "deadline near") {
 		t.Fatalf("err %v: want the deadline error, so that Lambda retries", err)
 	}
 	if n := r.e.Proxy.Count("s3:PutPublicAccessBlock", "s3:PutBucketEncryption"); n != 0 {
 		t.Errorf("%d writes started with under 5 s left", n)
 	}
 	d := r.onlyAlert()
-	if d.Outcome != remediations.ResultPartial || actionOf(d, remediations.BlockPublicAccess).Outcome != remediations.NotStarted ||
-		actionOf(d, remediations.RemovePublicPolicyStatements).Outcome != remediations.Verified {
-		t.Errorf("partial work not reported: %s %+v", d.Outcome, d.Actions)
+	if d.Status != contract.Partial || actionOf(d, plan.BlockPublicAccess).Outcome != remediations.NotStarted ||
+		actionOf(d, plan.RemovePublicPolicyStatements).Outcome != remediations.Verified {
+		t.Errorf("partial work not reported: %s %+v", d.Status, d.Actions)
 	}
 	// Lambda's retry, with a fresh deadline, finishes the job and says so.
 	if err := r.invoke(raw); err != nil {
 		t.Fatal(err)
 	}
 	cleanUnder(t, b, r.posture(b))
-	if d := r.onlyAlert(); d.Outcome != remediations.ResultRemediated {
-		t.Errorf("retry outcome %s", d.Outcome)
+	if d := r.onlyAlert(); d.Status != contract.Remediated {
+		t.Errorf("retry status %s", d.Status)
 	}
 }
 

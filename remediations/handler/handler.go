@@ -1,6 +1,8 @@
-// Package handler is the remediate function's code path, from the raw
-// EventBridge event to a published alert. The Lambda's main and the CLI's
-// replay both run it, so a saved event replays exactly as it ran.
+// Package handler is the event driver: the remediate function's code path,
+// from the raw EventBridge event to a delivered alert. The function's main
+// and the CLI's replay both run it, so a saved event replays exactly as it
+// ran. It imports no Lambda package: the deadline is on the context, and
+// main passes the request id in.
 package handler
 
 import (
@@ -10,21 +12,24 @@ import (
 	"fmt"
 	"log/slog"
 
-	"github.com/aws/aws-lambda-go/lambdacontext"
-
 	"github.com/bucketguard/bucketguard/events"
 	"github.com/bucketguard/bucketguard/remediations"
 	"github.com/bucketguard/bucketguard/remediations/alert"
+	"github.com/bucketguard/bucketguard/remediations/contract"
+	"github.com/bucketguard/bucketguard/remediations/posture"
 )
 
 // Handler turns one event into a remediation and an alert.
 type Handler struct {
 	Engine *remediations.Engine
-	// Alerts delivers the alert; nil renders it without sending it.
+	// Alerts delivers the alert; nil renders and logs it without sending it.
 	Alerts *alert.Sender
 	// Self are bucketguard's own roles: their changes are skipped.
 	Self []events.Role
 	Log  *slog.Logger
+	// RequestID returns the invocation's request id for the log, or "";
+	// nil outside Lambda.
+	RequestID func(context.Context) string
 }
 
 // Report is what one event led to.
@@ -35,7 +40,7 @@ type Report struct {
 	Message   *alert.Message
 	MessageID string
 	// Delivery says where the alert went.
-	Delivery alert.Delivery
+	Delivery contract.Delivery
 }
 
 // Handle is the Lambda entry point. A non-nil error makes Lambda retry the
@@ -49,51 +54,36 @@ func (h *Handler) Handle(ctx context.Context, raw json.RawMessage) error {
 // Process runs one event and reports what happened.
 func (h *Handler) Process(ctx context.Context, raw json.RawMessage) (Report, error) {
 	log := h.Log
-	if lc, ok := lambdacontext.FromContext(ctx); ok {
-		log = log.With("request_id", lc.AwsRequestID)
+	if h.RequestID != nil {
+		if id := h.RequestID(ctx); id != "" {
+			log = log.With(contract.FieldRequestID, id)
+		}
 	}
 	c, err := events.Parse(raw)
 	if err != nil {
-		log.Error("parse", "err", err)
+		log.Error("parse", contract.FieldErr, err)
 		return Report{}, fmt.Errorf("remediate: %w", err)
 	}
-	log = log.With("event_id", c.EventID, "bucket", c.Bucket, "event_name", string(c.Name))
+	log = log.With(contract.FieldEventID, c.EventID, contract.FieldBucket, c.Bucket, "event_name", string(c.Name))
 	rep := Report{Change: &c}
 	if reason := c.SkipReason(h.Self...); reason != "" {
-		log.Info("skip", "reason", reason, "actor", c.Actor.String())
+		log.Info(contract.MsgSkip, "reason", reason, "actor", c.Actor.String())
 		rep.Skip = reason
 		return rep, nil
 	}
-	t := remediations.Target{Account: c.Account, Region: c.Region, Bucket: c.Bucket}
+	t := posture.Target{Account: c.Account, Region: c.Region, Bucket: c.Bucket}
 	res, runErr := h.Engine.Evaluate(ctx, t, &c, log)
 	rep.Result = &res
 	if runErr != nil {
-		log.Warn("retry", "err", runErr, "wrote", res.Wrote())
+		log.Warn(contract.MsgRetry, contract.FieldErr, runErr, "wrote", res.Wrote())
 	}
-	if len(res.Findings) == 0 {
-		log.Info("clean")
+	if !alert.Due(res, runErr, alert.RetryComing) {
 		return rep, runErr
 	}
-	// Nothing written yet and a retry coming: the retry will tell the story.
-	if runErr != nil && !res.Wrote() && !errors.Is(runErr, remediations.ErrDeadline) {
-		return rep, runErr
-	}
-	msg := alert.Render(res)
-	rep.Message = &msg
-	if h.Alerts == nil {
-		return rep, runErr
-	}
-	receipt, err := h.Alerts.Send(ctx, msg.Envelope(), msg.Key())
-	rep.MessageID, rep.Delivery = receipt.MessageID, receipt.Delivery
-	switch receipt.Delivery {
-	case alert.Published, alert.Duplicate:
-		log.Info("alert", "delivery", receipt.Delivery, "message_id", receipt.MessageID, "severity", res.Severity, "outcome", res.Outcome)
-	case alert.Spilled:
-		// The fixes stand and the alert is kept where the stack alarms.
-		log.Error("alert", "delivery", receipt.Delivery, "severity", res.Severity, "outcome", res.Outcome, "err", receipt.Err)
-	default:
-		// Nowhere: keep it in the log and fail, so that the retry tries again.
-		log.Error("alert", "delivery", receipt.Delivery, "severity", res.Severity, "outcome", res.Outcome, "err", err, "alert", json.RawMessage(msg.JSON))
+	msg, receipt, err := h.Alerts.Alert(ctx, res, log)
+	rep.Message, rep.MessageID, rep.Delivery = &msg, receipt.MessageID, receipt.Delivery
+	if err != nil {
+		// Nowhere: it is in the log; fail, so that the retry tries again.
 		return rep, errors.Join(runErr, err)
 	}
 	return rep, runErr

@@ -17,8 +17,9 @@ import (
 	"github.com/bucketguard/bucketguard/remediations"
 	"github.com/bucketguard/bucketguard/remediations/alert"
 	"github.com/bucketguard/bucketguard/remediations/config"
+	"github.com/bucketguard/bucketguard/remediations/contract"
+	"github.com/bucketguard/bucketguard/remediations/fake"
 	"github.com/bucketguard/bucketguard/remediations/handler"
-	fake "github.com/bucketguard/bucketguard/remediations/remediationstest"
 )
 
 const topic = "arn:aws:sns:eu-west-1:111122223333:bucketguard-alerts"
@@ -140,7 +141,7 @@ func TestSNSDownKeepsTheAlert(t *testing.T) {
 			t.Fatalf("spilled alert still failed the invocation: %v", err)
 		}
 		sent := r.f.Sent()
-		if len(sent) != 1 || !strings.Contains(sent[0].Body, `"schema":"bucketguard.alert/v1"`) || sent[0].Attributes["publish_error"] == "" {
+		if len(sent) != 1 || !strings.Contains(sent[0].Body, `"schema":"bucketguard.alert/v2"`) || sent[0].Attributes["publish_error"] == "" {
 			t.Fatalf("fallback got %+v", sent)
 		}
 		if b, _ := r.f.Bucket("acme-invoices-prod"); strings.Contains(b.Policy, "s3:PutObject") {
@@ -152,7 +153,7 @@ func TestSNSDownKeepsTheAlert(t *testing.T) {
 		r.f.Put("acme-invoices-prod", bucket)
 		r.f.Fault = snsDown
 		err := r.invoke(t, sample(t, "PutBucketPolicy"))
-		if err == nil || !strings.Contains(r.logs.String(), `"delivery":"undelivered"`) || !strings.Contains(r.logs.String(), `bucketguard.alert/v1`) {
+		if err == nil || !strings.Contains(r.logs.String(), `"delivery":"undelivered"`) || !strings.Contains(r.logs.String(), `bucketguard.alert/v2`) {
 			t.Errorf("err %v, logs %s", err, r.logs.String())
 		}
 	})
@@ -176,7 +177,7 @@ func TestProcessReportsTheResult(t *testing.T) {
 	if err != nil || rep.Result == nil || rep.Message == nil || rep.MessageID != "" {
 		t.Fatalf("report %+v, err %v", rep, err)
 	}
-	if rep.Result.Outcome != remediations.ResultRemediated {
-		t.Errorf("outcome %s", rep.Result.Outcome)
+	if rep.Result.Status != contract.Remediated {
+		t.Errorf("outcome %s", rep.Result.Status)
 	}
 }

@@ -8,10 +8,10 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/bucketguard/bucketguard/remediations"
 	"github.com/bucketguard/bucketguard/remediations/acl"
 	"github.com/bucketguard/bucketguard/remediations/config"
 	"github.com/bucketguard/bucketguard/remediations/policy"
+	"github.com/bucketguard/bucketguard/remediations/posture"
 )
 
 const kmsKey = "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
@@ -23,23 +23,23 @@ type scenario struct {
 	sample string // the CloudTrail sample the event is built from
 	cfg    func(*config.Config)
 	setup  func(r *erig, b string)
-	check  func(t *testing.T, r *erig, b string, p remediations.Posture)
-	// outcome and owner are what the alert must say; "" outcome: no alert.
-	outcome string
-	owner   string
+	check  func(t *testing.T, r *erig, b string, p posture.Posture)
+	// status and owner are what the alert must say; "" status: no alert.
+	status string
+	owner  string
 }
 
 // cleanUnder asserts the default baseline: BPA all on, no public policy
 // statement or ACL grant, TLS-only, default encryption.
-func cleanUnder(t *testing.T, b string, p remediations.Posture) {
+func cleanUnder(t *testing.T, b string, p posture.Posture) {
 	t.Helper()
-	if p.BucketBPA.State != remediations.Set || p.BucketBPA.Value != remediations.AllOn {
+	if p.BucketBPA.State != posture.Set || p.BucketBPA.Value != posture.AllOn {
 		t.Errorf("BPA %+v", p.BucketBPA)
 	}
-	if p.Encryption.State != remediations.Set {
+	if p.Encryption.State != posture.Set {
 		t.Errorf("no default encryption")
 	}
-	if p.ACL.State == remediations.Set && acl.Judge(p.ACL.Value).Public {
+	if p.ACL.State == posture.Set && acl.Judge(p.ACL.Value).Public {
 		t.Errorf("ACL still public: %+v", p.ACL.Value)
 	}
 	d, err := policy.Parse([]byte(p.Policy.Value))
@@ -53,7 +53,7 @@ func cleanUnder(t *testing.T, b string, p remediations.Posture) {
 
 // keeps asserts that a statement is still in the policy, by meaning (moto,
 // like S3, may re-space a stored policy).
-func keeps(t *testing.T, p remediations.Posture, stmt string) {
+func keeps(t *testing.T, p posture.Posture, stmt string) {
 	t.Helper()
 	want, _ := policy.Canonical([]byte(stmt))
 	d, err := policy.Parse([]byte(p.Policy.Value))
@@ -73,128 +73,128 @@ func scenarios() []scenario {
 	return []scenario{
 		{name: "CreateBucket gets the baseline", sample: "CreateBucket",
 			setup: func(r *erig, b string) { r.bucket(b) },
-			check: func(t *testing.T, r *erig, b string, p remediations.Posture) { cleanUnder(t, b, p) }, outcome: "remediated", owner: "unassigned"},
+			check: func(t *testing.T, r *erig, b string, p posture.Posture) { cleanUnder(t, b, p) }, status: "remediated", owner: "unassigned"},
 		{name: "PutBucketPolicy opening reads beside a partner statement", sample: "PutBucketPolicy",
 			setup: func(r *erig, b string) {
 				r.baseline(b, "finance")
 				r.policy(b, policyDoc(crossAccountStmt(b), publicReadStmt(b), tlsStmt(b)))
 			},
-			check: func(t *testing.T, r *erig, b string, p remediations.Posture) {
+			check: func(t *testing.T, r *erig, b string, p posture.Posture) {
 				cleanUnder(t, b, p)
 				keeps(t, p, crossAccountStmt(b))
 				keeps(t, p, tlsStmt(b))
-			}, outcome: "remediated", owner: "finance"},
+			}, status: "remediated", owner: "finance"},
 		{name: "DeleteBucketPolicy removed the TLS-only statement", sample: "DeleteBucketPolicy",
 			setup: func(r *erig, b string) {
 				r.baseline(b, "finance")
 				_, err := r.e.Direct.S3.DeleteBucketPolicy(r.ctx, s3DeletePolicy(b))
 				r.must(err)
 			},
-			check: func(t *testing.T, r *erig, b string, p remediations.Posture) { cleanUnder(t, b, p) }, outcome: "remediated", owner: "finance"},
+			check: func(t *testing.T, r *erig, b string, p posture.Posture) { cleanUnder(t, b, p) }, status: "remediated", owner: "finance"},
 		{name: "PutBucketAcl public-read beside log delivery", sample: "PutBucketAcl",
 			setup: func(r *erig, b string) {
 				r.baseline(b, "web-team")
 				r.bpa(b, nil)
 				r.publicACL(b)
 			},
-			check: func(t *testing.T, r *erig, b string, p remediations.Posture) {
+			check: func(t *testing.T, r *erig, b string, p posture.Posture) {
 				cleanUnder(t, b, p)
 				if !slices.ContainsFunc(p.ACL.Value.Grants, func(g acl.Grant) bool { return g.Grantee.URI == acl.LogDelivery }) {
 					t.Errorf("LogDelivery grant lost: %+v", p.ACL.Value)
 				}
-			}, outcome: "remediated", owner: "web-team"},
+			}, status: "remediated", owner: "web-team"},
 		{name: "PutBucketPublicAccessBlock weakened", sample: "PutBucketPublicAccessBlock",
 			setup: func(r *erig, b string) {
 				r.baseline(b, "finance")
-				r.bpa(b, &remediations.BPA{BlockPublicAcls: true, IgnorePublicAcls: true})
+				r.bpa(b, &posture.BPA{BlockPublicAcls: true, IgnorePublicAcls: true})
 			},
-			check: func(t *testing.T, r *erig, b string, p remediations.Posture) { cleanUnder(t, b, p) }, outcome: "remediated", owner: "finance"},
+			check: func(t *testing.T, r *erig, b string, p posture.Posture) { cleanUnder(t, b, p) }, status: "remediated", owner: "finance"},
 		{name: "DeleteBucketPublicAccessBlock", sample: "DeleteBucketPublicAccessBlock",
 			setup: func(r *erig, b string) { r.baseline(b, "finance"); r.bpa(b, nil) },
-			check: func(t *testing.T, r *erig, b string, p remediations.Posture) { cleanUnder(t, b, p) }, outcome: "remediated", owner: "finance"},
+			check: func(t *testing.T, r *erig, b string, p posture.Posture) { cleanUnder(t, b, p) }, status: "remediated", owner: "finance"},
 		{name: "PutBucketEncryption weaker than the configured KMS key", sample: "PutBucketEncryption",
 			cfg:   func(c *config.Config) { c.Encryption, c.KMSKeyARN = config.SSEKMS, kmsKey },
 			setup: func(r *erig, b string) { r.baseline(b, "ledger") },
-			check: func(t *testing.T, r *erig, b string, p remediations.Posture) {
+			check: func(t *testing.T, r *erig, b string, p posture.Posture) {
 				if p.Encryption.Value.Algorithm != "aws:kms" || p.Encryption.Value.KMSKeyID != kmsKey {
 					t.Errorf("encryption %+v", p.Encryption.Value)
 				}
-			}, outcome: "remediated", owner: "ledger"},
+			}, status: "remediated", owner: "ledger"},
 		{name: "DeleteBucketEncryption", sample: "DeleteBucketEncryption",
 			setup: func(r *erig, b string) {
 				r.baseline(b, "ledger")
 				_, err := r.e.Direct.S3.DeleteBucketEncryption(r.ctx, s3DeleteEncryption(b))
 				r.must(err)
 			},
-			check: func(t *testing.T, r *erig, b string, p remediations.Posture) { cleanUnder(t, b, p) }, outcome: "remediated", owner: "ledger"},
+			check: func(t *testing.T, r *erig, b string, p posture.Posture) { cleanUnder(t, b, p) }, status: "remediated", owner: "ledger"},
 		{name: "PutBucketOwnershipControls re-enabled ACLs", sample: "PutBucketOwnershipControls",
 			cfg: func(c *config.Config) { c.EnforceOwnership = true },
 			setup: func(r *erig, b string) {
 				r.baseline(b, "web-team")
-				r.ownership(b, remediations.ObjectWriter)
+				r.ownership(b, posture.ObjectWriter)
 			},
-			check: func(t *testing.T, r *erig, b string, p remediations.Posture) {
+			check: func(t *testing.T, r *erig, b string, p posture.Posture) {
 				cleanUnder(t, b, p)
-				if p.Ownership.Value != remediations.BucketOwnerEnforced {
+				if p.Ownership.Value != posture.BucketOwnerEnforced {
 					t.Errorf("ownership %+v", p.Ownership)
 				}
-			}, outcome: "remediated", owner: "web-team"},
+			}, status: "remediated", owner: "web-team"},
 		{name: "DeleteBucketOwnershipControls and a public ACL", sample: "DeleteBucketOwnershipControls",
 			setup: func(r *erig, b string) { r.baseline(b, "web-team"); r.bpa(b, nil); r.publicACL(b) },
-			check: func(t *testing.T, r *erig, b string, p remediations.Posture) { cleanUnder(t, b, p) }, outcome: "remediated", owner: "web-team"},
+			check: func(t *testing.T, r *erig, b string, p posture.Posture) { cleanUnder(t, b, p) }, status: "remediated", owner: "web-team"},
 		{name: "PutBucketTagging approves public read", sample: "PutBucketTagging",
 			setup: func(r *erig, b string) {
 				r.baseline(b, "")
 				r.tags(b, approved)
-				r.bpa(b, &remediations.BPA{BlockPublicAcls: true, IgnorePublicAcls: true})
+				r.bpa(b, &posture.BPA{BlockPublicAcls: true, IgnorePublicAcls: true})
 				r.policy(b, policyDoc(publicReadStmt(b), tlsStmt(b)))
 			},
-			check: func(t *testing.T, r *erig, b string, p remediations.Posture) {
+			check: func(t *testing.T, r *erig, b string, p posture.Posture) {
 				keeps(t, p, publicReadStmt(b))
-			}, outcome: "reported", owner: "web-team"},
+			}, status: "reported", owner: "web-team"},
 		{name: "DeleteBucketTagging removed the approval", sample: "DeleteBucketTagging",
 			setup: func(r *erig, b string) {
 				r.baseline(b, "")
-				r.bpa(b, &remediations.BPA{BlockPublicAcls: true, IgnorePublicAcls: true})
+				r.bpa(b, &posture.BPA{BlockPublicAcls: true, IgnorePublicAcls: true})
 				r.policy(b, policyDoc(publicReadStmt(b), tlsStmt(b)))
 				_, err := r.e.Direct.S3.DeleteBucketTagging(r.ctx, s3DeleteTagging(b))
 				r.must(err)
 			},
-			check: func(t *testing.T, r *erig, b string, p remediations.Posture) { cleanUnder(t, b, p) }, outcome: "remediated", owner: "unassigned"},
+			check: func(t *testing.T, r *erig, b string, p posture.Posture) { cleanUnder(t, b, p) }, status: "remediated", owner: "unassigned"},
 		{name: "PutBucketVersioning suspended", sample: "PutBucketVersioning",
 			cfg:   func(c *config.Config) { c.EnforceVersioning = true },
 			setup: func(r *erig, b string) { r.baseline(b, "finance"); r.versioning(b, "Suspended") },
-			check: func(t *testing.T, r *erig, b string, p remediations.Posture) {
+			check: func(t *testing.T, r *erig, b string, p posture.Posture) {
 				if p.Versioning.Value != "Enabled" {
 					t.Errorf("versioning %+v", p.Versioning)
 				}
-			}, outcome: "remediated", owner: "finance"},
+			}, status: "remediated", owner: "finance"},
 		{name: "PutBucketLogging turned logging off", sample: "PutBucketLogging",
 			cfg: func(c *config.Config) { c.AccessLogBucket = "acme-access-logs" },
 			setup: func(r *erig, b string) {
 				r.baseline(b, "finance")
 				r.logBucket("acme-access-logs")
 			},
-			check: func(t *testing.T, r *erig, b string, p remediations.Posture) {
+			check: func(t *testing.T, r *erig, b string, p posture.Posture) {
 				if p.Logging.Value.TargetBucket != "acme-access-logs" || p.Logging.Value.TargetPrefix != b+"/" {
 					t.Errorf("logging %+v", p.Logging)
 				}
-			}, outcome: "remediated", owner: "finance"},
+			}, status: "remediated", owner: "finance"},
 		{name: "PutAccountPublicAccessBlock weakened, control on", sample: "PutAccountPublicAccessBlock",
 			cfg:   func(c *config.Config) { c.EnforceAccountBPA = true },
-			setup: func(r *erig, _ string) { r.accountBPA(&remediations.BPA{BlockPublicAcls: true}) },
-			check: func(t *testing.T, r *erig, _ string, p remediations.Posture) {
-				if p.AccountBPA.Value != remediations.AllOn {
+			setup: func(r *erig, _ string) { r.accountBPA(&posture.BPA{BlockPublicAcls: true}) },
+			check: func(t *testing.T, r *erig, _ string, p posture.Posture) {
+				if p.AccountBPA.Value != posture.AllOn {
 					t.Errorf("account BPA %+v", p.AccountBPA)
 				}
-			}, outcome: "remediated", owner: "unassigned"},
+			}, status: "remediated", owner: "unassigned"},
 		{name: "DeleteAccountPublicAccessBlock, control off: reported", sample: "DeleteAccountPublicAccessBlock",
-			setup: func(r *erig, _ string) { r.accountBPA(&remediations.AllOn); r.accountBPA(nil) },
-			check: func(t *testing.T, r *erig, _ string, p remediations.Posture) {
-				if p.AccountBPA.State != remediations.Absent {
+			setup: func(r *erig, _ string) { r.accountBPA(&posture.AllOn); r.accountBPA(nil) },
+			check: func(t *testing.T, r *erig, _ string, p posture.Posture) {
+				if p.AccountBPA.State != posture.Absent {
 					t.Errorf("account BPA written with the control off: %+v", p.AccountBPA)
 				}
-			}, outcome: "reported", owner: "unassigned"},
+			}, status: "reported", owner: "unassigned"},
 	}
 }
 
@@ -232,13 +232,13 @@ func TestEveryWatchedEvent(t *testing.T) {
 			}
 			a := got[0]
 			attr := func(k string) string { return a.MessageAttributes[k].Value }
-			if attr("outcome") != sc.outcome || attr("owner") != sc.owner || attr("account") != "111122223333" || attr("severity") == "" {
+			if attr("status") != sc.status || attr("owner") != sc.owner || attr("account") != "111122223333" || attr("severity") == "" {
 				t.Errorf("attributes %+v", a.MessageAttributes)
 			}
 			if !account && attr("bucket") != b {
 				t.Errorf("bucket attribute %q", attr("bucket"))
 			}
-			if a.doc.Schema != "bucketguard.alert/v1" || a.doc.Event == nil || a.doc.Event.Name != sc.sample || a.Subject == "" {
+			if a.doc.Schema != "bucketguard.alert/v2" || a.doc.Event == nil || a.doc.Event.Name != sc.sample || a.Subject == "" {
 				t.Errorf("document %+v, subject %q", a.doc, a.Subject)
 			}
 			pubs := r.published()
@@ -278,7 +278,7 @@ func TestNotifyModeWritesNothingAndAlerts(t *testing.T) {
 	if r.e.Proxy.Writes() != 0 {
 		t.Errorf("notify mode wrote %d times", r.e.Proxy.Writes())
 	}
-	if got := r.alerts(); len(got) != 1 || got[0].MessageAttributes["outcome"].Value != "notified" || got[0].MessageAttributes["severity"].Value != "critical" {
+	if got := r.alerts(); len(got) != 1 || got[0].MessageAttributes["status"].Value != "notified" || got[0].MessageAttributes["severity"].Value != "critical" {
 		t.Errorf("alerts %+v", got)
 	}
 }
@@ -298,7 +298,7 @@ func TestApprovedBucketKeepsPublicReadLosesPublicWrite(t *testing.T) {
 	if strings.Contains(p.Policy.Value, "PublicWrite") {
 		t.Errorf("public write kept:\n%s", p.Policy.Value)
 	}
-	if p.BucketBPA.Value != (remediations.BPA{BlockPublicAcls: true, IgnorePublicAcls: true}) {
+	if p.BucketBPA.Value != (posture.BPA{BlockPublicAcls: true, IgnorePublicAcls: true}) {
 		t.Errorf("BPA %+v", p.BucketBPA.Value)
 	}
 	got := r.alerts()
@@ -312,7 +312,7 @@ func TestExpiredApprovalIsEnforced(t *testing.T) {
 	b := "acme-old-website"
 	r.baseline(b, "")
 	r.tags(b, map[string]string{"bucketguard:approved-public": "true", "bucketguard:approved-until": "2020-01-01T00:00:00Z"})
-	r.bpa(b, &remediations.BPA{BlockPublicAcls: true, IgnorePublicAcls: true})
+	r.bpa(b, &posture.BPA{BlockPublicAcls: true, IgnorePublicAcls: true})
 	r.policy(b, policyDoc(publicReadStmt(b), tlsStmt(b)))
 	if err := r.invoke(r.event("PutBucketTagging", b)); err != nil {
 		t.Fatal(err)

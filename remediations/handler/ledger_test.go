@@ -3,15 +3,15 @@ package handler_test
 import (
 	"testing"
 
-	"github.com/bucketguard/bucketguard/remediations"
-	fake "github.com/bucketguard/bucketguard/remediations/remediationstest"
+	"github.com/bucketguard/bucketguard/remediations/fake"
+	"github.com/bucketguard/bucketguard/remediations/posture"
 )
 
 func approvedBucket() fake.Bucket {
 	b := "acme-website"
 	return fake.Bucket{
-		BPA:        &remediations.BPA{BlockPublicAcls: true, IgnorePublicAcls: true},
-		Encryption: &remediations.Encryption{Algorithm: "AES256"},
+		BPA:        &posture.BPA{BlockPublicAcls: true, IgnorePublicAcls: true},
+		Encryption: &posture.Encryption{Algorithm: "AES256"},
 		Tags:       map[string]string{"bucketguard:approved-public": "true", "owner": "web-team"},
 		Policy: `{"Statement":[{"Sid":"PublicRead","Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::` + b + `/*"},` +
 			`{"Sid":"T","Effect":"Deny","Principal":"*","Action":"s3:*","Resource":["arn:aws:s3:::` + b + `","arn:aws:s3:::` + b + `/*"],"Condition":{"Bool":{"aws:SecureTransport":"false"}}}]}`,

@@ -73,17 +73,6 @@ var pinKeys = map[string]bool{
 	"s3:dataaccesspointaccount":                      true,
 }
 
-// PinKeys lists the condition keys that can make an open statement
-// non-public, for documentation.
-func PinKeys() []string {
-	out := make([]string, 0, len(pinKeys))
-	for k := range pinKeys {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
-}
-
 // Judge judges one statement by "The meaning of public": S3 starts from
 // public and calls a statement non-public only when it grants access to fixed
 // values (no wildcard, no policy variable) of a principal or of one of the

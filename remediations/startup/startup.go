@@ -1,7 +1,8 @@
-// Package startup is what each bucketguard Lambda function does before its
-// first event: parse the settings once, build a JSON logger, load the SDK
-// clients from the standard configuration, and wire the engine and the alert
-// sender from them. The functions' mains keep only what differs.
+// Package startup is what each bucketguard Lambda function (and the demo)
+// does before its first event: parse the settings once, build a JSON logger,
+// load the SDK clients from the standard configuration, and wire the engine
+// and the alert sender from them. The functions' mains keep only what
+// differs.
 package startup
 
 import (

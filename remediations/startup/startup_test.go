@@ -86,7 +86,7 @@ func TestLambdaWiresEverythingConfigured(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if k.AWS.Config.Region != "eu-west-1" || k.AWS.S3 == nil || k.AWS.Lambda == nil {
+			if k.AWS.Config.Region != "eu-west-1" || k.AWS.S3 == nil || k.AWS.SNS == nil {
 				t.Fatalf("clients not loaded: region %q", k.AWS.Config.Region)
 			}
 			if k.Engine.S3 == nil || k.Engine.Control == nil || k.Engine.Config.Mode != k.Config.Mode {

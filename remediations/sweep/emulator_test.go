@@ -20,20 +20,23 @@ import (
 	"github.com/bucketguard/bucketguard/remediations"
 	"github.com/bucketguard/bucketguard/remediations/alert"
 	"github.com/bucketguard/bucketguard/remediations/config"
-	fake "github.com/bucketguard/bucketguard/remediations/remediationstest"
+	"github.com/bucketguard/bucketguard/remediations/contract"
+	"github.com/bucketguard/bucketguard/remediations/emulator"
+	"github.com/bucketguard/bucketguard/remediations/fake"
+	"github.com/bucketguard/bucketguard/remediations/posture"
 	"github.com/bucketguard/bucketguard/remediations/sweep"
 )
 
 var scale = flag.Int("scale", 120, "buckets for TestSweepScale (make scale uses 1000)")
 
-var mix = fake.MixKind
+var mix = emulator.MixKind
 
 const (
-	cleanKind    = fake.Clean
-	approvedSite = fake.ApprovedSite
+	cleanKind    = emulator.Clean
+	approvedSite = emulator.ApprovedSite
 )
 
-func build(t *testing.T, ctx context.Context, s fake.Scene, n int) {
+func build(t *testing.T, ctx context.Context, s emulator.Scene, n int) {
 	t.Helper()
 	if err := s.Mixed(ctx, n); err != nil {
 		t.Fatal(err)
@@ -41,33 +44,34 @@ func build(t *testing.T, ctx context.Context, s fake.Scene, n int) {
 }
 
 type world struct {
-	e     *fake.Emulator
+	e     *emulator.Emulator
 	ctx   context.Context
-	scene fake.Scene
+	scene emulator.Scene
 	h     *sweep.Handler
 	inv   *invoker
 	inbox string
 }
 
 func newWorld(t *testing.T, clock func() time.Time) *world {
-	e := fake.NewEmulator(t)
-	ctx := fake.Ctx(t)
+	e := emulator.NewEmulator(t)
+	ctx := emulator.Ctx(t)
 	w := &world{e: e, ctx: ctx, inv: &invoker{},
-		scene: fake.Scene{S3: e.Direct.S3, Control: e.Direct.Control, Region: e.Region, Account: fake.Account}}
-	topic, inbox, err := fake.Inbox(ctx, e.Direct, "bucketguard-alerts", "inbox")
+		scene: emulator.Scene{S3: e.Direct.S3, Control: e.Direct.Control, Region: e.Region, Account: fake.Account}}
+	topic, inbox, err := emulator.Inbox(ctx, e.Direct, "bucketguard-alerts", "inbox")
 	if err != nil {
 		t.Fatal(err)
 	}
 	w.inbox = inbox
 	c := e.Clients
 	w.h = &sweep.Handler{
-		Engine:   &remediations.Engine{S3: c.S3, Control: c.Control, Config: config.Default()},
-		List:     c.S3,
-		Alerts:   &alert.Sender{SNS: c.SNS, TopicARN: topic},
-		Next:     w.inv,
-		Options:  sweep.Options{Region: e.Region, Concurrency: 4, PageSize: 1000, Margin: 10 * time.Minute, Now: clock},
-		MaxParts: 20,
-		Log:      quiet,
+		Invocation: lambdaInvocation,
+		Engine:     &remediations.Engine{S3: c.S3, Control: c.Control, Config: config.Default()},
+		List:       c.S3,
+		Alerts:     &alert.Sender{SNS: c.SNS, TopicARN: topic},
+		Next:       w.inv,
+		Options:    sweep.Options{Region: e.Region, Concurrency: 4, PageSize: 1000, Margin: 10 * time.Minute, Now: clock},
+		MaxParts:   20,
+		Log:        quiet,
 	}
 	return w
 }
@@ -75,7 +79,7 @@ func newWorld(t *testing.T, clock func() time.Time) *world {
 // summaries drains the inbox and returns the summaries and the count of
 // bucket alerts.
 func (w *world) summaries(t *testing.T) ([]sweep.Summary, int) {
-	ns, err := fake.Drain(w.ctx, w.e.Direct, w.inbox)
+	ns, err := emulator.Drain(w.ctx, w.e.Direct, w.inbox)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -104,8 +108,8 @@ func TestSweepContinuesAndCountsFailures(t *testing.T) {
 	w := newWorld(t, clock)
 	build(t, w.ctx, w.scene, 40)
 	w.e.Proxy.Add(
-		&fake.Rule{Op: "s3:PutBucketPolicy", Bucket: "acme-0020", Status: 403, Code: "AccessDenied", Message: "Access Denied"},
-		&fake.Rule{Op: "s3:GetBucketAcl", Bucket: "acme-0033", Status: 500, Code: "InternalError"},
+		&emulator.Rule{Op: "s3:PutBucketPolicy", Bucket: "acme-0020", Status: 403, Code: "AccessDenied", Message: "Access Denied"},
+		&emulator.Rule{Op: "s3:GetBucketAcl", Bucket: "acme-0033", Status: 500, Code: "InternalError"},
 	)
 	// An hour to the deadline, ten minutes of margin, two minutes a bucket:
 	// the first part starts 25 buckets.
@@ -125,7 +129,7 @@ func TestSweepContinuesAndCountsFailures(t *testing.T) {
 		t.Fatalf("%d summaries", len(sums))
 	}
 	s := sums[0].Tally
-	if sums[0].Parts != 2 || s.Seen != 40 || s.Failed != 2 || s.Exempt != 2 {
+	if sums[0].Parts != 2 || s.Seen != 40 || s.Failing() != 2 || s.Exempt != 2 {
 		t.Errorf("summary %+v", sums[0])
 	}
 	names := map[string]bool{}
@@ -138,8 +142,8 @@ func TestSweepContinuesAndCountsFailures(t *testing.T) {
 	// Of 40 buckets, 4 have a public policy, 4 no Block Public Access and 2
 	// a public ACL: 10 need work, and acme-0020's fix is denied. The two
 	// approved sites are as approved (clean, exempt). acme-0033 cannot be read.
-	if s.Fixed != 9 || alerts != 10 || s.Clean != 29 {
-		t.Errorf("fixed %d, bucket alerts %d", s.Fixed, alerts)
+	if s.Count(contract.Remediated) != 9 || alerts != 10 || s.Count(contract.Clean) != 29 {
+		t.Errorf("remediated %d, bucket alerts %d", s.Count(contract.Remediated), alerts)
 	}
 	for i := range 40 {
 		name := fmt.Sprintf("acme-%04d", i)
@@ -150,7 +154,7 @@ func TestSweepContinuesAndCountsFailures(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if mix(i) != approvedSite && (p.BucketBPA.Value != remediations.AllOn || p.Policy.State != remediations.Set) {
+		if mix(i) != approvedSite && (p.BucketBPA.Value != posture.AllOn || p.Policy.State != posture.Set) {
 			t.Errorf("%s not fixed: %+v", name, p.BucketBPA)
 		}
 	}
@@ -181,7 +185,7 @@ func scanProcess(t *testing.T, n int) {
 	if err := json.Unmarshal(stdout.Bytes(), &out); err != nil {
 		t.Fatal(err)
 	}
-	if out.Total != n || out.Tally.Seen != n || out.Tally.Notified != n/4 {
+	if out.Total != n || out.Tally.Seen != n || out.Tally.Count(contract.Notified) != n/4 {
 		t.Errorf("scan saw %d of %d, tally %+v", out.Tally.Seen, n, out.Tally)
 	}
 	var rss int64
@@ -218,7 +222,7 @@ func TestSweepScale(t *testing.T) {
 		mu.Unlock()
 	}
 	eval := func(ctx context.Context, b sweep.Bucket) (remediations.Result, error) {
-		res, err := w.h.Engine.Evaluate(ctx, remediations.Target{Account: fake.Account, Region: b.Region, Bucket: b.Name}, nil, quiet)
+		res, err := w.h.Engine.Evaluate(ctx, posture.Target{Account: fake.Account, Region: b.Region, Bucket: b.Name}, nil, quiet)
 		sample()
 		return res, err
 	}

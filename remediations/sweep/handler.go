@@ -10,13 +10,14 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
 
 	"github.com/bucketguard/bucketguard/remediations"
 	"github.com/bucketguard/bucketguard/remediations/alert"
+	"github.com/bucketguard/bucketguard/remediations/contract"
+	"github.com/bucketguard/bucketguard/remediations/posture"
 )
 
 // Invoker starts the next part of a run: the function invokes itself,
@@ -49,8 +50,18 @@ type Event struct {
 	DetailType string        `json:"detail-type,omitempty"`
 }
 
+// Invocation identifies the running invocation: its request id (a new
+// run's id) and the function's own ARN (the account, and where the next
+// part goes). The function's main reads them from the Lambda context.
+type Invocation struct {
+	RequestID   string
+	FunctionARN string
+}
+
 // Handler is the sweep function.
 type Handler struct {
+	// Invocation returns the running invocation; false outside Lambda.
+	Invocation func(context.Context) (Invocation, bool)
 	// Engine evaluates buckets of this function's region.
 	Engine *remediations.Engine
 	List   Lister
@@ -64,11 +75,15 @@ type Handler struct {
 
 // Handle runs one part of a sweep.
 func (h *Handler) Handle(ctx context.Context, raw json.RawMessage) error {
-	lc, ok := lambdacontext.FromContext(ctx)
-	if !ok {
-		return errors.New("sweep: no Lambda context")
+	var lc Invocation
+	ok := false
+	if h.Invocation != nil {
+		lc, ok = h.Invocation(ctx)
 	}
-	account, err := accountOf(lc.InvokedFunctionArn)
+	if !ok {
+		return errors.New("sweep: no Lambda invocation")
+	}
+	account, err := accountOf(lc.FunctionARN)
 	if err != nil {
 		return err
 	}
@@ -81,9 +96,9 @@ func (h *Handler) Handle(ctx context.Context, raw json.RawMessage) error {
 		if ev.DetailType != "" && ev.DetailType != "Scheduled Event" {
 			return fmt.Errorf("sweep: unexpected event %q", ev.DetailType)
 		}
-		cont = &Continuation{Run: lc.AwsRequestID, Started: time.Now().UTC(), Part: 1}
+		cont = &Continuation{Run: lc.RequestID, Started: time.Now().UTC(), Part: 1}
 	}
-	log := h.Log.With("request_id", lc.AwsRequestID, "run", cont.Run, "part", cont.Part)
+	log := h.Log.With("request_id", lc.RequestID, "run", cont.Run, "part", cont.Part)
 	if max := h.MaxParts; max > 0 && cont.Part > max {
 		log.Error("stop", "reason", "too many parts", "max", max)
 		return fmt.Errorf("sweep %s: more than %d parts", cont.Run, max)
@@ -99,7 +114,7 @@ func (h *Handler) Handle(ctx context.Context, raw json.RawMessage) error {
 		next := *cont
 		next.Part, next.Position = cont.Part+1, *out.Next
 		payload, _ := json.Marshal(Event{Sweep: &next})
-		if _, err := h.Next.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String(lc.InvokedFunctionArn),
+		if _, err := h.Next.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String(lc.FunctionARN),
 			InvocationType: types.InvocationTypeEvent, Payload: payload}); err != nil {
 			return fmt.Errorf("sweep %s: start part %d: %w", cont.Run, next.Part, err)
 		}
@@ -108,40 +123,31 @@ func (h *Handler) Handle(ctx context.Context, raw json.RawMessage) error {
 	}
 	s := Summary{Run: cont.Run, Account: account, Region: h.Region, Mode: string(h.Engine.Config.Mode), Started: cont.Started,
 		Duration: time.Since(cont.Started).Round(time.Second).String(), Parts: cont.Part, Tally: cont.Tally}
-	env := s.Envelope()
-	receipt, err := h.Alerts.Send(ctx, env, "sweep/"+cont.Run+"/summary")
-	log.Info("summary", "delivery", receipt.Delivery, "seen", s.Tally.Seen, "fixed", s.Tally.Fixed, "failed", s.Tally.Failed, "duration", s.Duration)
-	if err != nil {
-		log.Error("summary", "delivery", receipt.Delivery, "err", err, "summary", json.RawMessage(env.JSON))
-		return err
-	}
-	return nil
+	log.Info("summary", "seen", s.Tally.Seen, "remediated", s.Tally.Count(contract.Remediated), "failing", s.Tally.Failing(), "duration", s.Duration)
+	_, err = h.Alerts.Send(ctx, s.Envelope(), log)
+	return err
 }
 
 // Part evaluates buckets from the continuation's position until done or
-// near the deadline, alerting per bucket that needs it.
-func (h *Handler) Part(ctx context.Context, account string, cont *Continuation, log *slog.Logger) (Outcome, error) {
+// near the deadline, alerting per bucket that needs it. A bucket whose
+// evaluation fails is not retried by this run, so its alert is due at once.
+func (h *Handler) Part(ctx context.Context, account string, cont *Continuation, log *slog.Logger) (Progress, error) {
 	var undelivered atomic.Int64 // evaluations run concurrently
 	eval := func(ctx context.Context, b Bucket) (remediations.Result, error) {
-		blog := log.With("bucket", b.Name)
-		res, err := h.Engine.Evaluate(ctx, remediations.Target{Account: account, Region: b.Region, Bucket: b.Name}, nil, blog)
+		blog := log.With(contract.FieldBucket, b.Name)
+		res, err := h.Engine.Evaluate(ctx, posture.Target{Account: account, Region: b.Region, Bucket: b.Name}, nil, blog)
 		res.Run = cont.Run
-		if len(res.Findings) == 0 || (err != nil && !res.Wrote()) {
+		if !alert.Due(res, err, alert.NoRetry) {
 			return res, err
 		}
-		msg := alert.Render(res)
-		receipt, serr := h.Alerts.Send(ctx, msg.Envelope(), msg.Key())
-		blog.Info("alert", "delivery", receipt.Delivery, "severity", res.Severity, "outcome", res.Outcome)
-		if serr != nil {
-			blog.Error("alert", "delivery", receipt.Delivery, "err", serr, "alert", json.RawMessage(msg.JSON))
-			res.Notes = append(res.Notes, "alert undelivered: "+serr.Error())
+		if _, _, serr := h.Alerts.Alert(ctx, res, blog); serr != nil {
 			undelivered.Add(1)
 		}
 		return res, err
 	}
 	visit := func(b Bucket, res remediations.Result, err error) {
 		if err != nil {
-			log.Warn("bucket", "bucket", b.Name, "err", err)
+			log.Warn("bucket", contract.FieldBucket, b.Name, contract.FieldErr, err)
 		}
 	}
 	out, err := Run(ctx, h.List, cont.Position, h.Options, eval, visit)

@@ -15,7 +15,8 @@ import (
 	"github.com/bucketguard/bucketguard/remediations"
 	"github.com/bucketguard/bucketguard/remediations/alert"
 	"github.com/bucketguard/bucketguard/remediations/config"
-	fake "github.com/bucketguard/bucketguard/remediations/remediationstest"
+	"github.com/bucketguard/bucketguard/remediations/contract"
+	"github.com/bucketguard/bucketguard/remediations/fake"
 	"github.com/bucketguard/bucketguard/remediations/sweep"
 )
 
@@ -37,19 +38,30 @@ func (i *invoker) Invoke(_ context.Context, in *lambda.InvokeInput, _ ...func(*l
 	return &lambda.InvokeOutput{StatusCode: 202}, nil
 }
 
+// lambdaInvocation reads the invocation from the Lambda context, as the
+// function's main does.
+func lambdaInvocation(ctx context.Context) (sweep.Invocation, bool) {
+	lc, ok := lambdacontext.FromContext(ctx)
+	if !ok {
+		return sweep.Invocation{}, false
+	}
+	return sweep.Invocation{RequestID: lc.AwsRequestID, FunctionARN: lc.InvokedFunctionArn}, true
+}
+
 func lambdaCtx(id string) context.Context {
 	return lambdacontext.NewContext(context.Background(), &lambdacontext.LambdaContext{AwsRequestID: id, InvokedFunctionArn: fnARN})
 }
 
 func handler(f *fake.Fake, inv *invoker, clock func() time.Time) *sweep.Handler {
 	return &sweep.Handler{
-		Engine:   &remediations.Engine{S3: f.S3(), Control: f.Control(), Config: config.Default()},
-		List:     f.S3(),
-		Alerts:   &alert.Sender{SNS: f.SNS(), TopicARN: "arn:aws:sns:eu-west-1:111122223333:alerts", Ledger: f.Ledger(), LedgerTable: "ledger"},
-		Next:     inv,
-		Options:  sweep.Options{Region: "eu-west-1", Concurrency: 2, PageSize: 7, Margin: 10 * time.Minute, Now: clock},
-		MaxParts: 10,
-		Log:      quiet,
+		Engine:     &remediations.Engine{S3: f.S3(), Control: f.Control(), Config: config.Default()},
+		List:       f.S3(),
+		Alerts:     &alert.Sender{SNS: f.SNS(), TopicARN: "arn:aws:sns:eu-west-1:111122223333:alerts", Ledger: f.Ledger(), LedgerTable: "ledger"},
+		Next:       inv,
+		Options:    sweep.Options{Region: "eu-west-1", Concurrency: 2, PageSize: 7, Margin: 10 * time.Minute, Now: clock},
+		Invocation: lambdaInvocation,
+		MaxParts:   10,
+		Log:        quiet,
 	}
 }
 
@@ -112,7 +124,7 @@ func TestHandlerContinuesAcrossInvocations(t *testing.T) {
 		t.Fatalf("%d summaries", len(summaries))
 	}
 	s := summaries[0]
-	if s.Run != "run-1" || s.Parts != 2 || s.Tally.Seen != 30 || s.Tally.Fixed != 6 || s.Tally.Clean != 24 || s.Account != fake.Account {
+	if s.Run != "run-1" || s.Parts != 2 || s.Tally.Seen != 30 || s.Tally.Count(contract.Remediated) != 6 || s.Tally.Count(contract.Clean) != 24 || s.Account != fake.Account {
 		t.Errorf("summary %+v", s)
 	}
 	// One alert per fixed bucket, found by the sweep.
@@ -148,10 +160,10 @@ func TestHandlerRejectsStrangeEvents(t *testing.T) {
 
 func TestSummaryNamesFailures(t *testing.T) {
 	s := sweep.Summary{Run: "r", Account: fake.Account, Region: "eu-west-1", Mode: "enforce", Parts: 1, Duration: "3s",
-		Tally: sweep.Tally{Seen: 3, Clean: 1, Failed: 2, Failures: []sweep.Failure{{Bucket: "acme-a", Region: "eu-west-1", Reason: "remove-public-acl-grants: AccessDenied: Access Denied"}}}}
+		Tally: sweep.Tally{Seen: 3, Statuses: map[contract.Status]int{contract.Clean: 1, contract.Failed: 2}, Failures: []sweep.Failure{{Bucket: "acme-a", Region: "eu-west-1", Reason: "remove-public-acl-grants: AccessDenied: Access Denied"}}}}
 	e := s.Envelope()
 	if e.Attributes["severity"] != "high" || !strings.Contains(e.Text, "acme-a (eu-west-1): remove-public-acl-grants: AccessDenied") ||
-		!strings.Contains(e.Subject, "3 buckets, 0 fixed, 2 failed") || len(e.Subject) >= 100 {
+		!strings.Contains(e.Subject, "3 buckets, 0 remediated, 2 failing") || len(e.Subject) >= 100 {
 		t.Errorf("%+v", e)
 	}
 }
@@ -167,8 +179,8 @@ func TestPartCountsUndeliveredAlerts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if out.Tally.Undelivered != 2 || out.Tally.Fixed != 2 || out.Tally.Seen != 10 {
-		t.Fatalf("tally %+v, want 2 undelivered, 2 fixed of 10", out.Tally)
+	if out.Tally.Undelivered != 2 || out.Tally.Count(contract.Remediated) != 2 || out.Tally.Seen != 10 {
+		t.Fatalf("tally %+v, want 2 undelivered, 2 remediated of 10", out.Tally)
 	}
 	if len(f.Published()) != 0 {
 		t.Fatalf("%d published while SNS was down", len(f.Published()))

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/bucketguard/bucketguard/remediations/alert"
+	"github.com/bucketguard/bucketguard/remediations/contract"
+	"github.com/bucketguard/bucketguard/remediations/plan"
 )
 
 // SummarySchema names the version of the summary document.
@@ -26,14 +28,14 @@ type Summary struct {
 	Tally Tally `json:"tally"`
 }
 
-func (s Summary) severity() string {
-	switch {
-	case s.Tally.Failed > 0 || s.Tally.Undelivered > 0:
-		return "high"
-	case s.Tally.Fixed > 0 || s.Tally.ExpiredApprovals > 0 || s.Tally.Notified > 0:
-		return "medium"
+func (s Summary) severity() plan.Severity {
+	switch t := s.Tally; {
+	case t.Failing() > 0 || t.Undelivered > 0:
+		return plan.High
+	case t.Count(contract.Remediated) > 0 || t.ExpiredApprovals > 0 || t.Count(contract.Notified) > 0:
+		return plan.Medium
 	}
-	return "info"
+	return plan.Info
 }
 
 // Envelope renders the summary for SNS: text for e-mail, JSON for machines.
@@ -46,12 +48,10 @@ func (s Summary) Envelope() alert.Envelope {
 	p("bucketguard sweep of account %s in %s (%s mode)", s.Account, s.Region, s.Mode)
 	p("")
 	p("  buckets seen            %d", t.Seen)
-	p("  clean                   %d", t.Clean)
-	p("  fixed                   %d", t.Fixed)
-	p("  reported only           %d   (findings with nothing to write)", t.Reported)
-	p("  found, notify mode      %d", t.Notified)
-	p("  failed                  %d", t.Failed)
-	p("  gone before evaluation  %d", t.Vanished)
+	for _, st := range contract.Statuses() {
+		p("  %-23s %d", st, t.Count(st))
+	}
+	p("  errors                  %d   (evaluation stopped by an AWS error)", t.Errors)
 	p("  approved public read    %d", t.Exempt)
 	p("  expired approvals       %d", t.ExpiredApprovals)
 	if t.Undelivered > 0 {
@@ -60,17 +60,18 @@ func (s Summary) Envelope() alert.Envelope {
 	p("  time taken              %s in %d invocation(s), run %s", s.Duration, s.Parts, s.Run)
 	if len(t.Failures) > 0 {
 		p("")
-		p("FAILED BUCKETS")
+		p("BUCKETS LEFT SHORT OF A GOOD STATE (errors, partial and failed)")
 		for _, f := range t.Failures {
 			p("  %s (%s): %s", f.Bucket, f.Region, f.Reason)
 		}
-		if t.Failed > len(t.Failures) {
-			p("  ... and %d more (see the function's log)", t.Failed-len(t.Failures))
+		if t.Failing() > len(t.Failures) {
+			p("  ... and %d more (see the function's log)", t.Failing()-len(t.Failures))
 		}
 	}
-	subject := fmt.Sprintf("bucketguard sweep %s: %d buckets, %d fixed, %d failed", s.Region, t.Seen, t.Fixed, t.Failed)
-	return alert.Envelope{Subject: subject, Text: b.String(), JSON: js, Attributes: map[string]string{
-		"kind": "sweep-summary", "account": s.Account, "region": s.Region, "severity": s.severity(),
-		"outcome": "complete", "owner": alert.Unassigned, "mode": s.Mode,
-	}}
+	subject := fmt.Sprintf("bucketguard sweep %s: %d buckets, %d remediated, %d failing", s.Region, t.Seen, t.Count(contract.Remediated), t.Failing())
+	return alert.Envelope{Kind: contract.KindSummary, Subject: subject, Text: b.String(), JSON: js, Key: "sweep/" + s.Run + "/summary",
+		Attributes: map[string]string{
+			"kind": contract.KindSummary, "account": s.Account, "region": s.Region, "severity": string(s.severity()),
+			"owner": alert.Unassigned, "mode": s.Mode,
+		}}
 }

@@ -57,6 +57,10 @@ type Options struct {
 	// Stop, when closed, stops starting buckets (Ctrl-C in the CLI); the
 	// buckets in flight finish.
 	Stop <-chan struct{}
+	// Listed, when set, is told after each page how many buckets the run
+	// has listed so far and whether more pages follow (a progress display
+	// learns the total without listing twice).
+	Listed func(n int, more bool)
 	// Locate finds a bucket's region when the page does not say (an
 	// emulator); nil falls back to Region.
 	Locate func(ctx context.Context, bucket string) (string, error)
@@ -70,8 +74,8 @@ type Evaluate func(ctx context.Context, b Bucket) (remediations.Result, error)
 // line); it is called from the workers, one at a time.
 type Visit func(b Bucket, res remediations.Result, err error)
 
-// Outcome is the end of one run.
-type Outcome struct {
+// Progress is how far one run (or part of a run) got.
+type Progress struct {
 	Tally Tally `json:"tally"`
 	// Next is where to resume; nil when every bucket was evaluated.
 	Next *Position `json:"next,omitempty"`
@@ -82,10 +86,10 @@ type Outcome struct {
 // Run evaluates every bucket from the position on. A failure to list is
 // returned (the run can be retried from the same position); a bucket's
 // failure is counted, named, and never stops the run.
-func Run(ctx context.Context, l Lister, from Position, o Options, eval Evaluate, visit Visit) (Outcome, error) {
+func Run(ctx context.Context, l Lister, from Position, o Options, eval Evaluate, visit Visit) (Progress, error) {
 	o = o.withDefaults()
 	var (
-		out  Outcome
+		out  Progress
 		mu   sync.Mutex
 		wg   sync.WaitGroup
 		sem  = make(chan struct{}, o.Concurrency)
@@ -102,11 +106,16 @@ func Run(ctx context.Context, l Lister, from Position, o Options, eval Evaluate,
 			return ""
 		}
 	)
+	listed := 0
 	for {
 		page, err := list(ctx, l, pos.Token, o)
 		if err != nil {
 			wg.Wait()
 			return out, err
+		}
+		listed += len(page.buckets)
+		if o.Listed != nil {
+			o.Listed(listed, page.next != "")
 		}
 		for _, b := range page.buckets {
 			if b.Name <= pos.After {
@@ -143,24 +152,6 @@ func Run(ctx context.Context, l Lister, from Position, o Options, eval Evaluate,
 			return out, nil
 		}
 		pos = Position{Token: page.next}
-	}
-}
-
-// Count pages through the list once and counts the buckets, for a progress
-// display; it costs one ListBuckets call per page.
-func Count(ctx context.Context, l Lister, o Options) (int, error) {
-	o = o.withDefaults()
-	n, token := 0, ""
-	for {
-		p, err := list(ctx, l, token, o)
-		if err != nil {
-			return n, err
-		}
-		n += len(p.buckets)
-		if p.next == "" {
-			return n, nil
-		}
-		token = p.next
 	}
 }
 

@@ -13,15 +13,19 @@ import (
 
 	"github.com/bucketguard/bucketguard/remediations"
 	"github.com/bucketguard/bucketguard/remediations/config"
-	fake "github.com/bucketguard/bucketguard/remediations/remediationstest"
+	"github.com/bucketguard/bucketguard/remediations/contract"
+	"github.com/bucketguard/bucketguard/remediations/emulator"
+	"github.com/bucketguard/bucketguard/remediations/fake"
+	"github.com/bucketguard/bucketguard/remediations/op"
+	"github.com/bucketguard/bucketguard/remediations/posture"
 	"github.com/bucketguard/bucketguard/remediations/sweep"
 )
 
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 
 func clean(b string) fake.Bucket {
-	on := remediations.AllOn
-	return fake.Bucket{BPA: &on, Encryption: &remediations.Encryption{Algorithm: "AES256"}, Policy: fake.PolicyDoc(fake.TLSStatement(b))}
+	on := posture.AllOn
+	return fake.Bucket{BPA: &on, Encryption: &posture.Encryption{Algorithm: "AES256"}, Policy: emulator.PolicyDoc(emulator.TLSStatement(b))}
 }
 
 // account makes n buckets in eu-west-1, every fifth with a public policy,
@@ -32,7 +36,7 @@ func account(n int) *fake.Fake {
 		name := fmt.Sprintf("acme-%04d", i)
 		b := clean(name)
 		if i%5 == 0 {
-			b.Policy = fake.PolicyDoc(fake.PublicReadStatement(name), fake.TLSStatement(name))
+			b.Policy = emulator.PolicyDoc(emulator.PublicReadStatement(name), emulator.TLSStatement(name))
 		}
 		f.Put(name, b)
 	}
@@ -47,7 +51,7 @@ func account(n int) *fake.Fake {
 func evaluator(f *fake.Fake) sweep.Evaluate {
 	e := &remediations.Engine{S3: f.S3(), Control: f.Control(), Config: config.Default()}
 	return func(ctx context.Context, b sweep.Bucket) (remediations.Result, error) {
-		return e.Evaluate(ctx, remediations.Target{Account: fake.Account, Region: b.Region, Bucket: b.Name}, nil, quiet)
+		return e.Evaluate(ctx, posture.Target{Account: fake.Account, Region: b.Region, Bucket: b.Name}, nil, quiet)
 	}
 }
 
@@ -93,15 +97,14 @@ func TestRunEvaluatesEveryBucketOfTheRegionOnce(t *testing.T) {
 	if n := f.Count("s3:ListBuckets"); n != 5 {
 		t.Errorf("ListBuckets called %d times for 47 buckets in pages of 10", n)
 	}
-	want := sweep.Tally{Seen: 47, Clean: 37, Fixed: 10}
-	if got := out.Tally; got.Seen != want.Seen || got.Clean != want.Clean || got.Fixed != want.Fixed || got.Failed != 0 {
+	if got := out.Tally; got.Seen != 47 || got.Count(contract.Clean) != 37 || got.Count(contract.Remediated) != 10 || got.Failing() != 0 {
 		t.Errorf("tally %+v", got)
 	}
 }
 
 func TestPerBucketFailuresNeverStopTheRun(t *testing.T) {
 	f := account(12)
-	f.Fault = func(op config.Operation, b string, _ int) error {
+	f.Fault = func(op op.Operation, b string, _ int) error {
 		switch {
 		case b == "acme-0003" && op == "s3:GetBucketAcl":
 			return fake.HTTPError(503) // transient: the bucket fails, the run goes on
@@ -114,7 +117,7 @@ func TestPerBucketFailuresNeverStopTheRun(t *testing.T) {
 	if err != nil || out.Next != nil {
 		t.Fatalf("err %v next %+v", err, out.Next)
 	}
-	if out.Tally.Seen != 12 || out.Tally.Failed != 2 || len(out.Tally.Failures) != 2 {
+	if out.Tally.Seen != 12 || out.Tally.Failing() != 2 || len(out.Tally.Failures) != 2 {
 		t.Fatalf("tally %+v", out.Tally)
 	}
 	names := []string{out.Tally.Failures[0].Bucket, out.Tally.Failures[1].Bucket}
@@ -197,7 +200,7 @@ func TestRegionFromLocateWhenThePageDoesNotSay(t *testing.T) {
 		mu.Lock()
 		got = append(got, b.Region)
 		mu.Unlock()
-		return remediations.Result{Outcome: remediations.ResultClean}, nil
+		return remediations.Result{Status: contract.Clean}, nil
 	}
 	_, err := sweep.Run(context.Background(), noRegion, sweep.Position{}, sweep.Options{
 		Locate: func(context.Context, string) (string, error) { return "ap-south-2", nil }}, eval, nil)
@@ -241,7 +244,7 @@ func BenchmarkSweep(b *testing.B) {
 		b.Run(fmt.Sprint(n), func(b *testing.B) {
 			l := synthetic(n)
 			eval := func(context.Context, sweep.Bucket) (remediations.Result, error) {
-				return remediations.Result{Outcome: remediations.ResultClean}, nil
+				return remediations.Result{Status: contract.Clean}, nil
 			}
 			b.ReportAllocs()
 			for b.Loop() {

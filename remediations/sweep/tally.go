@@ -4,21 +4,22 @@ import (
 	"strings"
 
 	"github.com/bucketguard/bucketguard/remediations"
+	"github.com/bucketguard/bucketguard/remediations/contract"
+	"github.com/bucketguard/bucketguard/remediations/plan"
 )
 
 // MaxFailures bounds the failures named in a tally: the count stays exact,
 // the list (and the summary alert) stays small.
 const MaxFailures = 50
 
-// Tally counts a run's buckets by outcome.
+// Tally counts a run's buckets by the status of their evaluation.
 type Tally struct {
-	Seen             int       `json:"seen"`
-	Clean            int       `json:"clean"`
-	Fixed            int       `json:"fixed"`
-	Reported         int       `json:"reported"`
-	Notified         int       `json:"notified"`
-	Failed           int       `json:"failed"`
-	Vanished         int       `json:"vanished"`
+	Seen int `json:"seen"`
+	// Statuses counts the evaluations that finished, by status.
+	Statuses map[contract.Status]int `json:"statuses"`
+	// Errors counts the evaluations that ended in an error (a transient
+	// failure the sweep does not retry), so have no status.
+	Errors           int       `json:"errors"`
 	Exempt           int       `json:"exempt"`
 	ExpiredApprovals int       `json:"expired_approvals"`
 	Failures         []Failure `json:"failures,omitempty"`
@@ -34,38 +35,38 @@ type Failure struct {
 	Reason string `json:"reason"`
 }
 
+// Count returns how many evaluations ended with status s.
+func (t Tally) Count(s contract.Status) int { return t.Statuses[s] }
+
+// Failing counts the buckets left short of a good state: errors, and the
+// partial and failed remediations.
+func (t Tally) Failing() int { return t.Errors + t.Count(contract.Partial) + t.Count(contract.Failed) }
+
 func (t *Tally) add(b Bucket, res remediations.Result, err error) {
 	t.Seen++
 	if err != nil {
-		t.fail(b, err.Error())
+		t.Errors++
+		t.name(b, err.Error())
 		return
 	}
-	switch res.Outcome {
-	case remediations.ResultClean:
-		t.Clean++
-	case remediations.ResultRemediated:
-		t.Fixed++
-	case remediations.ResultReported:
-		t.Reported++
-	case remediations.ResultNotified:
-		t.Notified++
-	case remediations.ResultBucketGone:
-		t.Vanished++
-	default:
-		t.fail(b, reason(res))
+	if t.Statuses == nil {
+		t.Statuses = map[contract.Status]int{}
+	}
+	t.Statuses[res.Status]++
+	if res.Status == contract.Partial || res.Status == contract.Failed {
+		t.name(b, reason(res))
 	}
 	if x := res.Exemption; x != nil {
 		switch x.Status {
-		case remediations.Approved:
+		case plan.Approved:
 			t.Exempt++
-		case remediations.ApprovalExpired:
+		case plan.Expired:
 			t.ExpiredApprovals++
 		}
 	}
 }
 
-func (t *Tally) fail(b Bucket, why string) {
-	t.Failed++
+func (t *Tally) name(b Bucket, why string) {
 	if len(t.Failures) < MaxFailures {
 		t.Failures = append(t.Failures, Failure{Bucket: b.Name, Region: b.Region, Reason: why})
 	}
@@ -86,7 +87,7 @@ func reason(res remediations.Result) string {
 		parts = append(parts, res.Error)
 	}
 	if len(parts) == 0 {
-		return res.Outcome
+		return string(res.Status)
 	}
 	return strings.Join(parts, "; ")
 }
@@ -94,12 +95,13 @@ func reason(res remediations.Result) string {
 // Merge adds another invocation's tally.
 func (t *Tally) Merge(o Tally) {
 	t.Seen += o.Seen
-	t.Clean += o.Clean
-	t.Fixed += o.Fixed
-	t.Reported += o.Reported
-	t.Notified += o.Notified
-	t.Failed += o.Failed
-	t.Vanished += o.Vanished
+	if len(o.Statuses) > 0 && t.Statuses == nil {
+		t.Statuses = map[contract.Status]int{}
+	}
+	for s, n := range o.Statuses {
+		t.Statuses[s] += n
+	}
+	t.Errors += o.Errors
 	t.Exempt += o.Exempt
 	t.ExpiredApprovals += o.ExpiredApprovals
 	t.Undelivered += o.Undelivered

@@ -1,0 +1,183 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
+
+	"github.com/bucketguard/bucketguard/events"
+	"github.com/bucketguard/bucketguard/remediations"
+	"github.com/bucketguard/bucketguard/remediations/alert"
+	"github.com/bucketguard/bucketguard/remediations/config"
+	"github.com/bucketguard/bucketguard/remediations/contract"
+	"github.com/bucketguard/bucketguard/remediations/emulator"
+	"github.com/bucketguard/bucketguard/remediations/fake"
+	"github.com/bucketguard/bucketguard/remediations/handler"
+	"github.com/bucketguard/bucketguard/remediations/posture"
+	"github.com/bucketguard/bucketguard/remediations/sweep"
+)
+
+// metricFilter is one AWS::Logs::MetricFilter of the template.
+type metricFilter struct {
+	id, pattern, metric string
+	dimensions          map[string]string
+}
+
+func metricFilters(t *testing.T, tpl map[string]any) []metricFilter {
+	t.Helper()
+	var out []metricFilter
+	for id, props := range resources(tpl, "AWS::Logs::MetricFilter") {
+		mt := props["MetricTransformations"].([]any)[0].(map[string]any)
+		f := metricFilter{id: id, pattern: props["FilterPattern"].(string), metric: mt["MetricName"].(string), dimensions: map[string]string{}}
+		if dims, ok := mt["Dimensions"].([]any); ok {
+			for _, d := range dims {
+				dm := d.(map[string]any)
+				f.dimensions[dm["Key"].(string)] = dm["Value"].(string)
+			}
+		}
+		out = append(out, f)
+	}
+	return out
+}
+
+// handlerLog is the remediate function's log for two events: one whose
+// alert is published, one whose alert reaches neither SNS nor a queue.
+func handlerLog(t *testing.T) string {
+	t.Helper()
+	f := fake.New()
+	for _, b := range []string{"acme-one", "acme-two"} {
+		f.Put(b, fake.Bucket{Policy: emulator.PolicyDoc(emulator.PublicReadStatement(b))})
+	}
+	var logs bytes.Buffer
+	h := &handler.Handler{
+		Engine: &remediations.Engine{S3: f.S3(), Control: f.Control(), Config: config.Default()},
+		Alerts: &alert.Sender{SNS: f.SNS(), TopicARN: "arn:aws:sns:eu-west-1:111122223333:alerts"},
+		Log:    slog.New(slog.NewJSONHandler(&logs, nil)),
+	}
+	for i, b := range []string{"acme-one", "acme-two"} {
+		if i == 1 {
+			f.Fault = fake.FailOp("sns:Publish", fake.APIError("InternalError", "SNS is down"))
+		}
+		ev := eventFor(t, b)
+		if _, err := h.Process(context.Background(), ev); (err != nil) != (i == 1) {
+			t.Fatalf("event %d: err %v", i, err)
+		}
+	}
+	return logs.String()
+}
+
+func eventFor(t *testing.T, bucket string) []byte {
+	t.Helper()
+	rec := map[string]any{"eventVersion": "1.11", "eventTime": "2026-11-30T12:00:00Z", "eventSource": events.EventSource,
+		"eventName": "PutBucketPolicy", "awsRegion": "eu-west-1", "eventID": "ev-" + bucket, "recipientAccountId": fake.Account,
+		"userIdentity":      map[string]any{"type": "IAMUser", "arn": "arn:aws:iam::111122223333:user/alice"},
+		"requestParameters": map[string]any{"bucketName": bucket}}
+	b, err := json.Marshal(map[string]any{"version": "0", "id": "x", "detail-type": events.DetailType, "source": "aws.s3", "detail": rec})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+type noInvoke struct{}
+
+func (noInvoke) Invoke(context.Context, *lambda.InvokeInput, ...func(*lambda.Options)) (*lambda.InvokeOutput, error) {
+	return &lambda.InvokeOutput{}, nil
+}
+
+// sweepLog is the sweep's log for one run over three buckets, two of them
+// public, while SNS is down: two bucket alerts and the summary undelivered.
+func sweepLog(t *testing.T) (string, sweep.Tally) {
+	t.Helper()
+	f := fake.New()
+	for _, b := range []string{"acme-a", "acme-b", "acme-c"} {
+		on := posture.AllOn
+		bk := fake.Bucket{BPA: &on, Encryption: &posture.Encryption{Algorithm: "AES256"}, Policy: emulator.PolicyDoc(emulator.TLSStatement(b))}
+		if b != "acme-c" {
+			bk.Policy = emulator.PolicyDoc(emulator.PublicReadStatement(b), emulator.TLSStatement(b))
+		}
+		f.Put(b, bk)
+	}
+	f.Fault = fake.FailOp("sns:Publish", fake.APIError("InternalError", "SNS is down"))
+	var logs bytes.Buffer
+	log := slog.New(slog.NewJSONHandler(&logs, nil))
+	h := &sweep.Handler{
+		Invocation: func(context.Context) (sweep.Invocation, bool) {
+			return sweep.Invocation{RequestID: "run-1", FunctionARN: "arn:aws:lambda:eu-west-1:111122223333:function:sweep"}, true
+		},
+		Engine:  &remediations.Engine{S3: f.S3(), Control: f.Control(), Config: config.Default()},
+		List:    f.S3(),
+		Alerts:  &alert.Sender{SNS: f.SNS(), TopicARN: "arn:aws:sns:eu-west-1:111122223333:alerts"},
+		Next:    noInvoke{},
+		Options: sweep.Options{Region: "eu-west-1", Concurrency: 2, Margin: time.Second},
+		Log:     log,
+	}
+	cont := &sweep.Continuation{Run: "run-1", Part: 1}
+	progress, err := h.Part(context.Background(), fake.Account, cont, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.Handle(context.Background(), []byte(`{"detail-type":"Scheduled Event"}`)); err == nil {
+		t.Fatal("a run whose summary reached nothing must fail")
+	}
+	return logs.String(), progress.Tally
+}
+
+// The stack's metric filters, as synthesized, count the functions' real log
+// lines: one Remediations count per bucket alert (with its status as the
+// dimension), and one UndeliveredAlerts count per alert that reached neither
+// SNS nor the fallback queue, never two.
+func TestMetricFiltersCountRealLogLines(t *testing.T) {
+	_, tpls, _ := synth(t)
+	filters := metricFilters(t, tpls[0])
+	if len(filters) != 4 {
+		t.Fatalf("%d metric filters, want 2 per function", len(filters))
+	}
+	hlog := handlerLog(t)
+	slog, tally := sweepLog(t)
+	if tally.Undelivered != 2 {
+		t.Fatalf("tally counts %d undelivered alerts, want 2", tally.Undelivered)
+	}
+	logs := map[string][]map[string]any{"Remediate": jsonLines(t, hlog), "Sweep": jsonLines(t, slog)}
+	want := map[string]map[string]int{
+		// metric → function → count
+		"Remediations":      {"Remediate": 2, "Sweep": 2}, // the part's 2 bucket alerts; Handle then finds them clean
+		"UndeliveredAlerts": {"Remediate": 1, "Sweep": 3}, // the 2 bucket alerts and Handle's summary, once each
+	}
+	for _, f := range filters {
+		fn := f.dimensions["Function"]
+		p, err := parseFilter(f.pattern)
+		if err != nil {
+			t.Fatalf("%s: %v", f.id, err)
+		}
+		n := 0
+		for _, line := range logs[fn] {
+			ok, err := p.match(line)
+			if err != nil {
+				t.Fatalf("%s: %v", f.id, err)
+			}
+			if !ok {
+				continue
+			}
+			n++
+			if sel, has := f.dimensions["Status"]; has {
+				v, _ := selectField(line, sel)
+				if v != string(contract.Remediated) {
+					t.Errorf("%s: status dimension %v from %v", f.id, v, line)
+				}
+			}
+		}
+		if n != want[f.metric][fn] {
+			t.Errorf("%s (%s, %s): %d lines counted, want %d\npattern %s", f.id, f.metric, fn, n, want[f.metric][fn], f.pattern)
+		}
+	}
+	if !strings.Contains(hlog, `"kind":"bucket"`) || !strings.Contains(slog, `"kind":"sweep-summary"`) {
+		t.Error("the alert lines do not say their kind")
+	}
+}

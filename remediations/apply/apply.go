@@ -1,0 +1,164 @@
+// Package apply makes a plan's writes: each Step is one S3 or S3 Control
+// call, sent only while enough time is left to finish it, read it back and
+// alert. It reports what became of every step; it judges nothing.
+package apply
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/aws/aws-sdk-go-v2/service/s3control"
+	ctltypes "github.com/aws/aws-sdk-go-v2/service/s3control/types"
+
+	"github.com/bucketguard/bucketguard/remediations/acl"
+	"github.com/bucketguard/bucketguard/remediations/awserr"
+	"github.com/bucketguard/bucketguard/remediations/contract"
+	"github.com/bucketguard/bucketguard/remediations/op"
+	"github.com/bucketguard/bucketguard/remediations/plan"
+	"github.com/bucketguard/bucketguard/remediations/posture"
+	"github.com/bucketguard/bucketguard/remediations/read"
+)
+
+// Result is what became of one step.
+type Result struct {
+	Done   bool
+	Err    error  // the write's error, when it failed
+	Reason string // why it was not started
+}
+
+// Clients are what the writes go through.
+type Clients struct {
+	S3      S3Writer
+	Control AccountWriter
+}
+
+// Run makes the plan's writes in order. Before each one it checks that at
+// least margin is left before the context's deadline. A permanent failure is
+// recorded and the next write goes ahead; a transient one, a vanished bucket
+// or a near deadline stop the rest, which are reported as not started.
+func Run(ctx context.Context, c Clients, t posture.Target, steps []plan.Step, margin time.Duration, now func() time.Time, log *slog.Logger) ([]Result, error) {
+	res := make([]Result, len(steps))
+	stop := func(from int, reason string) {
+		for j := from; j < len(steps); j++ {
+			res[j].Reason = reason
+		}
+	}
+	for i, st := range steps {
+		if dl, ok := ctx.Deadline(); ok && dl.Sub(now()) < margin {
+			stop(i, "the invocation's deadline was near")
+			log.Warn("stop", "reason", "deadline near", "step", st.Op, "left", dl.Sub(now()).String())
+			return res, fmt.Errorf("%w (%d of %d writes done)", awserr.ErrDeadline, i, len(steps))
+		}
+		err := write(ctx, c, t, st)
+		if err == nil {
+			res[i].Done = true
+			log.Info(contract.MsgAction, "op", st.Op, "actions", st.Actions, contract.FieldOutcome, "written")
+			continue
+		}
+		res[i].Err = err
+		log.Warn(contract.MsgAction, "op", st.Op, "actions", st.Actions, contract.FieldOutcome, "failed", contract.FieldErr, awserr.Describe(err))
+		switch {
+		case awserr.NoSuchBucket(err):
+			stop(i+1, "the bucket no longer exists")
+			return res, fmt.Errorf("%s on %s: %w", st.Op, t.Bucket, awserr.ErrBucketGone)
+		case awserr.Transient(err):
+			stop(i+1, "a transient AWS error stopped the run; the retry will finish it")
+			return res, &awserr.TransientError{Op: string(st.Op), Err: err}
+		}
+	}
+	return res, nil
+}
+
+// write makes one step's call. Every write operation of op's list has a case
+// here; a test checks it.
+func write(ctx context.Context, c Clients, t posture.Target, st plan.Step) error {
+	b, owner, reg := aws.String(t.Bucket), aws.String(t.Account), read.InRegion(t.Region)
+	var err error
+	switch st.Op {
+	case op.PutBucketAcl:
+		_, err = c.S3.PutBucketAcl(ctx, &s3.PutBucketAclInput{Bucket: b, ExpectedBucketOwner: owner, AccessControlPolicy: aclToS3(*st.ACL)}, reg)
+	case op.PutBucketPolicy:
+		_, err = c.S3.PutBucketPolicy(ctx, &s3.PutBucketPolicyInput{Bucket: b, ExpectedBucketOwner: owner, Policy: aws.String(st.Policy)}, reg)
+	case op.DeleteBucketPolicy:
+		_, err = c.S3.DeleteBucketPolicy(ctx, &s3.DeleteBucketPolicyInput{Bucket: b, ExpectedBucketOwner: owner}, reg)
+	case op.PutPublicAccessBlock:
+		_, err = c.S3.PutPublicAccessBlock(ctx, &s3.PutPublicAccessBlockInput{Bucket: b, ExpectedBucketOwner: owner,
+			PublicAccessBlockConfiguration: &types.PublicAccessBlockConfiguration{
+				BlockPublicAcls: aws.Bool(st.BPA.BlockPublicAcls), IgnorePublicAcls: aws.Bool(st.BPA.IgnorePublicAcls),
+				BlockPublicPolicy: aws.Bool(st.BPA.BlockPublicPolicy), RestrictPublicBuckets: aws.Bool(st.BPA.RestrictPublicBuckets)}}, reg)
+	case op.PutBucketEncryption:
+		_, err = c.S3.PutBucketEncryption(ctx, &s3.PutBucketEncryptionInput{Bucket: b, ExpectedBucketOwner: owner,
+			ServerSideEncryptionConfiguration: &types.ServerSideEncryptionConfiguration{Rules: []types.ServerSideEncryptionRule{encryptionRule(*st.Encryption)}}}, reg)
+	case op.PutBucketOwnershipControls:
+		_, err = c.S3.PutBucketOwnershipControls(ctx, &s3.PutBucketOwnershipControlsInput{Bucket: b, ExpectedBucketOwner: owner,
+			OwnershipControls: &types.OwnershipControls{Rules: []types.OwnershipControlsRule{{ObjectOwnership: types.ObjectOwnership(st.Ownership)}}}}, reg)
+	case op.PutBucketVersioning:
+		_, err = c.S3.PutBucketVersioning(ctx, &s3.PutBucketVersioningInput{Bucket: b, ExpectedBucketOwner: owner,
+			VersioningConfiguration: &types.VersioningConfiguration{Status: types.BucketVersioningStatus(st.Versioning)}}, reg)
+	case op.PutBucketLogging:
+		_, err = c.S3.PutBucketLogging(ctx, &s3.PutBucketLoggingInput{Bucket: b, ExpectedBucketOwner: owner,
+			BucketLoggingStatus: &types.BucketLoggingStatus{LoggingEnabled: &types.LoggingEnabled{
+				TargetBucket: aws.String(st.Logging.TargetBucket), TargetPrefix: aws.String(st.Logging.TargetPrefix)}}}, reg)
+	case op.PutAccountPublicAccessBlock:
+		_, err = c.Control.PutPublicAccessBlock(ctx, &s3control.PutPublicAccessBlockInput{AccountId: owner,
+			PublicAccessBlockConfiguration: &ctltypes.PublicAccessBlockConfiguration{
+				BlockPublicAcls: aws.Bool(st.BPA.BlockPublicAcls), IgnorePublicAcls: aws.Bool(st.BPA.IgnorePublicAcls),
+				BlockPublicPolicy: aws.Bool(st.BPA.BlockPublicPolicy), RestrictPublicBuckets: aws.Bool(st.BPA.RestrictPublicBuckets)}}, read.ControlInRegion(t.Region))
+	default:
+		return fmt.Errorf("apply: no writer for %s", st.Op)
+	}
+	if err != nil {
+		return fmt.Errorf("%s %s: %w", st.Op, t.Bucket, err)
+	}
+	return nil
+}
+
+func encryptionRule(e posture.Encryption) types.ServerSideEncryptionRule {
+	r := types.ServerSideEncryptionRule{ApplyServerSideEncryptionByDefault: &types.ServerSideEncryptionByDefault{
+		SSEAlgorithm: types.ServerSideEncryption(e.Algorithm)}}
+	if e.KMSKeyID != "" {
+		r.ApplyServerSideEncryptionByDefault.KMSMasterKeyID = aws.String(e.KMSKeyID)
+		r.BucketKeyEnabled = aws.Bool(e.BucketKey)
+	}
+	if len(e.BlockedTypes) > 0 {
+		r.BlockedEncryptionTypes = &types.BlockedEncryptionTypes{}
+		for _, t := range e.BlockedTypes {
+			r.BlockedEncryptionTypes.EncryptionType = append(r.BlockedEncryptionTypes.EncryptionType, types.EncryptionType(t))
+		}
+	}
+	return r
+}
+
+func aclToS3(a acl.ACL) *types.AccessControlPolicy {
+	p := &types.AccessControlPolicy{Grants: []types.Grant{}}
+	if a.Owner.ID != "" {
+		p.Owner = &types.Owner{ID: aws.String(a.Owner.ID)}
+		if a.Owner.DisplayName != "" {
+			p.Owner.DisplayName = aws.String(a.Owner.DisplayName)
+		}
+	}
+	opt := func(s string) *string {
+		if s == "" {
+			return nil
+		}
+		return aws.String(s)
+	}
+	for _, g := range a.Grants {
+		p.Grants = append(p.Grants, types.Grant{
+			Permission: types.Permission(g.Permission),
+			Grantee: &types.Grantee{
+				Type:         types.Type(g.Grantee.Type),
+				ID:           opt(g.Grantee.ID),
+				URI:          opt(g.Grantee.URI),
+				EmailAddress: opt(g.Grantee.EmailAddress),
+				DisplayName:  opt(g.Grantee.DisplayName),
+			},
+		})
+	}
+	return p
+}

@@ -1,0 +1,225 @@
+package config
+
+import (
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/bucketguard/bucketguard/events"
+)
+
+// The environment variables, one per setting.
+const (
+	EnvMode                = "BUCKETGUARD_MODE"
+	EnvTopicARN            = "BUCKETGUARD_TOPIC_ARN"
+	EnvSelfRoleARN         = "BUCKETGUARD_SELF_ROLE_ARN"
+	EnvEncryption          = "BUCKETGUARD_ENCRYPTION"
+	EnvKMSKeyARN           = "BUCKETGUARD_KMS_KEY_ARN"
+	EnvBucketKey           = "BUCKETGUARD_BUCKET_KEY"
+	EnvRequireTLS          = "BUCKETGUARD_REQUIRE_TLS"
+	EnvEnforceVersioning   = "BUCKETGUARD_ENFORCE_VERSIONING"
+	EnvAccessLogBucket     = "BUCKETGUARD_ACCESS_LOG_BUCKET"
+	EnvAccessLogPrefix     = "BUCKETGUARD_ACCESS_LOG_PREFIX"
+	EnvEnforceOwnership    = "BUCKETGUARD_ENFORCE_OWNERSHIP"
+	EnvEnforceAccountBPA   = "BUCKETGUARD_ENFORCE_ACCOUNT_BPA"
+	EnvApprovalTagKey      = "BUCKETGUARD_APPROVAL_TAG_KEY"
+	EnvApprovalUntilTagKey = "BUCKETGUARD_APPROVAL_UNTIL_TAG_KEY"
+	EnvOwnerTagKey         = "BUCKETGUARD_OWNER_TAG_KEY"
+	EnvFallbackQueueURL    = "BUCKETGUARD_ALERT_FALLBACK_QUEUE_URL"
+	EnvLedgerTable         = "BUCKETGUARD_ALERT_LEDGER_TABLE"
+	EnvDeadlineMargin      = "BUCKETGUARD_DEADLINE_MARGIN"
+	EnvSweepConcurrency    = "BUCKETGUARD_SWEEP_CONCURRENCY"
+	EnvSweepMargin         = "BUCKETGUARD_SWEEP_MARGIN"
+	EnvLogLevel            = "BUCKETGUARD_LOG_LEVEL"
+)
+
+// Setting describes one setting, for the docs, --help and the CDK app.
+type Setting struct {
+	Env string
+	// Context is the CDK context key that sets it for the deployed
+	// functions; empty when the stack fills it in itself (the topic, the
+	// roles, the queue, the table) or it is for the CLI alone.
+	Context string
+	Default string
+	Meaning string
+	// Field is the Config field it sets.
+	Field string
+}
+
+// entry is a Setting with its parser and its printer.
+type entry struct {
+	Setting
+	raw    bool                             // not trimmed (a prefix may end in a space)
+	parse  func(c *Config, v string) string // "" when v is good
+	format func(c Config) string            // the variable's value for c
+}
+
+var (
+	topicRE  = regexp.MustCompile(`^arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$`)
+	kmsKeyRE = regexp.MustCompile(`^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/(mrk-)?[0-9a-fA-F-]{32,36}$`)
+	tableRE  = regexp.MustCompile(`^[A-Za-z0-9_.-]{3,255}$`)
+	queueRE  = regexp.MustCompile(`^https?://[A-Za-z0-9.:-]+/[0-9]{12}/[A-Za-z0-9_-]{1,80}(\.fifo)?$`)
+)
+
+// table is the one list of settings, in the docs' order.
+var table = []entry{
+	{Setting: Setting{Env: EnvMode, Context: "mode", Field: "Mode", Meaning: "`enforce` fixes and alerts; `notify` only alerts"},
+		parse: func(c *Config, v string) string {
+			if m := Mode(v); m == Enforce || m == Notify {
+				c.Mode = m
+				return ""
+			}
+			return "is not enforce|notify"
+		}, format: func(c Config) string { return string(c.Mode) }},
+	{Setting: Setting{Env: EnvTopicARN, Field: "TopicARN", Meaning: "SNS topic for alerts (required by the Lambda)"},
+		parse:  match(topicRE, "is not an SNS topic ARN", func(c *Config) *string { return &c.TopicARN }),
+		format: func(c Config) string { return c.TopicARN }},
+	{Setting: Setting{Env: EnvSelfRoleARN, Field: "SelfRoleARN", Meaning: "bucketguard's own role ARNs, comma-separated; their changes are skipped (required by the Lambda)"},
+		parse: func(c *Config, v string) string {
+			r, err := events.ParseRoles(v)
+			c.SelfRoleARN, c.SelfRoles = v, r
+			if err != nil || len(r) == 0 {
+				return "is not a comma-separated list of IAM role ARNs"
+			}
+			return ""
+		}, format: func(c Config) string { return c.SelfRoleARN }},
+	{Setting: Setting{Env: EnvEncryption, Context: "encryption", Field: "Encryption", Meaning: "default encryption to restore: `sse-s3` or `sse-kms`"},
+		parse: func(c *Config, v string) string {
+			if e := Encryption(v); e == SSES3 || e == SSEKMS {
+				c.Encryption = e
+				return ""
+			}
+			return "is not sse-s3|sse-kms"
+		}, format: func(c Config) string { return string(c.Encryption) }},
+	{Setting: Setting{Env: EnvKMSKeyARN, Context: "kmsKeyArn", Field: "KMSKeyARN", Meaning: "KMS key ARN for `sse-kms` (required with it)"},
+		parse:  match(kmsKeyRE, "is not a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>; aliases are not accepted)", func(c *Config) *string { return &c.KMSKeyARN }),
+		format: func(c Config) string { return c.KMSKeyARN }},
+	boolean(EnvBucketKey, "bucketKey", "BucketKey", "S3 Bucket Key with `sse-kms`", func(c *Config) *bool { return &c.BucketKey }),
+	boolean(EnvRequireTLS, "requireTls", "RequireTLS", "keep a Deny on aws:SecureTransport=false in every bucket policy", func(c *Config) *bool { return &c.RequireTLS }),
+	boolean(EnvEnforceVersioning, "enforceVersioning", "EnforceVersioning", "turn versioning on", func(c *Config) *bool { return &c.EnforceVersioning }),
+	{Setting: Setting{Env: EnvAccessLogBucket, Context: "accessLogBucket", Field: "AccessLogBucket", Meaning: "turn server access logging on, to this bucket"},
+		parse: func(c *Config, v string) string {
+			c.AccessLogBucket = v
+			if !events.ValidBucketName(v) {
+				return "is not a bucket name"
+			}
+			return ""
+		}, format: func(c Config) string { return c.AccessLogBucket }},
+	{Setting: Setting{Env: EnvAccessLogPrefix, Context: "accessLogPrefix", Field: "AccessLogPrefix", Meaning: "prefix for access logs; the bucket name and `/` are appended"}, raw: true,
+		parse: func(c *Config, v string) string {
+			c.AccessLogPrefix = v
+			if len(v) > 512 {
+				return "is longer than 512 characters"
+			}
+			return ""
+		}, format: func(c Config) string { return c.AccessLogPrefix }},
+	boolean(EnvEnforceOwnership, "enforceOwnership", "EnforceOwnership", "set Object Ownership to BucketOwnerEnforced (ACLs off)", func(c *Config) *bool { return &c.EnforceOwnership }),
+	boolean(EnvEnforceAccountBPA, "enforceAccountBlockPublicAccess", "EnforceAccountBPA", "turn on all four account-level Block Public Access settings", func(c *Config) *bool { return &c.EnforceAccountBPA }),
+	tagKey(EnvApprovalTagKey, "approvalTagKey", "ApprovalTagKey", "tag that approves public read (value `true`)", func(c *Config) *string { return &c.ApprovalTagKey }),
+	tagKey(EnvApprovalUntilTagKey, "approvalUntilTagKey", "ApprovalUntilTagKey", "optional RFC 3339 expiry of the approval", func(c *Config) *string { return &c.ApprovalUntilTagKey }),
+	tagKey(EnvOwnerTagKey, "ownerTagKey", "OwnerTagKey", "tag naming the bucket's owner; sent as the `owner` message attribute", func(c *Config) *string { return &c.OwnerTagKey }),
+	{Setting: Setting{Env: EnvFallbackQueueURL, Field: "FallbackQueueURL", Meaning: "SQS queue for alerts SNS would not take"},
+		parse:  match(queueRE, "is not an SQS queue URL", func(c *Config) *string { return &c.FallbackQueueURL }),
+		format: func(c Config) string { return c.FallbackQueueURL }},
+	{Setting: Setting{Env: EnvLedgerTable, Field: "LedgerTable", Meaning: "DynamoDB table (key `pk`, TTL `expires`) that stops a redelivered event from alerting twice"},
+		parse:  match(tableRE, "is not a DynamoDB table name", func(c *Config) *string { return &c.LedgerTable }),
+		format: func(c Config) string { return c.LedgerTable }},
+	duration(EnvDeadlineMargin, "", "DeadlineMargin", "time that must remain before the Lambda deadline to start a write",
+		time.Second, time.Minute, func(c *Config) *time.Duration { return &c.DeadlineMargin }),
+	{Setting: Setting{Env: EnvSweepConcurrency, Context: "sweepConcurrency", Field: "SweepConcurrency", Meaning: "buckets a sweep evaluates at once (1 to 32)"},
+		parse: func(c *Config, v string) string {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 || n > 32 {
+				return "is not a whole number from 1 to 32"
+			}
+			c.SweepConcurrency = n
+			return ""
+		}, format: func(c Config) string { return strconv.Itoa(c.SweepConcurrency) }},
+	duration(EnvSweepMargin, "", "SweepMargin", "time that must remain before the sweep's deadline to start another bucket",
+		10*time.Second, 10*time.Minute, func(c *Config) *time.Duration { return &c.SweepMargin }),
+	{Setting: Setting{Env: EnvLogLevel, Context: "logLevel", Field: "LogLevel", Meaning: "`debug`, `info`, `warn` or `error`"},
+		parse: func(c *Config, v string) string {
+			switch strings.ToLower(v) {
+			case "debug", "info", "warn", "error":
+				_ = c.LogLevel.UnmarshalText([]byte(v))
+				return ""
+			}
+			return "is not debug|info|warn|error"
+		}, format: func(c Config) string { return strings.ToLower(c.LogLevel.String()) }},
+}
+
+func match(re *regexp.Regexp, why string, field func(*Config) *string) func(*Config, string) string {
+	return func(c *Config, v string) string {
+		*field(c) = v
+		if !re.MatchString(v) {
+			return why
+		}
+		return ""
+	}
+}
+
+func boolean(env, ctx, field, meaning string, dst func(*Config) *bool) entry {
+	return entry{Setting: Setting{Env: env, Context: ctx, Field: field, Meaning: meaning},
+		parse: func(c *Config, v string) string {
+			b, err := strconv.ParseBool(v)
+			if err != nil {
+				return "is not true or false"
+			}
+			*dst(c) = b
+			return ""
+		},
+		format: func(c Config) string { return strconv.FormatBool(*dst(&c)) }}
+}
+
+// tagKey checks S3's tag key rules: 1 to 128 Unicode characters, not
+// starting with the reserved "aws:".
+// https://docs.aws.amazon.com/AmazonS3/latest/userguide/tagging-managing.html
+func tagKey(env, ctx, field, meaning string, dst func(*Config) *string) entry {
+	return entry{Setting: Setting{Env: env, Context: ctx, Field: field, Meaning: meaning},
+		parse: func(c *Config, v string) string {
+			*dst(c) = v
+			switch {
+			case len([]rune(v)) > 128:
+				return "is longer than 128 characters"
+			case strings.HasPrefix(strings.ToLower(v), "aws:"):
+				return "starts with the reserved prefix aws:"
+			}
+			return ""
+		},
+		format: func(c Config) string { return *dst(&c) }}
+}
+
+func duration(env, ctx, field, meaning string, lo, hi time.Duration, dst func(*Config) *time.Duration) entry {
+	return entry{Setting: Setting{Env: env, Context: ctx, Field: field, Meaning: meaning},
+		parse: func(c *Config, v string) string {
+			d, err := time.ParseDuration(v)
+			if err != nil || d < lo || d > hi {
+				return "is not a duration from " + lo.String() + " to " + hi.String()
+			}
+			*dst(c) = d
+			return ""
+		},
+		format: func(c Config) string { return dst(&c).String() }}
+}
+
+// Settings lists every setting with its default, in the docs' order.
+func Settings() []Setting {
+	d := Default()
+	out := make([]Setting, len(table))
+	for i, e := range table {
+		out[i] = e.Setting
+		out[i].Default = e.format(d)
+	}
+	return out
+}
+
+// setting returns the Setting of an environment variable.
+func setting(env string) Setting {
+	for _, e := range table {
+		if e.Env == env {
+			return e.Setting
+		}
+	}
+	return Setting{Env: env}
+}

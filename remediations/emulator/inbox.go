@@ -1,0 +1,100 @@
+package emulator
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
+
+	"github.com/bucketguard/bucketguard/remediations/clients"
+)
+
+// The alert path's resources on the emulator, made the way the stack makes
+// them: the alert topic with an owner's queue subscribed, the fallback queue
+// and the ledger table. The demo and the emulator tests share them.
+
+// Notification is one SNS message as an SQS subscriber receives it.
+type Notification struct {
+	Subject           string
+	Message           string
+	MessageAttributes map[string]struct{ Type, Value string }
+}
+
+// Attribute returns a message attribute's value.
+func (n Notification) Attribute(k string) string { return n.MessageAttributes[k].Value }
+
+// Inbox creates the topic and a queue subscribed to it, and returns the
+// topic's ARN and the queue's URL.
+func Inbox(ctx context.Context, set clients.Set, topicName, queueName string) (topicARN, queueURL string, err error) {
+	topic, err := set.SNS.CreateTopic(ctx, &sns.CreateTopicInput{Name: aws.String(topicName)})
+	if err != nil {
+		return "", "", fmt.Errorf("create topic %s: %w", topicName, err)
+	}
+	queueURL, err = CreateQueue(ctx, set, queueName)
+	if err != nil {
+		return "", "", err
+	}
+	attrs, err := set.SQS.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: aws.String(queueURL),
+		AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameQueueArn}})
+	if err != nil {
+		return "", "", fmt.Errorf("queue %s ARN: %w", queueName, err)
+	}
+	if _, err := set.SNS.Subscribe(ctx, &sns.SubscribeInput{TopicArn: topic.TopicArn, Protocol: aws.String("sqs"),
+		Endpoint: aws.String(attrs.Attributes[string(sqstypes.QueueAttributeNameQueueArn)])}); err != nil {
+		return "", "", fmt.Errorf("subscribe %s to %s: %w", queueName, topicName, err)
+	}
+	return aws.ToString(topic.TopicArn), queueURL, nil
+}
+
+// CreateQueue creates a queue and returns its URL.
+func CreateQueue(ctx context.Context, set clients.Set, name string) (string, error) {
+	q, err := set.SQS.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(name)})
+	if err != nil {
+		return "", fmt.Errorf("create queue %s: %w", name, err)
+	}
+	return aws.ToString(q.QueueUrl), nil
+}
+
+// LedgerTable creates the alert ledger: string partition key "pk".
+func LedgerTable(ctx context.Context, set clients.Set, name string) error {
+	_, err := set.DynamoDB.CreateTable(ctx, &dynamodb.CreateTableInput{
+		TableName:            aws.String(name),
+		AttributeDefinitions: []ddbtypes.AttributeDefinition{{AttributeName: aws.String("pk"), AttributeType: ddbtypes.ScalarAttributeTypeS}},
+		KeySchema:            []ddbtypes.KeySchemaElement{{AttributeName: aws.String("pk"), KeyType: ddbtypes.KeyTypeHash}},
+		BillingMode:          ddbtypes.BillingModePayPerRequest,
+	})
+	if err != nil {
+		return fmt.Errorf("create table %s: %w", name, err)
+	}
+	return nil
+}
+
+// Drain receives and deletes every notification waiting in the queue.
+func Drain(ctx context.Context, set clients.Set, queueURL string) ([]Notification, error) {
+	var out []Notification
+	for {
+		msgs, err := set.SQS.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(queueURL), MaxNumberOfMessages: 10})
+		if err != nil {
+			return out, fmt.Errorf("receive from %s: %w", queueURL, err)
+		}
+		if len(msgs.Messages) == 0 {
+			return out, nil
+		}
+		for _, m := range msgs.Messages {
+			var n Notification
+			if err := json.Unmarshal([]byte(aws.ToString(m.Body)), &n); err != nil {
+				return out, fmt.Errorf("notification in %s: %w", queueURL, err)
+			}
+			out = append(out, n)
+			if _, err := set.SQS.DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: aws.String(queueURL), ReceiptHandle: m.ReceiptHandle}); err != nil {
+				return out, fmt.Errorf("delete from %s: %w", queueURL, err)
+			}
+		}
+	}
+}

@@ -1,0 +1,79 @@
+package emulator
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"github.com/bucketguard/bucketguard/remediations/posture"
+)
+
+// Kind is one state of a bucket in a mixed account.
+type Kind int
+
+// The kinds of a mixed account.
+const (
+	Clean        Kind = iota
+	PublicPolicy      // a public-read statement beside a partner's
+	BPAOff            // Block Public Access deleted
+	PublicACL         // a public-read ACL grant, BPA deleted
+	ApprovedSite      // approved public read, as approved
+)
+
+// MixKind spreads buckets over the kinds: of every 20, two have a public
+// policy, two no Block Public Access, one a public ACL, one is an approved
+// website, fourteen are clean.
+func MixKind(i int) Kind {
+	switch i % 20 {
+	case 0, 1:
+		return PublicPolicy
+	case 2, 3:
+		return BPAOff
+	case 4:
+		return PublicACL
+	case 5:
+		return ApprovedSite
+	}
+	return Clean
+}
+
+// MixName names the i-th bucket of a mixed account.
+func MixName(i int) string { return fmt.Sprintf("acme-%04d", i) }
+
+// Mixed creates n buckets in the mix, eight at a time.
+func (s Scene) Mixed(ctx context.Context, n int) error {
+	var (
+		wg       sync.WaitGroup
+		mu       sync.Mutex
+		firstErr error
+		sem      = make(chan struct{}, 8)
+	)
+	for i := range n {
+		name := MixName(i)
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			err := s.Baseline(ctx, name, fmt.Sprintf("team-%d", i%7))
+			switch MixKind(i) {
+			case PublicPolicy:
+				err = first(err, s.Policy(ctx, name, PolicyDoc(PartnerStatement(name), PublicReadStatement(name), TLSStatement(name))))
+			case BPAOff:
+				err = first(err, s.BPA(ctx, name, nil))
+			case PublicACL:
+				err = first(err, s.BPA(ctx, name, nil), s.PublicACL(ctx, name))
+			case ApprovedSite:
+				err = first(err, s.Tags(ctx, name, map[string]string{"bucketguard:approved-public": "true"}),
+					s.BPA(ctx, name, &posture.BPA{BlockPublicAcls: true, IgnorePublicAcls: true}),
+					s.Policy(ctx, name, PolicyDoc(PublicReadStatement(name), TLSStatement(name))))
+			}
+			if err != nil {
+				mu.Lock()
+				firstErr = first(firstErr, err)
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	return firstErr
+}

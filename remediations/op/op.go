@@ -1,0 +1,189 @@
+// Package op is bucketguard's vocabulary of AWS calls: every operation the
+// engine, the sweep and the alert path make, in one list, each with the IAM
+// action that authorizes it, the resource it is granted on, and, for a
+// configuration write, the read that shows its effect. The reads, the writes,
+// the read-backs, the fakes' call counts and the stack's IAM policy are all
+// checked against this list; nothing else spells an operation.
+package op
+
+import (
+	"fmt"
+	"slices"
+)
+
+// Operation names an API call as "service:Name": "s3:GetBucketPolicy",
+// "s3control:PutPublicAccessBlock".
+type Operation string
+
+// Reads of a bucket's configuration (S3).
+const (
+	GetPublicAccessBlock       Operation = "s3:GetPublicAccessBlock"
+	GetBucketPolicy            Operation = "s3:GetBucketPolicy"
+	GetBucketPolicyStatus      Operation = "s3:GetBucketPolicyStatus"
+	GetBucketAcl               Operation = "s3:GetBucketAcl"
+	GetBucketEncryption        Operation = "s3:GetBucketEncryption"
+	GetBucketTagging           Operation = "s3:GetBucketTagging"
+	GetBucketOwnershipControls Operation = "s3:GetBucketOwnershipControls"
+	GetBucketVersioning        Operation = "s3:GetBucketVersioning"
+	GetBucketLogging           Operation = "s3:GetBucketLogging"
+)
+
+// Writes of a bucket's configuration (S3).
+const (
+	PutPublicAccessBlock       Operation = "s3:PutPublicAccessBlock"
+	PutBucketPolicy            Operation = "s3:PutBucketPolicy"
+	DeleteBucketPolicy         Operation = "s3:DeleteBucketPolicy"
+	PutBucketAcl               Operation = "s3:PutBucketAcl"
+	PutBucketEncryption        Operation = "s3:PutBucketEncryption"
+	PutBucketOwnershipControls Operation = "s3:PutBucketOwnershipControls"
+	PutBucketVersioning        Operation = "s3:PutBucketVersioning"
+	PutBucketLogging           Operation = "s3:PutBucketLogging"
+)
+
+// The account's Block Public Access (S3 Control), the bucket list and a
+// bucket's region.
+const (
+	GetAccountPublicAccessBlock Operation = "s3control:GetPublicAccessBlock"
+	PutAccountPublicAccessBlock Operation = "s3control:PutPublicAccessBlock"
+	ListBuckets                 Operation = "s3:ListBuckets"
+	GetBucketLocation           Operation = "s3:GetBucketLocation"
+)
+
+// The alert path and the sweep's continuation.
+const (
+	Publish     Operation = "sns:Publish"
+	SendMessage Operation = "sqs:SendMessage"
+	PutItem     Operation = "dynamodb:PutItem"
+	DeleteItem  Operation = "dynamodb:DeleteItem"
+	Invoke      Operation = "lambda:Invoke"
+)
+
+// Kind says whether an operation reads or writes.
+type Kind string
+
+// The kinds.
+const (
+	Read  Kind = "read"
+	Write Kind = "write"
+)
+
+// Resource is what the IAM action is granted on.
+type Resource string
+
+// The resources.
+const (
+	// Bucket: arn:<partition>:s3:::*, limited to the account's buckets.
+	Bucket Resource = "bucket"
+	// Account: "*": the action supports no resource-level permission.
+	Account Resource = "account"
+	// The stack's own resources, each granted on its one ARN.
+	Topic    Resource = "topic"
+	Queue    Resource = "queue"
+	Table    Resource = "table"
+	Function Resource = "function"
+)
+
+// Spec describes one operation.
+type Spec struct {
+	Op   Operation
+	Kind Kind
+	// IAM is the IAM action that authorizes the call. It is not always the
+	// API's name: GetBucketEncryption needs s3:GetEncryptionConfiguration.
+	// https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazons3.html
+	IAM      string
+	Resource Resource
+	// ReadBack is, for a write, the read that shows its effect.
+	ReadBack Operation
+	// Absent lists, for a read, the error codes S3 uses to say "this bucket
+	// has no such configuration": a fact about the bucket, not a failure.
+	Absent []string
+}
+
+// specs is the one list.
+var specs = []Spec{
+	{Op: GetPublicAccessBlock, Kind: Read, IAM: "s3:GetBucketPublicAccessBlock", Resource: Bucket, Absent: []string{"NoSuchPublicAccessBlockConfiguration"}},
+	{Op: GetBucketPolicy, Kind: Read, IAM: "s3:GetBucketPolicy", Resource: Bucket, Absent: []string{"NoSuchBucketPolicy"}},
+	{Op: GetBucketPolicyStatus, Kind: Read, IAM: "s3:GetBucketPolicyStatus", Resource: Bucket, Absent: []string{"NoSuchBucketPolicy"}},
+	{Op: GetBucketAcl, Kind: Read, IAM: "s3:GetBucketAcl", Resource: Bucket},
+	{Op: GetBucketEncryption, Kind: Read, IAM: "s3:GetEncryptionConfiguration", Resource: Bucket, Absent: []string{"ServerSideEncryptionConfigurationNotFoundError"}},
+	{Op: GetBucketTagging, Kind: Read, IAM: "s3:GetBucketTagging", Resource: Bucket, Absent: []string{"NoSuchTagSet", "NoSuchTagSetError"}},
+	{Op: GetBucketOwnershipControls, Kind: Read, IAM: "s3:GetBucketOwnershipControls", Resource: Bucket, Absent: []string{"OwnershipControlsNotFoundError"}},
+	{Op: GetBucketVersioning, Kind: Read, IAM: "s3:GetBucketVersioning", Resource: Bucket},
+	{Op: GetBucketLogging, Kind: Read, IAM: "s3:GetBucketLogging", Resource: Bucket},
+	{Op: GetAccountPublicAccessBlock, Kind: Read, IAM: "s3:GetAccountPublicAccessBlock", Resource: Account, Absent: []string{"NoSuchPublicAccessBlockConfiguration"}},
+	{Op: ListBuckets, Kind: Read, IAM: "s3:ListAllMyBuckets", Resource: Account},
+	{Op: GetBucketLocation, Kind: Read, IAM: "s3:GetBucketLocation", Resource: Bucket},
+
+	{Op: PutPublicAccessBlock, Kind: Write, IAM: "s3:PutBucketPublicAccessBlock", Resource: Bucket, ReadBack: GetPublicAccessBlock},
+	{Op: PutBucketPolicy, Kind: Write, IAM: "s3:PutBucketPolicy", Resource: Bucket, ReadBack: GetBucketPolicy},
+	{Op: DeleteBucketPolicy, Kind: Write, IAM: "s3:DeleteBucketPolicy", Resource: Bucket, ReadBack: GetBucketPolicy},
+	{Op: PutBucketAcl, Kind: Write, IAM: "s3:PutBucketAcl", Resource: Bucket, ReadBack: GetBucketAcl},
+	{Op: PutBucketEncryption, Kind: Write, IAM: "s3:PutEncryptionConfiguration", Resource: Bucket, ReadBack: GetBucketEncryption},
+	{Op: PutBucketOwnershipControls, Kind: Write, IAM: "s3:PutBucketOwnershipControls", Resource: Bucket, ReadBack: GetBucketOwnershipControls},
+	{Op: PutBucketVersioning, Kind: Write, IAM: "s3:PutBucketVersioning", Resource: Bucket, ReadBack: GetBucketVersioning},
+	{Op: PutBucketLogging, Kind: Write, IAM: "s3:PutBucketLogging", Resource: Bucket, ReadBack: GetBucketLogging},
+	{Op: PutAccountPublicAccessBlock, Kind: Write, IAM: "s3:PutAccountPublicAccessBlock", Resource: Account, ReadBack: GetAccountPublicAccessBlock},
+
+	{Op: Publish, Kind: Write, IAM: "sns:Publish", Resource: Topic},
+	{Op: SendMessage, Kind: Write, IAM: "sqs:SendMessage", Resource: Queue},
+	{Op: PutItem, Kind: Write, IAM: "dynamodb:PutItem", Resource: Table},
+	{Op: DeleteItem, Kind: Write, IAM: "dynamodb:DeleteItem", Resource: Table},
+	{Op: Invoke, Kind: Write, IAM: "lambda:InvokeFunction", Resource: Function},
+}
+
+// All returns every operation's spec, in the list's order.
+func All() []Spec { return slices.Clone(specs) }
+
+// Lookup returns an operation's spec.
+func Lookup(o Operation) (Spec, bool) {
+	for _, s := range specs {
+		if s.Op == o {
+			return s, true
+		}
+	}
+	return Spec{}, false
+}
+
+// Of returns an operation's spec; it fails loudly (an error, not a panic)
+// for a name that is not in the list.
+func Of(o Operation) (Spec, error) {
+	s, ok := Lookup(o)
+	if !ok {
+		return Spec{}, fmt.Errorf("operation %q is not in bucketguard's operation list", o)
+	}
+	return s, nil
+}
+
+// IsS3 reports whether o is an S3 or S3 Control call: the calls the
+// clean-bucket budget counts.
+func (o Operation) IsS3() bool {
+	s, ok := Lookup(o)
+	return ok && (s.Resource == Bucket || s.Resource == Account)
+}
+
+// IsRead reports whether o reads. An unknown name is not a read.
+func (o Operation) IsRead() bool {
+	s, ok := Lookup(o)
+	return ok && s.Kind == Read
+}
+
+// IsAbsent reports whether code is one of the errors with which o says
+// "not configured".
+func (o Operation) IsAbsent(code string) bool {
+	s, _ := Lookup(o)
+	return code != "" && slices.Contains(s.Absent, code)
+}
+
+// Actions returns the sorted, distinct IAM actions of the operations on one
+// kind of resource.
+func Actions(ops []Operation, on Resource) []string {
+	var out []string
+	for _, o := range ops {
+		s, ok := Lookup(o)
+		if ok && s.Resource == on && !slices.Contains(out, s.IAM) {
+			out = append(out, s.IAM)
+		}
+	}
+	slices.Sort(out)
+	return out
+}

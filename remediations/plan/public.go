@@ -1,0 +1,300 @@
+package plan
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/bucketguard/bucketguard/events"
+	"github.com/bucketguard/bucketguard/remediations/acl"
+	"github.com/bucketguard/bucketguard/remediations/op"
+	"github.com/bucketguard/bucketguard/remediations/policy"
+	"github.com/bucketguard/bucketguard/remediations/posture"
+)
+
+// Public access: the approval, the ACL, the bucket policy and the bucket's
+// Block Public Access, judged by AWS's meaning of "public".
+
+// approval reads the approval tags. An expired or unreadable expiry counts as
+// no approval; tags that cannot be read at all leave public read alone (its
+// judgement depends on them) and say so.
+func (pl *planner) approval() {
+	cfg := pl.in.Config
+	tags := pl.p.Tags
+	if tags.State == posture.Failed {
+		pl.keepPublicRead = true
+		pl.Exemption = &Exemption{Tag: cfg.ApprovalTagKey, Status: Unknown}
+		pl.find(Finding{ID: TagsUnreadable, Severity: High, Setting: "tags",
+			Summary: fmt.Sprintf("could not read the bucket's tags (%s), so whether public read is approved is unknown: public read is left in place, everything else is enforced", tags.Error)})
+		return
+	}
+	val, ok := tags.Value[cfg.ApprovalTagKey]
+	if !ok || !strings.EqualFold(strings.TrimSpace(val), "true") {
+		return
+	}
+	ex := &Exemption{Tag: cfg.ApprovalTagKey, Status: Approved}
+	pl.Exemption = ex
+	if until, ok := tags.Value[cfg.ApprovalUntilTagKey]; ok {
+		t, err := time.Parse(time.RFC3339, strings.TrimSpace(until))
+		switch {
+		case err != nil:
+			ex.Status = Invalid
+			pl.find(Finding{ID: ApprovalInvalid, Severity: Medium, Setting: "tags",
+				Summary: fmt.Sprintf("tag %s=%q is not an RFC 3339 time, so the public-read approval is not honoured", cfg.ApprovalUntilTagKey, until)})
+			return
+		case !t.After(pl.in.Now):
+			ex.Status, ex.Until = Expired, &t
+			pl.find(Finding{ID: ApprovalExpired, Severity: Medium, Setting: "tags",
+				Summary: fmt.Sprintf("the public-read approval expired at %s and is enforced as if absent", t.UTC().Format(time.RFC3339))})
+			return
+		default:
+			ex.Until = &t
+		}
+	}
+	pl.keepPublicRead = true
+	// Adding the approval is itself worth an alert: who approved, until when.
+	if pl.in.Event == events.PutBucketTagging {
+		if _, set := pl.in.RequestTags[cfg.ApprovalTagKey]; set || pl.in.RequestTags == nil {
+			until := "with no expiry"
+			if ex.Until != nil {
+				until = "until " + ex.Until.UTC().Format(time.RFC3339)
+			}
+			pl.find(Finding{ID: ApprovalGranted, Severity: Info, Setting: "tags",
+				Summary: fmt.Sprintf("public read approved by %s %s (tag %s)", orUnknown(pl.in.Actor), until, cfg.ApprovalTagKey)})
+		}
+	}
+}
+
+func orUnknown(s string) string {
+	if s == "" {
+		return "an unknown actor"
+	}
+	return s
+}
+
+func (pl *planner) acl() {
+	a := pl.p.ACL
+	if pl.p.Ownership.State == posture.Set && pl.p.Ownership.Value == posture.BucketOwnerEnforced {
+		return // ACLs are disabled: they grant nothing and cannot be changed.
+	}
+	switch a.State {
+	case posture.Failed:
+		pl.unreadable("acl", "ACL", errFact(a))
+		return
+	case posture.Set:
+	default:
+		return
+	}
+	after := a.Value
+	pl.aclAfter = &after
+	r := acl.Judge(a.Value)
+	if !r.Public {
+		return
+	}
+	for _, i := range r.PublicGrants {
+		v := r.Grants[i]
+		pl.find(Finding{ID: PublicACLGrant, Severity: publicSeverity(v.Write), Setting: "acl", Grant: ptr(i),
+			Summary: fmt.Sprintf("ACL grant %d: %s", i, v.Reason)})
+	}
+	fixed := acl.WithoutPublic(a.Value)
+	pl.aclAfter = &fixed
+	pl.act(&Step{Op: op.PutBucketAcl, ACL: &fixed}, Action{
+		Name: RemovePublicACLGrants, Setting: "acl",
+		Why:    fmt.Sprintf("remove %d public grant(s); keep the owner and the other %d grant(s) as they are", len(r.PublicGrants), len(r.KeptGrants)),
+		Before: DescribeACL(a.Value), After: DescribeACL(fixed),
+	})
+}
+
+func (pl *planner) policy() {
+	cfg, pf := pl.in.Config, pl.p.Policy
+	doc := pl.policyDocument()
+	if doc == nil {
+		return
+	}
+	report := policy.Judge(doc)
+	pl.crossCheck(report)
+	opts := policy.FixOptions{KeepPublicRead: pl.keepPublicRead, RequireTLS: cfg.RequireTLS, Partition: pl.p.Partition(), Bucket: pl.p.Bucket}
+	fix := doc.Fix(opts)
+	tlsSkipped := ""
+	if fix.AddedTLS && !fix.Empty && len(fix.Policy) > policy.MaxBytes {
+		opts.RequireTLS = false
+		fix = doc.Fix(opts)
+		tlsSkipped = fmt.Sprintf("adding the TLS-only statement would take the policy past S3's %d-byte limit", policy.MaxBytes)
+	}
+	for _, i := range fix.Dropped {
+		st := report.Statements[i]
+		pl.find(Finding{ID: PublicPolicyStatement, Severity: publicSeverity(st.Write), Setting: "policy", Statement: ptr(i),
+			Summary: fmt.Sprintf("policy statement %d%s: %s", i, sidNote(st.Sid), st.Reason)})
+	}
+	if len(fix.KeptPublicRead) > 0 {
+		// Not a finding: an approved bucket that serves public reads is as
+		// approved. The exemption records it, and every alert shows it.
+		pl.Exemption.Used = true
+		pl.Exemption.KeptStatements = fix.KeptPublicRead
+	}
+	tlsMissing := cfg.RequireTLS && !doc.RequiresTLS(pl.p.Partition(), pl.p.Bucket)
+	if tlsMissing {
+		pl.find(Finding{ID: TLSNotRequired, Severity: Medium, Setting: "policy",
+			Summary: "no policy statement denies requests made without TLS (aws:SecureTransport = false)"})
+	}
+	if !fix.Changed() && tlsSkipped == "" {
+		return
+	}
+	before, after := "(no policy)", string(fix.Policy)
+	if pf.State == posture.Set {
+		before = pf.Value
+	}
+	if fix.Empty {
+		after = "(no policy)"
+	}
+	var actions []Action
+	if len(fix.Dropped) > 0 {
+		actions = append(actions, Action{Name: RemovePublicPolicyStatements, Setting: "policy",
+			Why:    fmt.Sprintf("remove public statement(s) %s; %s", ints(fix.Dropped), keptNote(len(doc.Statements)-len(fix.Dropped))),
+			Before: before, After: after})
+	}
+	if tlsMissing {
+		a := Action{Name: RequireTLS, Setting: "policy",
+			Why:    fmt.Sprintf("add Deny statement %q on aws:SecureTransport = false for the bucket and its objects", doc.FreeSid(policy.TLSSid)),
+			Before: before, After: after, Skipped: tlsSkipped}
+		if len(actions) > 0 {
+			a.Before, a.After = "", "" // shown once, on the first policy action
+		}
+		actions = append(actions, a)
+	}
+	pl.act(policyStep(doc, fix), actions...)
+}
+
+// policyDocument parses the bucket policy, or reports why it cannot be
+// judged (nil). An absent policy is an empty document.
+func (pl *planner) policyDocument() *policy.Document {
+	pf := pl.p.Policy
+	switch pf.State {
+	case posture.Failed:
+		pl.unreadable("policy", "bucket policy", pf)
+	case posture.Set:
+		d, err := policy.Parse([]byte(pf.Value))
+		if err == nil {
+			return d
+		}
+		pl.find(Finding{ID: PolicyUnparseable, Severity: High, Setting: "policy",
+			Summary: fmt.Sprintf("the bucket policy could not be read (%v); it is left as it is and Block Public Access is relied on", err)})
+	case posture.Absent:
+		return policy.New()
+	}
+	return nil
+}
+
+// policyStep is the one write a policy fix needs, with the statements it
+// must keep, or nil when nothing changes.
+func policyStep(doc *policy.Document, fix policy.Fix) *Step {
+	if !fix.Changed() {
+		return nil
+	}
+	if fix.Empty {
+		return &Step{Op: op.DeleteBucketPolicy, DeletePolicy: true}
+	}
+	step := &Step{Op: op.PutBucketPolicy, Policy: string(fix.Policy)}
+	drop := map[int]bool{}
+	for _, i := range fix.Dropped {
+		drop[i] = true
+	}
+	for _, s := range doc.Statements {
+		if !drop[s.Index] {
+			c, _ := policy.Canonical(s.Raw)
+			step.KeptStatements = append(step.KeptStatements, c)
+		}
+	}
+	return step
+}
+
+func keptNote(n int) string {
+	if n == 0 {
+		return "no other statement to keep"
+	}
+	return fmt.Sprintf("keep the other %d statement(s) byte for byte", n)
+}
+
+func sidNote(sid string) string {
+	if sid == "" {
+		return ""
+	}
+	return fmt.Sprintf(" (Sid %q)", sid)
+}
+
+func ints(xs []int) string {
+	s := make([]string, len(xs))
+	for i, x := range xs {
+		s[i] = fmt.Sprint(x)
+	}
+	return strings.Join(s, ", ")
+}
+
+// crossCheck compares bucketguard's verdict with AWS's, where AWS gave one.
+func (pl *planner) crossCheck(r policy.Report) {
+	ps := pl.p.PolicyStatus
+	if ps.State != posture.Set || ps.Value == r.Public {
+		return
+	}
+	if ps.Value {
+		pl.find(Finding{ID: AWSJudgesPolicyPublic, Severity: High, Setting: "policy",
+			Summary: "AWS (GetBucketPolicyStatus) judges the bucket policy public, but bucketguard finds no public statement: Block Public Access restricts it; review the policy by hand"})
+	}
+	pl.Notes = append(pl.Notes, fmt.Sprintf("cross-check: AWS says the policy is public=%v, bucketguard says public=%v", ps.Value, r.Public))
+}
+
+func (pl *planner) bucketBPA() {
+	f := pl.p.BucketBPA
+	want := posture.AllOn
+	if pl.keepPublicRead {
+		// Public read may stay in the policy: block and ignore public ACLs,
+		// leave the policy settings as they are (never loosen them).
+		want = posture.BPA{BlockPublicAcls: true, IgnorePublicAcls: true}
+	}
+	var cur posture.BPA
+	switch f.State {
+	case posture.Set:
+		cur = f.Value
+	case posture.Absent:
+	case posture.Failed:
+		if want != posture.AllOn {
+			pl.unreadable("bpa", "bucket Block Public Access", errFact(f))
+			return
+		}
+		// All four on can only tighten whatever is there.
+		pl.find(Finding{ID: BPAUnreadable, Severity: High, Setting: "bpa",
+			Summary: fmt.Sprintf("could not read the bucket's Block Public Access (%s); all four settings are set regardless", f.Error)})
+		pl.act(&Step{Op: op.PutPublicAccessBlock, BPA: &want}, Action{Name: BlockPublicAccess, Setting: "bpa",
+			Why: "turn on all four Block Public Access settings", Before: "(unknown)", After: DescribeBPA(want)})
+		return
+	default:
+		return
+	}
+	if cur.Covers(want) {
+		return
+	}
+	if want != posture.AllOn && pl.Exemption.Status == Approved {
+		pl.Exemption.Used = true // BPA shaped around the approval
+	}
+	target := cur.Or(want)
+	pl.find(Finding{ID: BPAOff, Severity: Medium, Setting: "bpa", Summary: "the bucket's Block Public Access " + bpaState(f, want)})
+	pl.act(&Step{Op: op.PutPublicAccessBlock, BPA: &target}, Action{Name: BlockPublicAccess, Setting: "bpa",
+		Why: "turn on " + strings.Join(cur.Off(want), ", "), Before: DescribeBPAFact(f), After: DescribeBPA(target)})
+}
+
+// aclFiltered reports whether the ACL was read with IgnorePublicAcls in
+// force, bucket or account: S3 then returns only the grants it enforces.
+// https://docs.aws.amazon.com/AmazonS3/latest/userguide/access-control-block-public-access.html
+func (pl *planner) aclFiltered() bool {
+	return (pl.p.BucketBPA.State == posture.Set && pl.p.BucketBPA.Value.IgnorePublicAcls) ||
+		(pl.p.AccountBPA.State == posture.Set && pl.p.AccountBPA.Value.IgnorePublicAcls)
+}
+
+func (pl *planner) aclPlanned() bool {
+	for _, a := range pl.Actions {
+		if a.Name == RemovePublicACLGrants {
+			return true
+		}
+	}
+	return false
+}
