@@ -9,7 +9,8 @@ import (
 
 // FuzzParse checks the parser's promises on any input: no panic; every error
 // wraps ErrMalformed; a watched, successful bucket-level change always names a
-// valid bucket in a valid region and account, and an account-level one none.
+// valid bucket (or says why it is skipped) in a valid region and account, an
+// access point change a valid access point, and an account-level one none.
 func FuzzParse(f *testing.F) {
 	for _, raw := range samples(f) {
 		f.Add(raw)
@@ -40,8 +41,15 @@ func FuzzParse(f *testing.F) {
 			}
 			return
 		}
-		if !events.ValidBucketName(c.Bucket) {
-			t.Fatalf("watched change has invalid bucket %q", c.Bucket)
+		switch c.Name.Scope() {
+		case events.AccessPointScope, events.ObjectLambdaScope, events.MultiRegionScope:
+			if c.AccessPoint == nil || c.AccessPoint.Name == "" || (c.Bucket != "" && !events.ValidBucketName(c.Bucket)) {
+				t.Fatalf("access point change without a valid access point: %+v", c)
+			}
+		default:
+			if !events.ValidBucketName(c.Bucket) && c.SkipReason() == "" {
+				t.Fatalf("watched change has invalid bucket %q and is not skipped", c.Bucket)
+			}
 		}
 		if len(c.Account) != 12 || c.Region == "" {
 			t.Fatalf("watched change has account %q region %q", c.Account, c.Region)

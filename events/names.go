@@ -11,7 +11,10 @@ package events
 // https://docs.aws.amazon.com/AmazonS3/latest/userguide/cloudtrail-logging-s3-info.html
 type Name string
 
-// The CloudTrail event names bucketguard watches.
+// The CloudTrail event names bucketguard watches. All are written with
+// eventSource s3.amazonaws.com: S3 Control calls (account Block Public
+// Access, access points, TagResource) are logged under the S3 service too.
+// https://docs.aws.amazon.com/AmazonS3/latest/userguide/cloudtrail-logging-s3-info.html
 const (
 	CreateBucket                   Name = "CreateBucket"
 	PutBucketPolicy                Name = "PutBucketPolicy"
@@ -29,6 +32,20 @@ const (
 	PutBucketLogging               Name = "PutBucketLogging"
 	PutAccountPublicAccessBlock    Name = "PutAccountPublicAccessBlock"
 	DeleteAccountPublicAccessBlock Name = "DeleteAccountPublicAccessBlock"
+	PutBucketWebsite               Name = "PutBucketWebsite"
+	DeleteBucketWebsite            Name = "DeleteBucketWebsite"
+	PutBucketAbac                  Name = "PutBucketAbac"
+	TagResource                    Name = "TagResource"
+	UntagResource                  Name = "UntagResource"
+
+	CreateAccessPoint                          Name = "CreateAccessPoint"
+	PutAccessPointPolicy                       Name = "PutAccessPointPolicy"
+	DeleteAccessPointPolicy                    Name = "DeleteAccessPointPolicy"
+	CreateAccessPointForObjectLambda           Name = "CreateAccessPointForObjectLambda"
+	PutAccessPointPolicyForObjectLambda        Name = "PutAccessPointPolicyForObjectLambda"
+	PutAccessPointConfigurationForObjectLambda Name = "PutAccessPointConfigurationForObjectLambda"
+	CreateMultiRegionAccessPoint               Name = "CreateMultiRegionAccessPoint"
+	PutMultiRegionAccessPointPolicy            Name = "PutMultiRegionAccessPointPolicy"
 )
 
 // EventSource is the eventSource of every S3 management event, bucket-level
@@ -42,6 +59,13 @@ type Scope string
 const (
 	BucketScope  Scope = "bucket"
 	AccountScope Scope = "account"
+	// AccessPointScope: an access point of a bucket; the bucket is
+	// evaluated, with all its access points.
+	AccessPointScope Scope = "access point"
+	// ObjectLambdaScope and MultiRegionScope: an account-level access
+	// point, evaluated on its own.
+	ObjectLambdaScope Scope = "Object Lambda access point"
+	MultiRegionScope  Scope = "Multi-Region Access Point"
 )
 
 // Watch describes one watched event: the name CloudTrail writes, the API call
@@ -71,6 +95,19 @@ var watched = []Watch{
 	{PutBucketLogging, "s3:PutBucketLogging", BucketScope, "server access logging may have been turned off (when that control is on)"},
 	{PutAccountPublicAccessBlock, "s3control:PutPublicAccessBlock", AccountScope, "an account-wide setting may have been turned off"},
 	{DeleteAccountPublicAccessBlock, "s3control:DeletePublicAccessBlock", AccountScope, "the account-wide settings are gone"},
+	{PutBucketWebsite, "s3:PutBucketWebsite", BucketScope, "a website endpoint serves HTTP only: no TLS-only statement, and an unapproved site is unreachable"},
+	{DeleteBucketWebsite, "s3:DeleteBucketWebsite", BucketScope, "the website is gone: the TLS-only statement applies again"},
+	{PutBucketAbac, "s3:PutBucketAbac", BucketScope, "attribute-based access control on: tags now change through TagResource"},
+	{TagResource, "s3control:TagResource", BucketScope, "the public-read approval tag may have been added or changed (buckets with ABAC)"},
+	{UntagResource, "s3control:UntagResource", BucketScope, "the public-read approval tag may have been removed (buckets with ABAC)"},
+	{CreateAccessPoint, "s3control:CreateAccessPoint", AccessPointScope, "a new access point, perhaps with Block Public Access off"},
+	{PutAccessPointPolicy, "s3control:PutAccessPointPolicy", AccessPointScope, "an access point statement may grant public read or write"},
+	{DeleteAccessPointPolicy, "s3control:DeleteAccessPointPolicy", AccessPointScope, "the access point's policy is gone"},
+	{CreateAccessPointForObjectLambda, "s3control:CreateAccessPointForObjectLambda", ObjectLambdaScope, "a new Object Lambda access point"},
+	{PutAccessPointPolicyForObjectLambda, "s3control:PutAccessPointPolicyForObjectLambda", ObjectLambdaScope, "a statement may open an Object Lambda access point to the public"},
+	{PutAccessPointConfigurationForObjectLambda, "s3control:PutAccessPointConfigurationForObjectLambda", ObjectLambdaScope, "the supporting access point may have changed"},
+	{CreateMultiRegionAccessPoint, "s3control:CreateMultiRegionAccessPoint", MultiRegionScope, "a new Multi-Region Access Point, perhaps with Block Public Access off"},
+	{PutMultiRegionAccessPointPolicy, "s3control:PutMultiRegionAccessPointPolicy", MultiRegionScope, "a statement may open a Multi-Region Access Point to the public"},
 }
 
 // Watched returns a copy of the watched events, in the docs order.
@@ -108,7 +145,10 @@ func (n Name) IsWatched() bool {
 
 // IsAccountLevel reports whether n changes the whole account rather than one
 // bucket.
-func (n Name) IsAccountLevel() bool {
-	w, ok := Lookup(n)
-	return ok && w.Scope == AccountScope
+func (n Name) IsAccountLevel() bool { return n.Scope() == AccountScope }
+
+// Scope is the scope of a watched name, "" for another.
+func (n Name) Scope() Scope {
+	w, _ := Lookup(n)
+	return w.Scope
 }

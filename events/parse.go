@@ -62,9 +62,23 @@ type Change struct {
 	UserAgent    string    `json:"user_agent,omitempty"`
 	ErrorCode    string    `json:"error_code,omitempty"`
 	ErrorMessage string    `json:"error_message,omitempty"`
-	// RequestTags is the tag set a PutBucketTagging call asked for, when the
-	// event records it; nil otherwise.
+	// RequestTags are the tags a PutBucketTagging (the whole set) or a
+	// TagResource (added or changed) call asked for, when the event records
+	// them; nil otherwise.
 	RequestTags map[string]string `json:"request_tags,omitempty"`
+	// RemovedTags are the keys an UntagResource call removed.
+	RemovedTags []string `json:"removed_tags,omitempty"`
+	// AccessPoint is the access point an access point event is about.
+	AccessPoint *AccessPoint `json:"access_point,omitempty"`
+	// Resource is the ARN a TagResource or UntagResource call was about.
+	Resource string `json:"resource,omitempty"`
+}
+
+// AccessPoint names an access point: of a bucket, Object Lambda, or
+// Multi-Region (Scope says which).
+type AccessPoint struct {
+	Scope Scope  `json:"scope"`
+	Name  string `json:"name"`
 }
 
 // envelope is the EventBridge wrapper around a CloudTrail record.
@@ -236,8 +250,13 @@ func fromRecord(env envelope, rec record) (Change, error) {
 	if err != nil {
 		return Change{}, err
 	}
-	if c.Name.IsAccountLevel() {
+	switch scope := c.Name.Scope(); {
+	case scope == AccountScope:
 		return c, nil
+	case scope == AccessPointScope || scope == ObjectLambdaScope || scope == MultiRegionScope:
+		return accessPointChange(c, scope, params, rec.Resources)
+	case c.Name == TagResource || c.Name == UntagResource:
+		return tagResourceChange(c, params)
 	}
 	c.Bucket, err = bucketOf(params, rec.Resources)
 	if err != nil {

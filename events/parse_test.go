@@ -46,8 +46,13 @@ func TestEveryWatchedNameHasASample(t *testing.T) {
 			continue
 		}
 		seen[c.Name] = true
-		if c.Name.IsAccountLevel() != (c.Bucket == "") {
-			t.Errorf("%s: account-level %v but bucket %q", name, c.Name.IsAccountLevel(), c.Bucket)
+		switch sc := c.Name.Scope(); {
+		case sc == events.AccountScope && c.Bucket != "":
+			t.Errorf("%s: account-level but bucket %q", name, c.Bucket)
+		case sc == events.BucketScope && c.Bucket == "" && c.SkipReason() == "":
+			t.Errorf("%s: bucket-level but no bucket", name)
+		case (sc == events.AccessPointScope || sc == events.ObjectLambdaScope || sc == events.MultiRegionScope) && (c.AccessPoint == nil || c.AccessPoint.Scope != sc):
+			t.Errorf("%s: access point %+v, want one of scope %s", name, c.AccessPoint, sc)
 		}
 		if c.Account != "111122223333" {
 			t.Errorf("%s: account %q, want the scrubbed 111122223333", name, c.Account)

@@ -89,6 +89,8 @@ func (c Change) SkipReason(self ...Role) string {
 		return fmt.Sprintf("event source %s is not %s", c.Source, EventSource)
 	case !c.Name.IsWatched():
 		return fmt.Sprintf("event name %s is not watched", c.Name)
+	case (c.Name == TagResource || c.Name == UntagResource) && c.Bucket == "":
+		return fmt.Sprintf("%s on %s, not a general purpose bucket", c.Name, c.Resource)
 	}
 	for _, r := range self {
 		if r.Made(c.Actor) {

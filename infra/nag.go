@@ -4,7 +4,6 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
@@ -18,16 +17,20 @@ func suppress(c constructs.IConstruct, id, reason string) {
 	cdknag.NagSuppressions_AddResourceSuppressions(c, &[]*cdknag.NagPackSuppression{{Id: jsii.String(id), Reason: jsii.String(reason)}}, jsii.Bool(true))
 }
 
-// suppressIAM5 accepts the two wildcards of the remediation role, and only
-// those, by name.
-func suppressIAM5(role awsiam.Role, cfg config.Config) {
-	cdknag.NagSuppressions_AddResourceSuppressions(role, &[]*cdknag.NagPackSuppression{{
+// suppressIAM5 accepts the wildcards of a remediation role's policies, and
+// only those, by name.
+func suppressIAM5(c constructs.IConstruct, cfg config.Config) {
+	cdknag.NagSuppressions_AddResourceSuppressions(c, &[]*cdknag.NagPackSuppression{{
 		Id: jsii.String("AwsSolutions-IAM5"),
-		Reason: jsii.String("bucketguard must be able to fix any bucket of the account: bucket-configuration actions only (" +
-			strings.Join(cfg.BucketActions(), ", ") + "), never object data, on bucket ARNs of this account (s3:ResourceAccount); " +
-			"the account-level Block Public Access actions and s3:ListAllMyBuckets support no resource-level permissions"),
+		Reason: jsii.String("bucketguard must be able to fix any bucket and access point of the account: configuration actions only (" +
+			strings.Join(cfg.BucketActions(), ", ") + ", and the access point policy actions), never object data, on bucket ARNs of " +
+			"this account (s3:ResourceAccount) and this account's access point ARNs; the account-level reads and " +
+			"s3:ListAllMyBuckets support no resource-level permissions; every write is tied to the function (lambda:SourceFunctionArn)"),
 		AppliesTo: &[]any{
 			"Resource::arn:<AWS::Partition>:s3:::*",
+			"Resource::arn:<AWS::Partition>:s3:<AWS::Region>:<AWS::AccountId>:accesspoint/*",
+			"Resource::arn:<AWS::Partition>:s3-object-lambda:<AWS::Region>:<AWS::AccountId>:accesspoint/*",
+			"Resource::arn:<AWS::Partition>:s3::<AWS::AccountId>:accesspoint/*",
 			"Resource::*",
 		},
 	}}, jsii.Bool(true))

@@ -59,20 +59,11 @@ func NewRemediator(scope constructs.Construct, id string, p *RemediatorProps) *R
 		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("lambda.amazonaws.com"), nil),
 		Description: jsii.String("bucketguard " + id + ": its own changes are skipped by the rule and the code"),
 	})
-	bucketStmt := awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-		Sid:       jsii.String("BucketConfiguration"),
-		Actions:   jsii.Strings(p.Engine.BucketActions()...),
-		Resources: jsii.Strings("arn:" + *awscdk.Aws_PARTITION() + ":s3:::*"),
-		// Only this account's buckets: never a same-named bucket elsewhere.
-		Conditions: &map[string]any{"StringEquals": map[string]any{"s3:ResourceAccount": awscdk.Aws_ACCOUNT_ID()}},
-	})
-	role.AddToPolicy(bucketStmt)
-	account := append(p.Engine.AccountActions(), p.ExtraActions...)
-	role.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-		Sid:       jsii.String("AccountLevel"),
-		Actions:   jsii.Strings(account...),
-		Resources: jsii.Strings("*"),
-	}))
+	// The reads: the engine's posture and read-backs, on this account's
+	// buckets and access points, and the account-level reads on "*".
+	for _, st := range s3Statements(p.Engine, "Read", p.Engine.ReadActions, p.ExtraActions, nil) {
+		role.AddToPolicy(st)
+	}
 	// Publishing to the encrypted topic and queue needs exactly these.
 	alertOps := []op.Operation{op.Publish, op.SendMessage, op.PutItem, op.DeleteItem}
 	role.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
@@ -119,8 +110,68 @@ func NewRemediator(scope constructs.Construct, id string, p *RemediatorProps) *R
 		MaxEventAge:   awscdk.Duration_Hours(jsii.Number(1)),
 		OnFailure:     awslambdadestinations.NewSqsDestination(failures),
 	})
+	// The writes, in a policy of their own, each tied to this function: the
+	// credentials must come from the function itself (Lambda adds
+	// lambda:SourceFunctionArn to calls made from its execution
+	// environment), so the role lent to anything else (a function created
+	// with iam:PassRole, an AssumeRole) can read but change nothing.
+	// In the role's default policy the function's ARN would make the
+	// function depend on itself.
+	// https://docs.aws.amazon.com/lambda/latest/dg/permissions-source-function-arn.html
+	fromFunction := map[string]any{"ArnLike": map[string]any{"lambda:SourceFunctionArn": []any{fn.FunctionArn(), *fn.FunctionArn() + ":*"}}}
+	writes := awsiam.NewPolicy(c, jsii.String("Writes"), &awsiam.PolicyProps{
+		Roles:      &[]awsiam.IRole{role},
+		Statements: ptrTo(s3Statements(p.Engine, "Fix", p.Engine.WriteActions, nil, fromFunction)),
+	})
 	suppressIAM5(role, p.Engine)
+	suppressIAM5(writes, p.Engine)
 	return &Remediator{Construct: c, Role: role, Function: fn, LogGroup: logs, Failures: failures}
+}
+
+func ptrTo[T any](v T) *T { return &v }
+
+// s3Statements grants actions (ReadActions or WriteActions of the engine's
+// configuration) on each kind of S3 resource of this account: its buckets
+// (s3:ResourceAccount), its access points, Object Lambda access points and
+// Multi-Region Access Points, and "*" for the account-level actions that
+// support no resource (plus extra, there). cond, when set, is added to each.
+func s3Statements(cfg config.Config, sid string, actions func(op.Resource) []string, extra []string, cond map[string]any) []awsiam.PolicyStatement {
+	part, region, account := *awscdk.Aws_PARTITION(), *awscdk.Aws_REGION(), *awscdk.Aws_ACCOUNT_ID()
+	kinds := []struct {
+		on       op.Resource
+		name     string
+		resource string
+	}{
+		{op.Bucket, "Buckets", "arn:" + part + ":s3:::*"},
+		{op.AccessPointARN, "AccessPoints", "arn:" + part + ":s3:" + region + ":" + account + ":accesspoint/*"},
+		{op.ObjectLambdaARN, "ObjectLambdaAccessPoints", "arn:" + part + ":s3-object-lambda:" + region + ":" + account + ":accesspoint/*"},
+		{op.MultiRegionARN, "MultiRegionAccessPoints", "arn:" + part + ":s3::" + account + ":accesspoint/*"},
+		{op.Account, "Account", "*"},
+	}
+	var out []awsiam.PolicyStatement
+	for _, k := range kinds {
+		acts := actions(k.on)
+		if k.on == op.Account {
+			acts = append(acts, extra...)
+		}
+		if len(acts) == 0 {
+			continue
+		}
+		conds := map[string]any{}
+		for op, v := range cond {
+			conds[op] = v
+		}
+		if k.on == op.Bucket {
+			// Only this account's buckets: never a same-named bucket elsewhere.
+			conds["StringEquals"] = map[string]any{"s3:ResourceAccount": awscdk.Aws_ACCOUNT_ID()}
+		}
+		props := &awsiam.PolicyStatementProps{Sid: jsii.String(sid + k.name), Actions: jsii.Strings(acts...), Resources: jsii.Strings(k.resource)}
+		if len(conds) > 0 {
+			props.Conditions = &conds
+		}
+		out = append(out, awsiam.NewPolicyStatement(props))
+	}
+	return out
 }
 
 // retention maps a number of days to the CDK's enum; the values are those

@@ -104,6 +104,12 @@ func TestRuleMatchesTheSamples(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", f, err)
 		}
+		// The rule cannot tell a TagResource on a bucket from one on an
+		// access point (the ARN is in requestParameters); the code skips
+		// the latter with no S3 call.
+		if len(got) > 0 && !want && strings.Contains(c.SkipReason(self), "not a general purpose bucket") {
+			continue
+		}
 		if (len(got) > 0) != want {
 			t.Errorf("%s: rule matches %v, code evaluates %v (%s)", filepath.Base(f), len(got) > 0, want, c.SkipReason(self))
 		}

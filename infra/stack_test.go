@@ -14,6 +14,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/bucketguard/bucketguard/events"
+	"github.com/bucketguard/bucketguard/remediations/op"
 )
 
 func TestMain(m *testing.M) {
@@ -265,15 +266,15 @@ func policyOf(t *testing.T, tpl map[string]any, rolePrefix string) []any {
 	return stmts
 }
 
-// Each role can do exactly what its function does: the engine's actions on
-// bucket ARNs of this account and the account-level ones on "*"; the sweep
-// also lists buckets and invokes itself.
+// Each role can do exactly what its function does: the engine's reads on
+// this account's buckets and access points and the account-level reads on
+// "*"; its writes, in a policy of their own, only from the function itself
+// (lambda:SourceFunctionArn); the sweep also lists buckets and invokes itself.
 func TestIAMExactActions(t *testing.T) {
 	_, tpls, s := synth(t)
-	checkRole(t, policyOf(t, tpls[0], "RemediateRole"), s, nil)
-	sweep := policyOf(t, tpls[0], "SweepRole")
-	checkRole(t, sweep, s, []string{"s3:ListAllMyBuckets", "lambda:InvokeFunction"})
-	for _, st := range sweep {
+	checkRole(t, tpls[0], "Remediate", s, nil)
+	checkRole(t, tpls[0], "Sweep", s, []string{"s3:ListAllMyBuckets", "lambda:InvokeFunction"})
+	for _, st := range policyOf(t, tpls[0], "SweepRole") {
 		m := st.(map[string]any)
 		if m["Sid"] == "ContinueRun" && !strings.Contains(jsonOf(m["Resource"]), "SweepFunction") {
 			t.Errorf("the sweep may invoke more than itself: %s", jsonOf(m))
@@ -281,45 +282,94 @@ func TestIAMExactActions(t *testing.T) {
 	}
 }
 
-func checkRole(t *testing.T, stmts []any, s Settings, extra []string) {
+// statementsOf returns the statements of one of the function's policies:
+// the role's default policy ("DefaultPolicy") or its writes ("Writes").
+func statementsOf(t *testing.T, tpl map[string]any, fn, which string) map[string]map[string]any {
 	t.Helper()
-	bySid := map[string]map[string]any{}
-	var all []string
-	for _, st := range stmts {
-		m := st.(map[string]any)
-		if sid, ok := m["Sid"].(string); ok {
-			bySid[sid] = m
+	out := map[string]map[string]any{}
+	for id, pol := range resources(tpl, "AWS::IAM::Policy") {
+		if !strings.HasPrefix(id, fn) || !strings.Contains(id, which) {
+			continue
 		}
-		all = append(all, strs(m["Action"])...)
+		for _, st := range pol["PolicyDocument"].(map[string]any)["Statement"].([]any) {
+			m := st.(map[string]any)
+			sid, _ := m["Sid"].(string)
+			out[sid] = m
+		}
 	}
-	bucket := strs(bySid["BucketConfiguration"]["Action"])
-	sort.Strings(bucket)
-	if !slices.Equal(bucket, s.Engine.BucketActions()) {
-		t.Errorf("bucket actions %v, want %v", bucket, s.Engine.BucketActions())
+	if len(out) == 0 {
+		t.Fatalf("no %s policy for %s", which, fn)
 	}
-	if jsonOf(bySid["BucketConfiguration"]["Resource"]) != `{"Fn::Join":["",["arn:",{"Ref":"AWS::Partition"},":s3:::*"]]}` {
-		t.Errorf("bucket resource %s", jsonOf(bySid["BucketConfiguration"]["Resource"]))
+	return out
+}
+
+func checkRole(t *testing.T, tpl map[string]any, fn string, s Settings, extra []string) {
+	t.Helper()
+	reads, writes := statementsOf(t, tpl, fn, "DefaultPolicy"), statementsOf(t, tpl, fn, "Writes")
+	sorted := func(v any) []string {
+		a := strs(v)
+		sort.Strings(a)
+		return a
 	}
-	if !strings.Contains(jsonOf(bySid["BucketConfiguration"]["Condition"]), `"s3:ResourceAccount":{"Ref":"AWS::AccountId"}`) {
-		t.Error("bucket actions not limited to this account's buckets")
+	for _, k := range []struct {
+		name string
+		on   op.Resource
+		arn  string
+	}{
+		{"Buckets", op.Bucket, `":s3:::*"`},
+		{"AccessPoints", op.AccessPointARN, `":accesspoint/*"`},
+		{"ObjectLambdaAccessPoints", op.ObjectLambdaARN, `":s3-object-lambda:"`},
+		{"MultiRegionAccessPoints", op.MultiRegionARN, `":s3::"`},
+	} {
+		r, w := reads["Read"+k.name], writes["Fix"+k.name]
+		if got, want := sorted(r["Action"]), s.Engine.ReadActions(k.on); !slices.Equal(got, want) {
+			t.Errorf("%s: read actions on %s %v, want %v", fn, k.name, got, want)
+		}
+		if got, want := sorted(w["Action"]), s.Engine.WriteActions(k.on); !slices.Equal(got, want) {
+			t.Errorf("%s: write actions on %s %v, want %v", fn, k.name, got, want)
+		}
+		for _, st := range []map[string]any{r, w} {
+			if !strings.Contains(jsonOf(st["Resource"]), strings.Trim(k.arn, `"`)) {
+				t.Errorf("%s: %s resource %s", fn, k.name, jsonOf(st["Resource"]))
+			}
+		}
+		// Issue 10.5: every write is tied to the function's own credentials.
+		cond := jsonOf(w["Condition"])
+		if !strings.Contains(cond, `"ArnLike":{"lambda:SourceFunctionArn":[{"Fn::GetAtt":["`+fn+`Function`) {
+			t.Errorf("%s: writes on %s not tied to the function: %s", fn, k.name, cond)
+		}
+		if k.on == op.Bucket {
+			for _, st := range []map[string]any{r, w} {
+				if !strings.Contains(jsonOf(st["Condition"]), `"s3:ResourceAccount":{"Ref":"AWS::AccountId"}`) {
+					t.Errorf("%s: bucket actions not limited to this account's buckets", fn)
+				}
+			}
+		}
 	}
-	account := s.Engine.AccountActions()
-	if slices.Contains(extra, "s3:ListAllMyBuckets") {
-		account = append(account, "s3:ListAllMyBuckets")
+	account := append(s.Engine.ReadActions(op.Account), extra[:min(1, len(extra))]...)
+	if got := strs(reads["ReadAccount"]["Action"]); !slices.Equal(got, account) {
+		t.Errorf("%s: account reads %v, want %v", fn, got, account)
 	}
-	if got := strs(bySid["AccountLevel"]["Action"]); !slices.Equal(got, account) {
-		t.Errorf("account actions %v, want %v", got, account)
+	if acts := s.Engine.WriteActions(op.Account); len(acts) > 0 && !slices.Equal(strs(writes["FixAccount"]["Action"]), acts) {
+		t.Errorf("%s: account writes %v", fn, strs(writes["FixAccount"]["Action"]))
+	}
+	var all []string
+	for _, st := range policyOf(t, tpl, fn+"Role") {
+		all = append(all, strs(st.(map[string]any)["Action"])...)
 	}
 	want := append(append(append(s.Engine.BucketActions(), s.Engine.AccountActions()...), extra...),
 		"sns:Publish", "sqs:SendMessage", "kms:GenerateDataKey", "kms:Decrypt", "logs:CreateLogStream", "logs:PutLogEvents",
 		"dynamodb:PutItem", "dynamodb:DeleteItem",
 		"sqs:GetQueueAttributes", "sqs:GetQueueUrl") // the last two: CDK's grant for the on-failure destination
+	for _, r := range []op.Resource{op.AccessPointARN, op.ObjectLambdaARN, op.MultiRegionARN} {
+		want = append(want, s.Engine.Actions(r)...)
+	}
 	for _, a := range all {
 		if !slices.Contains(want, a) {
-			t.Errorf("unexpected action %s", a)
+			t.Errorf("%s: unexpected action %s", fn, a)
 		}
-		if strings.Contains(a, "*") || strings.Contains(a, "Object") {
-			t.Errorf("action %s is a wildcard or touches object data", a)
+		if strings.Contains(a, "*") || strings.Contains(strings.ReplaceAll(a, "ObjectLambda", ""), "Object") {
+			t.Errorf("%s: action %s is a wildcard or touches object data", fn, a)
 		}
 	}
 }

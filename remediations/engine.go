@@ -8,6 +8,7 @@ package remediations
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"time"
 
@@ -16,6 +17,7 @@ import (
 	"github.com/bucketguard/bucketguard/remediations/awserr"
 	"github.com/bucketguard/bucketguard/remediations/config"
 	"github.com/bucketguard/bucketguard/remediations/contract"
+	"github.com/bucketguard/bucketguard/remediations/op"
 	"github.com/bucketguard/bucketguard/remediations/plan"
 	"github.com/bucketguard/bucketguard/remediations/posture"
 	"github.com/bucketguard/bucketguard/remediations/read"
@@ -30,8 +32,8 @@ type S3Client interface {
 
 // ControlClient is what the engine needs of S3 Control.
 type ControlClient interface {
-	read.AccountReader
-	apply.AccountWriter
+	read.ControlReader
+	apply.ControlWriter
 }
 
 // Engine evaluates targets. Build it once; it is safe for concurrent use.
@@ -50,9 +52,14 @@ func (e *Engine) now() time.Time {
 	return time.Now()
 }
 
-// Needs says what the engine reads for a target under its configuration.
+// Needs says what the engine reads for a target under its configuration. A
+// bucket's evaluation reads the account's Block Public Access only when
+// Object Ownership is enforced (its IgnorePublicAcls hides grants S3 would
+// refuse BucketOwnerEnforced over): the account's settings are evaluated on
+// their own events and once per sweep run, not once per bucket.
 func (e *Engine) Needs(t posture.Target) read.Needs {
-	return read.Needs{Bucket: !t.AccountLevel(), Versioning: e.Config.EnforceVersioning, Logging: e.Config.AccessLogBucket != ""}
+	return read.Needs{Bucket: !t.AccountLevel(), AccountBPA: e.Config.EnforceOwnership,
+		Versioning: e.Config.EnforceVersioning, Logging: e.Config.AccessLogBucket != ""}
 }
 
 // Evaluate reads the target's posture, plans, and in enforce mode applies
@@ -69,6 +76,26 @@ func (e *Engine) Evaluate(ctx context.Context, t posture.Target, trigger *events
 	defer func() { res.Duration = e.now().Sub(start).Round(time.Millisecond).String() }()
 
 	reader := read.Clients{S3: e.S3, Control: e.Control}
+	if ap := t.AccessPoint; ap != nil && ap.Kind == posture.BucketAccessPoint {
+		// A bucket's access point: evaluate its bucket, with all its
+		// access points.
+		bucket, err := read.AccessPointBucket(ctx, e.Control, t.Account, t.Region, ap.Name)
+		switch {
+		case awserr.Code(err) == "NoSuchAccessPoint":
+			res.Status = contract.Clean
+			log.Info(contract.MsgSkip, "reason", "access point gone", "access_point", ap.Name)
+			return res, nil
+		case awserr.Transient(err):
+			return res, &awserr.TransientError{Op: string(op.GetAccessPoint), Err: err}
+		case err != nil:
+			res.Status, res.Severity, res.Error = contract.Failed, plan.High, err.Error()
+			res.Findings = append(res.Findings, plan.Finding{ID: plan.Unreadable("access-point"), Severity: plan.High, Setting: "access-point", AccessPoint: ap.Name,
+				Summary: fmt.Sprintf("could not find the bucket of access point %s (%s); it was not judged", ap.Name, awserr.Describe(err))})
+			return res, nil
+		}
+		t = posture.Target{Account: t.Account, Region: t.Region, Bucket: bucket}
+		res.Target = t
+	}
 	before, err := read.Posture(ctx, reader, t, e.Needs(t))
 	res.Before = &before
 	if errors.Is(err, awserr.ErrBucketGone) {
@@ -99,7 +126,7 @@ func (e *Engine) Evaluate(ctx context.Context, t posture.Target, trigger *events
 		runErr = e.run(ctx, t, p, outcome, log, &res)
 	}
 	for _, a := range p.Actions {
-		res.Actions = append(res.Actions, outcome[a.Name])
+		res.Actions = append(res.Actions, outcome[a.Key()])
 	}
 	res.Status = status(res, p.Mode)
 	switch {
@@ -114,21 +141,21 @@ func (e *Engine) Evaluate(ctx context.Context, t posture.Target, trigger *events
 }
 
 // planned gives every action of the plan its outcome before anything runs.
-func planned(p plan.Plan) map[plan.ActionName]ActionResult {
-	outcome := map[plan.ActionName]ActionResult{}
+func planned(p plan.Plan) map[string]ActionResult {
+	outcome := map[string]ActionResult{}
 	for _, a := range p.Actions {
 		ar := ActionResult{Action: a, Outcome: Planned}
 		if a.Skipped != "" {
 			ar.Outcome, ar.Detail = Skipped, a.Skipped
 		}
-		outcome[a.Name] = ar
+		outcome[a.Key()] = ar
 	}
 	return outcome
 }
 
 // run applies the plan's steps, reads back what they changed, and records
 // each action's outcome.
-func (e *Engine) run(ctx context.Context, t posture.Target, p plan.Plan, outcome map[plan.ActionName]ActionResult, log *slog.Logger, res *Result) error {
+func (e *Engine) run(ctx context.Context, t posture.Target, p plan.Plan, outcome map[string]ActionResult, log *slog.Logger, res *Result) error {
 	results, runErr := apply.Run(ctx, apply.Clients{S3: e.S3, Control: e.Control}, t, p.Steps, e.Config.DeadlineMargin, e.now, log)
 	done := make([]bool, len(results))
 	for i, r := range results {
@@ -138,10 +165,11 @@ func (e *Engine) run(ctx context.Context, t posture.Target, p plan.Plan, outcome
 	res.After = &after
 	for i, st := range p.Steps {
 		for _, name := range st.Actions {
-			ar := outcome[name]
+			key := plan.ActionKey(name, st.AccessPointName())
+			ar := outcome[key]
 			switch r := results[i]; {
 			case r.Done:
-				c := checks[name]
+				c := checks[key]
 				ar.Outcome, ar.Detail = Unverified, c.Detail
 				if c.OK {
 					ar.Outcome = Verified
@@ -151,8 +179,8 @@ func (e *Engine) run(ctx context.Context, t posture.Target, p plan.Plan, outcome
 			default:
 				ar.Outcome, ar.Detail = NotStarted, r.Reason
 			}
-			outcome[name] = ar
-			log.Info(contract.MsgVerify, "action", name, contract.FieldOutcome, ar.Outcome, "detail", ar.Detail)
+			outcome[key] = ar
+			log.Info(contract.MsgVerify, "action", key, contract.FieldOutcome, ar.Outcome, "detail", ar.Detail)
 		}
 	}
 	return runErr

@@ -60,7 +60,10 @@ type Document struct {
 	Account  string          `json:"account"`
 	Region   string          `json:"region"`
 	Bucket   string          `json:"bucket,omitempty"`
-	Owner    string          `json:"owner"`
+	// AccessPoint names the Object Lambda or Multi-Region access point the
+	// alert is about ("Multi-Region Access Point acme-global").
+	AccessPoint string `json:"access_point,omitempty"`
+	Owner       string `json:"owner"`
 	// Source is what found it: a CloudTrail event, the scheduled sweep, or
 	// an operator (the CLI).
 	Source    string                      `json:"source"`
@@ -109,6 +112,9 @@ func document(r remediations.Result) Document {
 	}
 	if d.Owner == "" {
 		d.Owner = Unassigned
+	}
+	if ap := r.Target.AccessPoint; ap != nil {
+		d.AccessPoint = ap.String()
 	}
 	switch {
 	case r.Trigger != nil:
@@ -177,7 +183,7 @@ func headline(d Document) string {
 	publicWrite := false
 	for _, f := range d.Findings {
 		ids[f.ID] = true
-		if (f.ID == plan.PublicPolicyStatement || f.ID == plan.PublicACLGrant) && f.Severity == plan.Critical {
+		if (f.ID == plan.PublicPolicyStatement || f.ID == plan.PublicACLGrant || f.ID == plan.PublicAccessPointStatement) && f.Severity == plan.Critical {
 			publicWrite = true
 		}
 	}
@@ -188,6 +194,8 @@ func headline(d Document) string {
 		return "public write"
 	case ids[plan.PublicPolicyStatement] || ids[plan.PublicACLGrant] || ids[plan.AWSJudgesPolicyPublic]:
 		return "public read"
+	case ids[plan.PublicAccessPointStatement] || ids[plan.AWSJudgesAccessPointPublic]:
+		return "public access point"
 	case ids[plan.BPAOff] || ids[plan.AccountBPAOff]:
 		return "Block Public Access off"
 	case ids[plan.EncryptionWeaker]:
@@ -206,6 +214,9 @@ func headline(d Document) string {
 }
 
 func (d Document) where() string {
+	if d.Bucket == "" && d.AccessPoint != "" {
+		return d.AccessPoint
+	}
 	if d.Bucket == "" {
 		return "account " + d.Account
 	}
@@ -252,6 +263,9 @@ func attributes(d Document) map[string]string {
 	}
 	if d.Bucket != "" {
 		a["bucket"] = d.Bucket
+	}
+	if d.AccessPoint != "" {
+		a["access_point"] = d.AccessPoint
 	}
 	if d.Event != nil {
 		a["event_name"] = d.Event.Name

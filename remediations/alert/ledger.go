@@ -37,7 +37,7 @@ const LedgerTTL = 24 * time.Hour
 func (m Message) Key() string {
 	d := m.Document
 	h := sha256.New()
-	fmt.Fprintf(h, "%s|%s|%s|%s\n", d.Account, d.Region, d.Bucket, d.Status)
+	fmt.Fprintf(h, "%s|%s|%s|%s|%s\n", d.Account, d.Region, d.Bucket, d.AccessPoint, d.Status)
 	for _, f := range d.Findings {
 		fmt.Fprintf(h, "F|%s|%s|%s\n", f.ID, f.Severity, f.Summary)
 	}

@@ -30,6 +30,9 @@ func textHeader(d Document, p func(string, ...any)) {
 	if d.Bucket != "" {
 		p("Bucket:    %s", d.Bucket)
 	}
+	if d.AccessPoint != "" {
+		p("Target:    %s", d.AccessPoint)
+	}
 	p("Account:   %s   Region: %s", d.Account, d.Region)
 	p("Owner:     %s", d.Owner)
 	p("Severity:  %s   Status: %s   Mode: %s", strings.ToUpper(string(d.Severity)), d.Status, d.Mode)

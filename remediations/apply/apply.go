@@ -5,6 +5,8 @@ package apply
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"log/slog"
 	"time"
@@ -34,7 +36,7 @@ type Result struct {
 // Clients are what the writes go through.
 type Clients struct {
 	S3      S3Writer
-	Control AccountWriter
+	Control ControlWriter
 }
 
 // Run makes the plan's writes in order. Before each one it checks that at
@@ -110,12 +112,49 @@ func write(ctx context.Context, c Clients, t posture.Target, st plan.Step) error
 				BlockPublicAcls: aws.Bool(st.BPA.BlockPublicAcls), IgnorePublicAcls: aws.Bool(st.BPA.IgnorePublicAcls),
 				BlockPublicPolicy: aws.Bool(st.BPA.BlockPublicPolicy), RestrictPublicBuckets: aws.Bool(st.BPA.RestrictPublicBuckets)}}, read.ControlInRegion(t.Region))
 	default:
-		return fmt.Errorf("apply: no writer for %s", st.Op)
+		err = writeAccessPoint(ctx, c.Control, t, st)
 	}
 	if err != nil {
 		return fmt.Errorf("%s %s: %w", st.Op, t.Bucket, err)
 	}
 	return nil
+}
+
+// writeAccessPoint makes an access point policy write.
+func writeAccessPoint(ctx context.Context, c AccessPointWriter, t posture.Target, st plan.Step) error {
+	if st.AccessPoint == nil {
+		return fmt.Errorf("apply: no writer for %s", st.Op)
+	}
+	acct, name, reg := aws.String(t.Account), aws.String(st.AccessPoint.Name), read.ControlInRegion(t.Region)
+	var err error
+	switch st.Op {
+	case op.PutAccessPointPolicy:
+		_, err = c.PutAccessPointPolicy(ctx, &s3control.PutAccessPointPolicyInput{AccountId: acct, Name: name, Policy: aws.String(st.Policy)}, reg)
+	case op.DeleteAccessPointPolicy:
+		_, err = c.DeleteAccessPointPolicy(ctx, &s3control.DeleteAccessPointPolicyInput{AccountId: acct, Name: name}, reg)
+	case op.PutAccessPointPolicyForObjectLambda:
+		_, err = c.PutAccessPointPolicyForObjectLambda(ctx, &s3control.PutAccessPointPolicyForObjectLambdaInput{AccountId: acct, Name: name, Policy: aws.String(st.Policy)}, reg)
+	case op.DeleteAccessPointPolicyForObjectLambda:
+		_, err = c.DeleteAccessPointPolicyForObjectLambda(ctx, &s3control.DeleteAccessPointPolicyForObjectLambdaInput{AccountId: acct, Name: name}, reg)
+	case op.PutMultiRegionAccessPointPolicy:
+		// Asynchronous on AWS: the new policy is "proposed" until it has
+		// propagated, which the read-back accepts. The client token makes a
+		// retried request the same request.
+		_, err = c.PutMultiRegionAccessPointPolicy(ctx, &s3control.PutMultiRegionAccessPointPolicyInput{AccountId: acct,
+			ClientToken: aws.String(clientToken(st.Policy)),
+			Details:     &ctltypes.PutMultiRegionAccessPointPolicyInput{Name: name, Policy: aws.String(st.Policy)}},
+			read.ControlInRegion(read.MultiRegionControlRegion))
+	default:
+		return fmt.Errorf("apply: no writer for %s", st.Op)
+	}
+	return err
+}
+
+// clientToken is the idempotency token of a Multi-Region Access Point
+// request: the same policy, the same token.
+func clientToken(doc string) string {
+	sum := sha256.Sum256([]byte(doc))
+	return hex.EncodeToString(sum[:16])
 }
 
 func encryptionRule(e posture.Encryption) types.ServerSideEncryptionRule {

@@ -24,7 +24,22 @@ type AccountWriter interface {
 	PutPublicAccessBlock(context.Context, *s3control.PutPublicAccessBlockInput, ...func(*s3control.Options)) (*s3control.PutPublicAccessBlockOutput, error)
 }
 
+// AccessPointWriter rewrites access point policies (S3 Control).
+type AccessPointWriter interface {
+	PutAccessPointPolicy(context.Context, *s3control.PutAccessPointPolicyInput, ...func(*s3control.Options)) (*s3control.PutAccessPointPolicyOutput, error)
+	DeleteAccessPointPolicy(context.Context, *s3control.DeleteAccessPointPolicyInput, ...func(*s3control.Options)) (*s3control.DeleteAccessPointPolicyOutput, error)
+	PutAccessPointPolicyForObjectLambda(context.Context, *s3control.PutAccessPointPolicyForObjectLambdaInput, ...func(*s3control.Options)) (*s3control.PutAccessPointPolicyForObjectLambdaOutput, error)
+	DeleteAccessPointPolicyForObjectLambda(context.Context, *s3control.DeleteAccessPointPolicyForObjectLambdaInput, ...func(*s3control.Options)) (*s3control.DeleteAccessPointPolicyForObjectLambdaOutput, error)
+	PutMultiRegionAccessPointPolicy(context.Context, *s3control.PutMultiRegionAccessPointPolicyInput, ...func(*s3control.Options)) (*s3control.PutMultiRegionAccessPointPolicyOutput, error)
+}
+
+// ControlWriter is what the writes need of S3 Control.
+type ControlWriter interface {
+	AccountWriter
+	AccessPointWriter
+}
+
 var (
 	_ S3Writer      = (*s3.Client)(nil)
-	_ AccountWriter = (*s3control.Client)(nil)
+	_ ControlWriter = (*s3control.Client)(nil)
 )

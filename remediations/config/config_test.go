@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/bucketguard/bucketguard/remediations/config"
+	"github.com/bucketguard/bucketguard/remediations/op"
 )
 
 const key = "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
@@ -102,16 +103,23 @@ func TestAllErrorsAtOnce(t *testing.T) {
 func TestIAMActionsFollowConfig(t *testing.T) {
 	c := config.Default()
 	base := c.BucketActions()
-	if len(c.AccountActions()) != 1 || c.AccountActions()[0] != "s3:GetAccountPublicAccessBlock" {
-		t.Errorf("account actions %v", c.AccountActions())
+	wantAccount := "s3:GetAccessPoint s3:GetAccountPublicAccessBlock s3:ListAccessPoints s3:ListAccessPointsForObjectLambda s3:ListMultiRegionAccessPoints"
+	if got := strings.Join(c.AccountActions(), " "); got != wantAccount {
+		t.Errorf("account actions %v, want reads only: %s", got, wantAccount)
 	}
 	c.EnforceVersioning, c.AccessLogBucket, c.EnforceOwnership, c.EnforceAccountBPA = true, "logs", true, true
 	all := c.BucketActions()
 	if len(all) != len(base)+5 {
 		t.Errorf("optional controls add %d actions, want 5: %v", len(all)-len(base), all)
 	}
-	for _, a := range append(all, c.AccountActions()...) {
-		if strings.ContainsAny(a, "*?") || strings.Contains(a, "Object") || !strings.HasPrefix(a, "s3:") {
+	granted := append(all, c.AccountActions()...)
+	for _, r := range []op.Resource{op.AccessPointARN, op.ObjectLambdaARN, op.MultiRegionARN} {
+		granted = append(granted, c.Actions(r)...)
+	}
+	for _, a := range granted {
+		// No wildcard, and nothing on object data ("ObjectLambda" names the
+		// access point kind, not an object action).
+		if strings.ContainsAny(a, "*?") || strings.Contains(strings.ReplaceAll(a, "ObjectLambda", ""), "Object") || !strings.HasPrefix(a, "s3:") {
 			t.Errorf("action %q", a)
 		}
 	}

@@ -14,6 +14,13 @@ func (c Config) Operations() []op.Operation {
 		op.GetBucketAcl, op.PutBucketAcl,
 		op.GetBucketEncryption, op.PutBucketEncryption,
 		op.GetBucketTagging, op.GetBucketOwnershipControls,
+		// A bucket's access points, and the account-level ones.
+		op.ListAccessPoints, op.GetAccessPoint, op.GetAccessPointPolicy, op.GetAccessPointPolicyStatus,
+		op.PutAccessPointPolicy, op.DeleteAccessPointPolicy,
+		op.ListAccessPointsForObjectLambda, op.GetAccessPointConfigurationForObjectLambda, op.GetAccessPointPolicyForObjectLambda,
+		op.GetAccessPointPolicyStatusForObjectLambda, op.PutAccessPointPolicyForObjectLambda, op.DeleteAccessPointPolicyForObjectLambda,
+		op.ListMultiRegionAccessPoints, op.GetMultiRegionAccessPoint, op.GetMultiRegionAccessPointPolicy,
+		op.GetMultiRegionAccessPointPolicyStatus, op.PutMultiRegionAccessPointPolicy,
 	}
 	if c.EnforceOwnership {
 		ops = append(ops, op.PutBucketOwnershipControls)
@@ -37,6 +44,26 @@ func (c Config) BucketActions() []string { return op.Actions(c.Operations(), op.
 // AccountActions are the account-level IAM actions the engine needs. They do
 // not support resource-level permissions, so they are granted on "*".
 func (c Config) AccountActions() []string { return op.Actions(c.Operations(), op.Account) }
+
+// Actions are the IAM actions of Operations granted on one kind of resource.
+func (c Config) Actions(on op.Resource) []string { return op.Actions(c.Operations(), on) }
+
+// ReadActions and WriteActions split Actions by kind: the stack ties the
+// writes to the functions themselves.
+func (c Config) ReadActions(on op.Resource) []string { return op.Actions(c.kind(op.Read), on) }
+
+// WriteActions: see ReadActions.
+func (c Config) WriteActions(on op.Resource) []string { return op.Actions(c.kind(op.Write), on) }
+
+func (c Config) kind(k op.Kind) []op.Operation {
+	var out []op.Operation
+	for _, o := range c.Operations() {
+		if s, _ := op.Lookup(o); s.Kind == k {
+			out = append(out, o)
+		}
+	}
+	return out
+}
 
 // SweepActions are the actions the sweep needs beyond the engine's: listing
 // the account's buckets (no resource-level permissions, so on "*").

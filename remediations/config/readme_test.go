@@ -43,10 +43,13 @@ func TestDocsIAMTable(t *testing.T) {
 	b.WriteString("| operation | IAM action | granted on | when |\n|---|---|---|---|\n")
 	for _, o := range all.Operations() {
 		spec, _ := op.Lookup(o)
-		on := "`arn:<partition>:s3:::*`"
-		if spec.Resource == op.Account {
-			on = "`*` (no resource-level permission)"
-		}
+		on := map[op.Resource]string{
+			op.Bucket:          "`arn:<partition>:s3:::*`",
+			op.Account:         "`*`",
+			op.AccessPointARN:  "`arn:<partition>:s3:<region>:<account>:accesspoint/*`",
+			op.ObjectLambdaARN: "`arn:<partition>:s3-object-lambda:<region>:<account>:accesspoint/*`",
+			op.MultiRegionARN:  "`arn:<partition>:s3::<account>:accesspoint/*`",
+		}[spec.Resource]
 		when := "always"
 		if !base[o] {
 			when = "with its optional control on"
@@ -54,7 +57,7 @@ func TestDocsIAMTable(t *testing.T) {
 		fmt.Fprintf(&b, "| `%s` | `%s` | %s | %s |\n", o, spec.IAM, on, when)
 	}
 	for _, a := range config.SweepActions() {
-		fmt.Fprintf(&b, "| `%s` | `%s` | %s | %s |\n", op.ListBuckets, a, "`*` (no resource-level permission)", "the sweep")
+		fmt.Fprintf(&b, "| `%s` | `%s` | %s | %s |\n", op.ListBuckets, a, "`*`", "the sweep")
 	}
 	golden.Section(t, "../../docs/configuration.md", "iam", b.String(), *update)
 }

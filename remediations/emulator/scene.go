@@ -131,7 +131,7 @@ func (s Scene) Versioning(ctx context.Context, b, status string) error {
 // Posture reads a bucket's posture (the account's when b is empty).
 func (s Scene) Posture(ctx context.Context, b string) (posture.Posture, error) {
 	return read.Posture(ctx, read.Clients{S3: s.S3, Control: s.Control}, posture.Target{Account: s.Account, Region: s.Region, Bucket: b},
-		read.Needs{Bucket: b != "", Versioning: true, Logging: true})
+		read.Needs{Bucket: b != "", AccountBPA: true, Versioning: true, Logging: true})
 }
 
 func wrap(op, what string, err error) error {

@@ -80,11 +80,12 @@ func FailOp(target op.Operation, err error) Fault {
 // Fake is one account: its buckets, its account-level Block Public Access,
 // and the record of every call.
 type Fake struct {
-	mu         sync.Mutex
-	buckets    map[string]*Bucket
-	accountBPA *posture.BPA
-	calls      []Call
-	attempts   map[Call]int
+	mu           sync.Mutex
+	buckets      map[string]*Bucket
+	accessPoints map[string]*AccessPoint
+	accountBPA   *posture.BPA
+	calls        []Call
+	attempts     map[Call]int
 	// Fault, when set, may fail any call.
 	Fault Fault
 	// PolicyStatusUnsupported makes GetBucketPolicyStatus answer
@@ -103,7 +104,7 @@ type Fake struct {
 
 // New returns an empty account.
 func New() *Fake {
-	return &Fake{buckets: map[string]*Bucket{}, attempts: map[Call]int{}}
+	return &Fake{buckets: map[string]*Bucket{}, accessPoints: map[string]*AccessPoint{}, attempts: map[Call]int{}}
 }
 
 // Put creates or replaces a bucket. A bucket without an ACL gets the private one.

@@ -72,7 +72,4 @@ func TestCallCountsPerScenario(t *testing.T) {
 	}
 }
 
-func isRead(op op.Operation) bool {
-	s := string(op)
-	return len(s) > 6 && (s[:6] == "s3:Get" || (len(s) > 13 && s[:13] == "s3control:Get"))
-}
+func isRead(o op.Operation) bool { return o.IsS3() && o.IsRead() }

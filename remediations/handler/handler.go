@@ -43,6 +43,20 @@ type Report struct {
 	Delivery contract.Delivery
 }
 
+// TargetOf is what an event's evaluation is about: the bucket (for a
+// bucket's access point, the bucket, found from the access point when the
+// event does not say), an Object Lambda or Multi-Region access point, or
+// the account.
+func TargetOf(c events.Change) posture.Target {
+	t := posture.Target{Account: c.Account, Region: c.Region, Bucket: c.Bucket}
+	if ap := c.AccessPoint; ap != nil && c.Bucket == "" {
+		kind := map[events.Scope]posture.AccessPointKind{events.AccessPointScope: posture.BucketAccessPoint,
+			events.ObjectLambdaScope: posture.ObjectLambdaAccessPoint, events.MultiRegionScope: posture.MultiRegionAccessPoint}[ap.Scope]
+		t.AccessPoint = &posture.AccessPointRef{Kind: kind, Name: ap.Name}
+	}
+	return t
+}
+
 // Handle is the Lambda entry point. A non-nil error makes Lambda retry the
 // event; it is returned only when a retry can help (or the input is bad, so
 // that it lands, after the bounded retries, where the stack alarms).
@@ -71,8 +85,7 @@ func (h *Handler) Process(ctx context.Context, raw json.RawMessage) (Report, err
 		rep.Skip = reason
 		return rep, nil
 	}
-	t := posture.Target{Account: c.Account, Region: c.Region, Bucket: c.Bucket}
-	res, runErr := h.Engine.Evaluate(ctx, t, &c, log)
+	res, runErr := h.Engine.Evaluate(ctx, TargetOf(c), &c, log)
 	rep.Result = &res
 	if runErr != nil {
 		log.Warn(contract.MsgRetry, contract.FieldErr, runErr, "wrote", res.Wrote())

@@ -20,6 +20,7 @@ import (
 	"github.com/bucketguard/bucketguard/remediations/contract"
 	"github.com/bucketguard/bucketguard/remediations/fake"
 	"github.com/bucketguard/bucketguard/remediations/handler"
+	"github.com/bucketguard/bucketguard/remediations/posture"
 )
 
 const topic = "arn:aws:sns:eu-west-1:111122223333:bucketguard-alerts"
@@ -179,5 +180,43 @@ func TestProcessReportsTheResult(t *testing.T) {
 	}
 	if rep.Result.Status != contract.Remediated {
 		t.Errorf("outcome %s", rep.Result.Status)
+	}
+}
+
+// Issue 10.1: the access point events, each as CloudTrail writes it, lead to
+// the access point's public statement being removed and an alert that names
+// it: a bucket's access point through its bucket (found from the access
+// point when the event does not name it), an Object Lambda or Multi-Region
+// one on its own.
+func TestAccessPointEvents(t *testing.T) {
+	const open = `{"Version":"2012-10-17","Statement":[{"Sid":"Open","Effect":"Allow","Principal":"*","Action":["s3:GetObject","s3:PutObject"],"Resource":"*"}]}`
+	for _, tc := range []struct {
+		sample, accessPoint string
+		ap                  fake.AccessPoint
+		want                string // in the alert's subject
+	}{
+		{"CreateAccessPoint", "partner-uploads", fake.AccessPoint{Bucket: "acme-invoices-prod", Policy: open}, "acme-invoices-prod"},
+		{"PutAccessPointPolicy", "partner-uploads", fake.AccessPoint{Bucket: "acme-invoices-prod", Policy: open}, "acme-invoices-prod"},
+		{"PutAccessPointPolicyForObjectLambda", "redacted-invoices", fake.AccessPoint{Kind: posture.ObjectLambdaAccessPoint, Policy: open}, "Object Lambda access point redacted-invoices"},
+		{"PutMultiRegionAccessPointPolicy", "acme-global", fake.AccessPoint{Kind: posture.MultiRegionAccessPoint, Policy: open}, "Multi-Region Access Point acme-global"},
+	} {
+		t.Run(tc.sample, func(t *testing.T) {
+			r := newRig(t)
+			on := posture.AllOn
+			r.f.Put("acme-invoices-prod", fake.Bucket{BPA: &on, Encryption: &posture.Encryption{Algorithm: "AES256"},
+				Policy: `{"Version":"2012-10-17","Statement":[{"Sid":"T","Effect":"Deny","Principal":"*","Action":"s3:*","Resource":["arn:aws:s3:::acme-invoices-prod","arn:aws:s3:::acme-invoices-prod/*"],"Condition":{"Bool":{"aws:SecureTransport":"false"}}}]}`})
+			r.f.PutAccessPoint(tc.accessPoint, tc.ap)
+			if err := r.invoke(t, sample(t, tc.sample)); err != nil {
+				t.Fatal(err)
+			}
+			pub := r.f.Published()
+			if len(pub) != 1 || !strings.Contains(pub[0].Subject, tc.want) || !strings.Contains(pub[0].Message, tc.accessPoint) {
+				t.Fatalf("published %+v", pub)
+			}
+			ap, _ := r.f.AccessPoint(tc.accessPoint)
+			if strings.Contains(ap.Policy, `"Allow"`) {
+				t.Errorf("access point policy still grants: %s", ap.Policy)
+			}
+		})
 	}
 }

@@ -49,6 +49,29 @@ const (
 	GetBucketLocation           Operation = "s3:GetBucketLocation"
 )
 
+// Access points: of a bucket, Object Lambda, Multi-Region (S3 Control).
+const (
+	ListAccessPoints           Operation = "s3control:ListAccessPoints"
+	GetAccessPoint             Operation = "s3control:GetAccessPoint"
+	GetAccessPointPolicy       Operation = "s3control:GetAccessPointPolicy"
+	GetAccessPointPolicyStatus Operation = "s3control:GetAccessPointPolicyStatus"
+	PutAccessPointPolicy       Operation = "s3control:PutAccessPointPolicy"
+	DeleteAccessPointPolicy    Operation = "s3control:DeleteAccessPointPolicy"
+
+	ListAccessPointsForObjectLambda            Operation = "s3control:ListAccessPointsForObjectLambda"
+	GetAccessPointConfigurationForObjectLambda Operation = "s3control:GetAccessPointConfigurationForObjectLambda"
+	GetAccessPointPolicyForObjectLambda        Operation = "s3control:GetAccessPointPolicyForObjectLambda"
+	GetAccessPointPolicyStatusForObjectLambda  Operation = "s3control:GetAccessPointPolicyStatusForObjectLambda"
+	PutAccessPointPolicyForObjectLambda        Operation = "s3control:PutAccessPointPolicyForObjectLambda"
+	DeleteAccessPointPolicyForObjectLambda     Operation = "s3control:DeleteAccessPointPolicyForObjectLambda"
+
+	ListMultiRegionAccessPoints           Operation = "s3control:ListMultiRegionAccessPoints"
+	GetMultiRegionAccessPoint             Operation = "s3control:GetMultiRegionAccessPoint"
+	GetMultiRegionAccessPointPolicy       Operation = "s3control:GetMultiRegionAccessPointPolicy"
+	GetMultiRegionAccessPointPolicyStatus Operation = "s3control:GetMultiRegionAccessPointPolicyStatus"
+	PutMultiRegionAccessPointPolicy       Operation = "s3control:PutMultiRegionAccessPointPolicy"
+)
+
 // The alert path and the sweep's continuation.
 const (
 	Publish     Operation = "sns:Publish"
@@ -74,8 +97,16 @@ type Resource string
 const (
 	// Bucket: arn:<partition>:s3:::*, limited to the account's buckets.
 	Bucket Resource = "bucket"
-	// Account: "*": the action supports no resource-level permission.
+	// Account: "*": the action supports no resource-level permission (or,
+	// for GetAccessPoint, the reference has listed none: "*" grants it
+	// either way, and it only reads).
 	Account Resource = "account"
+	// The account's access points: arn:<partition>:s3:<region>:<account>:accesspoint/*.
+	AccessPointARN Resource = "accesspoint"
+	// arn:<partition>:s3-object-lambda:<region>:<account>:accesspoint/*.
+	ObjectLambdaARN Resource = "objectlambdaaccesspoint"
+	// arn:<partition>:s3::<account>:accesspoint/* (by alias).
+	MultiRegionARN Resource = "multiregionaccesspoint"
 	// The stack's own resources, each granted on its one ARN.
 	Topic    Resource = "topic"
 	Queue    Resource = "queue"
@@ -124,6 +155,27 @@ var specs = []Spec{
 	{Op: PutBucketLogging, Kind: Write, IAM: "s3:PutBucketLogging", Resource: Bucket, ReadBack: GetBucketLogging},
 	{Op: PutAccountPublicAccessBlock, Kind: Write, IAM: "s3:PutAccountPublicAccessBlock", Resource: Account, ReadBack: GetAccountPublicAccessBlock},
 
+	// https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazons3.html
+	{Op: ListAccessPoints, Kind: Read, IAM: "s3:ListAccessPoints", Resource: Account},
+	{Op: GetAccessPoint, Kind: Read, IAM: "s3:GetAccessPoint", Resource: Account},
+	{Op: GetAccessPointPolicy, Kind: Read, IAM: "s3:GetAccessPointPolicy", Resource: AccessPointARN, Absent: []string{"NoSuchAccessPointPolicy"}},
+	{Op: GetAccessPointPolicyStatus, Kind: Read, IAM: "s3:GetAccessPointPolicyStatus", Resource: AccessPointARN, Absent: []string{"NoSuchAccessPointPolicy"}},
+	{Op: PutAccessPointPolicy, Kind: Write, IAM: "s3:PutAccessPointPolicy", Resource: AccessPointARN, ReadBack: GetAccessPointPolicy},
+	{Op: DeleteAccessPointPolicy, Kind: Write, IAM: "s3:DeleteAccessPointPolicy", Resource: AccessPointARN, ReadBack: GetAccessPointPolicy},
+
+	{Op: ListAccessPointsForObjectLambda, Kind: Read, IAM: "s3:ListAccessPointsForObjectLambda", Resource: Account},
+	{Op: GetAccessPointConfigurationForObjectLambda, Kind: Read, IAM: "s3:GetAccessPointConfigurationForObjectLambda", Resource: ObjectLambdaARN},
+	{Op: GetAccessPointPolicyForObjectLambda, Kind: Read, IAM: "s3:GetAccessPointPolicyForObjectLambda", Resource: ObjectLambdaARN, Absent: []string{"NoSuchAccessPointPolicy"}},
+	{Op: GetAccessPointPolicyStatusForObjectLambda, Kind: Read, IAM: "s3:GetAccessPointPolicyStatusForObjectLambda", Resource: ObjectLambdaARN, Absent: []string{"NoSuchAccessPointPolicy"}},
+	{Op: PutAccessPointPolicyForObjectLambda, Kind: Write, IAM: "s3:PutAccessPointPolicyForObjectLambda", Resource: ObjectLambdaARN, ReadBack: GetAccessPointPolicyForObjectLambda},
+	{Op: DeleteAccessPointPolicyForObjectLambda, Kind: Write, IAM: "s3:DeleteAccessPointPolicyForObjectLambda", Resource: ObjectLambdaARN, ReadBack: GetAccessPointPolicyForObjectLambda},
+
+	{Op: ListMultiRegionAccessPoints, Kind: Read, IAM: "s3:ListMultiRegionAccessPoints", Resource: Account},
+	{Op: GetMultiRegionAccessPoint, Kind: Read, IAM: "s3:GetMultiRegionAccessPoint", Resource: MultiRegionARN},
+	{Op: GetMultiRegionAccessPointPolicy, Kind: Read, IAM: "s3:GetMultiRegionAccessPointPolicy", Resource: MultiRegionARN},
+	{Op: GetMultiRegionAccessPointPolicyStatus, Kind: Read, IAM: "s3:GetMultiRegionAccessPointPolicyStatus", Resource: MultiRegionARN},
+	{Op: PutMultiRegionAccessPointPolicy, Kind: Write, IAM: "s3:PutMultiRegionAccessPointPolicy", Resource: MultiRegionARN, ReadBack: GetMultiRegionAccessPointPolicy},
+
 	{Op: Publish, Kind: Write, IAM: "sns:Publish", Resource: Topic},
 	{Op: SendMessage, Kind: Write, IAM: "sqs:SendMessage", Resource: Queue},
 	{Op: PutItem, Kind: Write, IAM: "dynamodb:PutItem", Resource: Table},
@@ -158,7 +210,17 @@ func Of(o Operation) (Spec, error) {
 // clean-bucket budget counts.
 func (o Operation) IsS3() bool {
 	s, ok := Lookup(o)
-	return ok && (s.Resource == Bucket || s.Resource == Account)
+	return ok && s.Resource.IsS3()
+}
+
+// IsS3 reports whether a resource is S3's (a bucket, the account, an access
+// point), as opposed to the stack's own topic, queue, table or function.
+func (r Resource) IsS3() bool {
+	switch r {
+	case Bucket, Account, AccessPointARN, ObjectLambdaARN, MultiRegionARN:
+		return true
+	}
+	return false
 }
 
 // IsRead reports whether o reads. An unknown name is not a read.

@@ -21,7 +21,7 @@ func TestList(t *testing.T) {
 		if !ok || svc == "" || name == "" || !strings.Contains(s.IAM, ":") || s.Resource == "" {
 			t.Errorf("%+v", s)
 		}
-		configWrite := s.Kind == op.Write && (s.Resource == op.Bucket || s.Resource == op.Account)
+		configWrite := s.Kind == op.Write && s.Resource.IsS3()
 		if configWrite {
 			rb, ok := op.Lookup(s.ReadBack)
 			if !ok || rb.Kind != op.Read {

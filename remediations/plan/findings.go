@@ -40,6 +40,10 @@ const (
 	ApprovalExpired       FindingID = "approval-expired"
 	ApprovalInvalid       FindingID = "approval-invalid"
 	BucketGone            FindingID = "bucket-gone"
+
+	PublicAccessPointStatement FindingID = "access-point-public-statement"
+	AWSJudgesAccessPointPublic FindingID = "aws-judges-access-point-public"
+	AccessPointGone            FindingID = "access-point-gone"
 )
 
 // Unreadable is the finding of a setting whose read failed: it is not
@@ -54,6 +58,8 @@ type Finding struct {
 	Summary   string    `json:"summary"`
 	Statement *int      `json:"statement,omitempty"`
 	Grant     *int      `json:"grant,omitempty"`
+	// AccessPoint names the access point the finding is about, if any.
+	AccessPoint string `json:"access_point,omitempty"`
 }
 
 // publicSeverity ranks public access: write is critical, read high.

@@ -30,6 +30,9 @@ const (
 	EnableVersioning             ActionName = "enable-versioning"
 	EnableAccessLogging          ActionName = "enable-access-logging"
 	BlockAccountPublicAccess     ActionName = "block-account-public-access"
+	// RemovePublicAccessPointStatements is per access point: its actions
+	// and steps name the access point.
+	RemovePublicAccessPointStatements ActionName = "remove-public-access-point-statements"
 )
 
 // Action is one named fix of the plan.
@@ -42,6 +45,20 @@ type Action struct {
 	After   string       `json:"after,omitempty"`
 	// Skipped says why the fix will not be attempted; empty when it will.
 	Skipped string `json:"skipped,omitempty"`
+	// AccessPoint names the access point the fix is for, if any.
+	AccessPoint string `json:"access_point,omitempty"`
+}
+
+// Key tells actions apart: the name, and the access point for the
+// per-access-point fixes.
+func (a Action) Key() string { return ActionKey(a.Name, a.AccessPoint) }
+
+// ActionKey is Action.Key from its parts.
+func ActionKey(name ActionName, accessPoint string) string {
+	if accessPoint == "" {
+		return string(name)
+	}
+	return string(name) + "@" + accessPoint
 }
 
 // Step is one write. The policy fixes share one: removing statements and
@@ -58,10 +75,20 @@ type Step struct {
 	Ownership    string              `json:"ownership,omitempty"`
 	Versioning   string              `json:"versioning,omitempty"`
 	Logging      *posture.Logging    `json:"logging,omitempty"`
+	// AccessPoint is the access point whose policy the step writes.
+	AccessPoint *posture.AccessPoint `json:"access_point,omitempty"`
 
 	// KeptStatements are the canonical forms of the policy statements the
 	// write must leave in place, for the read-back to check.
 	KeptStatements []string `json:"-"`
+}
+
+// AccessPointName is the name of the access point the step writes, or "".
+func (st Step) AccessPointName() string {
+	if st.AccessPoint == nil {
+		return ""
+	}
+	return st.AccessPoint.Name
 }
 
 // Exemption records the public-read approval and what it did.
@@ -133,6 +160,10 @@ type planner struct {
 // input, same plan.
 func New(p posture.Posture, in Input) Plan {
 	pl := &planner{Plan: Plan{Target: p.Target, Mode: in.Config.Mode, Findings: []Finding{}, Actions: []Action{}, Steps: []Step{}}, p: p, in: in}
+	if p.Target.AccessPoint != nil {
+		pl.accessPoints()
+		return pl.Plan
+	}
 	if p.AccountLevel() {
 		pl.accountBPA(true)
 		return pl.Plan
@@ -146,6 +177,7 @@ func New(p posture.Posture, in Input) Plan {
 	pl.versioning()
 	pl.logging()
 	pl.accountBPA(false)
+	pl.accessPoints()
 	return pl.Plan
 }
 
@@ -164,6 +196,11 @@ func (pl *planner) act(step *Step, actions ...Action) {
 		if actions[i].Skipped == "" && step != nil {
 			actions[i].Op = step.Op
 			step.Actions = append(step.Actions, actions[i].Name)
+		}
+	}
+	if step != nil && step.AccessPoint != nil {
+		for i := range actions {
+			actions[i].AccessPoint = step.AccessPoint.Name
 		}
 	}
 	pl.Actions = append(pl.Actions, actions...)

@@ -51,8 +51,11 @@ func splitAction(a string) (svc, name string, ok bool) {
 	return svc, name, ok
 }
 
+// serviceMatchesS3 reports whether an action's service can be S3's: s3, or
+// s3-object-lambda, the service of an Object Lambda access point's actions.
 func serviceMatchesS3(svc string) bool {
-	return globMatch("s3", strings.ToLower(svc))
+	svc = strings.ToLower(svc)
+	return globMatch("s3", svc) || globMatch("s3-object-lambda", svc)
 }
 
 // actionAccess classifies one Action entry, which may hold wildcards.

@@ -34,6 +34,20 @@ type Report struct {
 	Statements  []StatementReport
 }
 
+// ForAccessPoint marks the document as an access point's policy and returns
+// it. The rules of "public" are the same as for a bucket policy but one: an
+// access point policy that grants access to a set of access points with
+// s3:DataAccessPointArn is public (in a bucket policy, a fixed account with
+// any access point name is not). A VPC network origin, which makes an
+// access point non-public whatever its policy, is the planner's to weigh.
+// https://docs.aws.amazon.com/AmazonS3/latest/userguide/access-control-block-public-access.html#access-control-block-public-access-policy-status
+func (d *Document) ForAccessPoint() *Document {
+	for i := range d.Statements {
+		d.Statements[i].accessPoint = true
+	}
+	return d
+}
+
 // Judge judges every statement of the document.
 func Judge(d *Document) Report {
 	var r Report
@@ -88,16 +102,16 @@ func (s Statement) Judge() Verdict {
 	if open == "" {
 		return Verdict{Reason: "grants access only to fixed principals"}
 	}
-	if pin := s.pinningCondition(); pin != "" {
+	pin, stricter := s.pinningCondition()
+	if pin != "" {
 		return Verdict{Reason: fmt.Sprintf("%s, but %s", open, pin)}
 	}
 	read, write := s.access()
-	return Verdict{
-		Public: true,
-		Read:   read,
-		Write:  write,
-		Reason: fmt.Sprintf("%s and no condition pins a source, network or principal key to fixed values; grants public %s", open, accessWord(read, write)),
+	reason := fmt.Sprintf("%s and no condition pins a source, network or principal key to fixed values; grants public %s", open, accessWord(read, write))
+	if stricter != "" {
+		reason += "; bucketguard is stricter than AWS here: " + stricter
 	}
+	return Verdict{Public: true, Read: read, Write: write, Reason: reason}
 }
 
 func accessWord(read, write bool) string {
@@ -139,13 +153,41 @@ func (s Statement) openPrincipal() string {
 				return fmt.Sprintf("principal %s %q is not a fixed value", t, v)
 			}
 		}
-		// Web identity federation admits anyone with an account at the
-		// provider: AWS's own example of a public policy.
-		if t == "Federated" && len(p.Values[t]) > 0 {
-			return fmt.Sprintf("Federated principal %q admits anyone the provider signs in", p.Values[t][0])
+		if t != "Federated" {
+			continue
+		}
+		for _, v := range p.Values[t] {
+			if !providerARN(v) {
+				// Web identity federation admits anyone with an account
+				// at the provider: AWS's own example of a public policy
+				// is Federated graph.facebook.com.
+				return fmt.Sprintf("Federated principal %q admits anyone the provider signs in", v)
+			}
 		}
 	}
 	return ""
+}
+
+// providerARN reports whether a Federated value is an IAM identity provider
+// of an account (arn:aws:iam::111122223333:saml-provider/Okta,
+// arn:aws:iam::111122223333:oidc-provider/oidc.example.com): a fixed
+// principal, as a role is, and unlike a web identity provider's bare host
+// name (cognito-identity.amazonaws.com, accounts.google.com,
+// graph.facebook.com, www.amazon.com), which admits everyone it signs in.
+// https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_principal.html
+func providerARN(v string) bool {
+	parts := strings.SplitN(v, ":", 6)
+	if len(parts) != 6 || parts[0] != "arn" || !strings.HasPrefix(parts[1], "aws") || parts[2] != "iam" || parts[3] != "" {
+		return false
+	}
+	if len(parts[4]) != 12 || strings.Trim(parts[4], "0123456789") != "" || !fixed(parts[5]) {
+		return false
+	}
+	name, ok := strings.CutPrefix(parts[5], "saml-provider/")
+	if !ok {
+		name, ok = strings.CutPrefix(parts[5], "oidc-provider/")
+	}
+	return ok && name != ""
 }
 
 // fixed reports whether a value is fixed: no wildcard and no policy variable.
@@ -154,14 +196,19 @@ func fixed(v string) bool {
 }
 
 // pinningCondition returns a description of the first condition that pins a
-// listed key to fixed values, or "".
-func (s Statement) pinningCondition() string {
+// listed key to fixed values, or "", and, when a condition would pin by AWS's
+// letter but bucketguard judges it open, why.
+func (s Statement) pinningCondition() (pin, stricter string) {
 	for _, c := range s.Conditions {
-		if c.pins() {
-			return fmt.Sprintf("%s %s pins it to %s", c.Operator, c.Key, strings.Join(c.Values, ", "))
+		ok, why := c.pins(s.accessPoint)
+		if ok {
+			return fmt.Sprintf("%s %s pins it to %s", c.Operator, c.Key, strings.Join(c.Values, ", ")), ""
+		}
+		if why != "" && stricter == "" {
+			stricter = why
 		}
 	}
-	return ""
+	return "", stricter
 }
 
 // pins reports whether this condition restricts the statement to fixed
@@ -173,42 +220,59 @@ func (s Statement) pinningCondition() string {
 //   - any value has a wildcard or a policy variable.
 //
 // https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_operators.html
-func (c Condition) pins() bool {
+//
+// Two cases pin by AWS's letter but not by bucketguard's, which says why
+// (the second result): aws:SourceIp values that each pass the /8 rule but
+// together cover more than a /8 of public IPv4 space (or a /32 of IPv6), and
+// aws:userid "anonymous", the value anonymous callers carry. In an access
+// point policy, s3:DataAccessPointArn never pins (accessPoint).
+func (c Condition) pins(accessPoint bool) (bool, string) {
 	key := strings.ToLower(c.Key)
 	if !pinKeys[key] || len(c.Values) == 0 {
-		return false
+		return false, ""
+	}
+	if accessPoint && key == "s3:dataaccesspointarn" {
+		return false, ""
 	}
 	op := c.Operator
 	if strings.HasPrefix(op, "ForAllValues:") || strings.HasSuffix(op, "IfExists") {
-		return false
+		return false, ""
 	}
 	op = strings.TrimPrefix(op, "ForAnyValue:")
 	if key == "aws:sourceip" {
 		if op != "IpAddress" {
-			return false
+			return false, ""
 		}
 		for _, v := range c.Values {
 			if !boundedCIDR(v) {
-				return false
+				return false, ""
 			}
 		}
-		return true
+		if why := tooWide(c.Values); why != "" {
+			return false, why
+		}
+		return true, ""
 	}
 	switch op {
 	case "StringEquals", "StringEqualsIgnoreCase", "StringLike", "ArnEquals", "ArnLike":
 	default:
-		return false
+		return false, ""
 	}
 	for _, v := range c.Values {
 		switch {
+		case key == "aws:userid" && strings.EqualFold(v, "anonymous"):
+			// Anonymous S3 callers carry aws:userid "anonymous": a
+			// "fixed value" that admits everyone.
+			// https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_variables.html#principaltable
+			return false, `aws:userid "anonymous" is the value every anonymous caller carries, so it admits everyone`
 		case key == "aws:userid" && roleSessionPattern.MatchString(v):
 			// "AROLEID:*": every session of one role, a fixed principal.
 		case key == "s3:dataaccesspointarn" && accessPointPattern(v):
 		case !fixed(v):
-			return false
+			return false, ""
 		}
 	}
-	return true
+	return true, ""
 }
 
 var roleSessionPattern = regexp.MustCompile(`^[A-Za-z0-9]+:\*$`)

@@ -48,6 +48,9 @@ type Statement struct {
 	Resource     []string
 	NotResource  []string
 	Conditions   []Condition
+	// accessPoint applies the access point rules of "public" (see
+	// Document.ForAccessPoint).
+	accessPoint bool
 }
 
 // Principal is a Principal or NotPrincipal element. Star is the bare string

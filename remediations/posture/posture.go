@@ -9,19 +9,87 @@ import (
 	"github.com/bucketguard/bucketguard/remediations/policy"
 )
 
-// Target is what one evaluation is about: a bucket, or a whole account when
-// Bucket is empty.
+// Target is what one evaluation is about: a bucket (with its access
+// points), an account-level access point (Object Lambda or Multi-Region),
+// or the whole account when both are empty.
 type Target struct {
-	Account string `json:"account"`
-	Region  string `json:"region"`
-	Bucket  string `json:"bucket,omitempty"`
+	Account     string          `json:"account"`
+	Region      string          `json:"region"`
+	Bucket      string          `json:"bucket,omitempty"`
+	AccessPoint *AccessPointRef `json:"access_point,omitempty"`
 }
 
 // Partition is the AWS partition of the target's region.
 func (t Target) Partition() string { return policy.Partition(t.Region) }
 
-// AccountLevel reports whether the target is the account, not a bucket.
-func (t Target) AccountLevel() bool { return t.Bucket == "" }
+// AccountLevel reports whether the target is the account, not a bucket or
+// an access point.
+func (t Target) AccountLevel() bool { return t.Bucket == "" && t.AccessPoint == nil }
+
+// Name is how an alert names the target.
+func (t Target) Name() string {
+	switch {
+	case t.Bucket != "":
+		return t.Bucket
+	case t.AccessPoint != nil:
+		return t.AccessPoint.String()
+	}
+	return "account " + t.Account
+}
+
+// AccessPointKind says which kind of access point.
+type AccessPointKind string
+
+// The kinds of access point.
+const (
+	// BucketAccessPoint is an access point of a general purpose bucket.
+	BucketAccessPoint AccessPointKind = "access-point"
+	// ObjectLambdaAccessPoint transforms objects read through a supporting
+	// access point.
+	ObjectLambdaAccessPoint AccessPointKind = "object-lambda"
+	// MultiRegionAccessPoint routes to buckets in several regions; its
+	// control plane is in us-west-2.
+	MultiRegionAccessPoint AccessPointKind = "multi-region"
+)
+
+// AccessPointRef names one access point.
+type AccessPointRef struct {
+	Kind AccessPointKind `json:"kind"`
+	Name string          `json:"name"`
+}
+
+func (r AccessPointRef) String() string {
+	switch r.Kind {
+	case ObjectLambdaAccessPoint:
+		return "Object Lambda access point " + r.Name
+	case MultiRegionAccessPoint:
+		return "Multi-Region Access Point " + r.Name
+	}
+	return "access point " + r.Name
+}
+
+// AccessPoint is one access point as read.
+type AccessPoint struct {
+	AccessPointRef
+	// Alias is how a Multi-Region Access Point's ARN names it.
+	Alias  string `json:"alias,omitempty"`
+	ARN    string `json:"arn,omitempty"`
+	Bucket string `json:"bucket,omitempty"`
+	// NetworkOrigin is Internet or VPC: an access point with a VPC network
+	// origin is never public, whatever its policy says.
+	NetworkOrigin string `json:"network_origin,omitempty"`
+	// Supporting is the access point an Object Lambda access point reads
+	// through.
+	Supporting string `json:"supporting_access_point,omitempty"`
+	// BPA is the access point's own Block Public Access, fixed at creation
+	// (an Object Lambda access point has none: its supporting one applies).
+	BPA          Fact[BPA]    `json:"bpa"`
+	Policy       Fact[string] `json:"policy"`
+	PolicyStatus Fact[bool]   `json:"policy_status"`
+}
+
+// VPC is the NetworkOrigin of an access point reachable only from a VPC.
+const VPC = "VPC"
 
 // State says what a read learnt about a setting.
 type State string
@@ -39,7 +107,13 @@ type Fact[T any] struct {
 	State State  `json:"state"`
 	Value T      `json:"value,omitzero"`
 	Error string `json:"error,omitempty"`
+	// Code is the AWS error code of a failed read: AccessDenied is a refusal
+	// for good, which some decisions treat apart.
+	Code string `json:"code,omitempty"`
 }
+
+// Denied reports whether the read was refused (AccessDenied).
+func (f Fact[T]) Denied() bool { return f.State == Failed && f.Code == "AccessDenied" }
 
 // Known reports whether the read succeeded, set or absent.
 func (f Fact[T]) Known() bool { return f.State == Set || f.State == Absent }
@@ -128,4 +202,7 @@ type Posture struct {
 	// PolicyStatus is AWS's own verdict (GetBucketPolicyStatus.IsPublic),
 	// read only to cross-check bucketguard's.
 	PolicyStatus Fact[bool] `json:"policy_status"`
+	// AccessPoints are the bucket's access points, or the one account-level
+	// access point the target names.
+	AccessPoints Fact[[]AccessPoint] `json:"access_points"`
 }

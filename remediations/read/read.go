@@ -22,19 +22,25 @@ import (
 
 // Needs says which reads a posture takes.
 type Needs struct {
-	Bucket     bool // the bucket's own settings; false for an account target
+	Bucket bool // the bucket's own settings; false for an account target
+	// AccountBPA reads the account's Block Public Access with a bucket's
+	// settings (an account target always reads it).
+	AccountBPA bool
 	Versioning bool
 	Logging    bool
 }
 
 // Ops lists the reads a posture takes.
 func (n Needs) Ops() []op.Operation {
-	ops := []op.Operation{op.GetAccountPublicAccessBlock}
 	if !n.Bucket {
-		return ops
+		return []op.Operation{op.GetAccountPublicAccessBlock}
+	}
+	var ops []op.Operation
+	if n.AccountBPA {
+		ops = append(ops, op.GetAccountPublicAccessBlock)
 	}
 	ops = append(ops, op.GetPublicAccessBlock, op.GetBucketPolicy, op.GetBucketPolicyStatus, op.GetBucketAcl,
-		op.GetBucketEncryption, op.GetBucketTagging, op.GetBucketOwnershipControls)
+		op.GetBucketEncryption, op.GetBucketTagging, op.GetBucketOwnershipControls, op.ListAccessPoints)
 	if n.Versioning {
 		ops = append(ops, op.GetBucketVersioning)
 	}
@@ -51,10 +57,22 @@ func (n Needs) Ops() []op.Operation {
 func Posture(ctx context.Context, c Clients, t posture.Target, n Needs) (posture.Posture, error) {
 	p := posture.Posture{Target: t}
 	for _, f := range []*posture.State{&p.BucketBPA.State, &p.Policy.State, &p.ACL.State, &p.Encryption.State,
-		&p.Tags.State, &p.Ownership.State, &p.Versioning.State, &p.Logging.State, &p.PolicyStatus.State} {
+		&p.Tags.State, &p.Ownership.State, &p.Versioning.State, &p.Logging.State, &p.PolicyStatus.State, &p.AccessPoints.State} {
 		*f = posture.Unread
 	}
-	r := Round(ctx, c, &p, n.Ops(), false)
+	var r RoundResult
+	if t.AccessPoint != nil {
+		// An account-level access point, on its own: one round.
+		p.AccessPoints = posture.Fact[[]posture.AccessPoint]{State: posture.Set, Value: []posture.AccessPoint{{AccessPointRef: *t.AccessPoint}}}
+		r = AccessPointRound(ctx, c, &p, false, false)
+	} else {
+		r = Round(ctx, c, &p, n.Ops(), false)
+		if r.Gone == nil && len(r.Transient) == 0 && len(p.AccessPoints.Value) > 0 {
+			// The bucket's access points, once listed: a second round,
+			// which a bucket without access points never takes.
+			r = AccessPointRound(ctx, c, &p, false, false)
+		}
+	}
 	if r.Gone != nil {
 		return p, fmt.Errorf("read posture of %s: %w: %v", t.Bucket, awserr.ErrBucketGone, awserr.Describe(r.Gone))
 	}
@@ -113,7 +131,7 @@ func fetch[T any](ctx context.Context, r *round, o op.Operation, best bool, dst 
 		case err == nil || o.IsAbsent(awserr.Code(err)):
 			*dst = posture.Fact[T]{State: posture.Absent}
 		default:
-			*dst = posture.Fact[T]{State: posture.Failed, Error: awserr.Describe(err)}
+			*dst = posture.Fact[T]{State: posture.Failed, Error: awserr.Describe(err), Code: awserr.Code(err)}
 			r.mu.Lock()
 			defer r.mu.Unlock()
 			switch {
@@ -201,6 +219,10 @@ func (r *round) startControl(ctx context.Context, c Clients, p *posture.Posture,
 			}
 			tags := tagsFromS3(out.TagSet)
 			return tags, len(tags) > 0, nil
+		})
+	case op.ListAccessPoints:
+		fetch(ctx, r, o, false, &p.AccessPoints, func(ctx context.Context) ([]posture.AccessPoint, bool, error) {
+			return listAccessPoints(ctx, c.Control, t)
 		})
 	case op.GetBucketOwnershipControls:
 		fetch(ctx, r, o, false, &p.Ownership, func(ctx context.Context) (string, bool, error) {

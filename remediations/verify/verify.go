@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/bucketguard/bucketguard/remediations/acl"
 	"github.com/bucketguard/bucketguard/remediations/op"
@@ -24,29 +25,71 @@ type Check struct {
 }
 
 // Run reads back the settings the done steps changed, in one concurrent
-// round, and judges every action those steps carried. done[i] says whether
-// steps[i] was written.
-func Run(ctx context.Context, c read.Clients, t posture.Target, steps []plan.Step, done []bool, keepPublicRead bool) (posture.Posture, map[plan.ActionName]Check) {
+// round, and judges every action those steps carried (keyed by
+// plan.ActionKey). done[i] says whether steps[i] was written.
+func Run(ctx context.Context, c read.Clients, t posture.Target, steps []plan.Step, done []bool, keepPublicRead bool) (posture.Posture, map[string]Check) {
 	after := posture.Posture{Target: t}
 	var ops []op.Operation
+	var aps []posture.AccessPoint
 	for i, st := range steps {
 		spec, _ := op.Lookup(st.Op)
-		if done[i] && spec.ReadBack != "" && !slices.Contains(ops, spec.ReadBack) {
+		switch {
+		case !done[i]:
+		case st.AccessPoint != nil:
+			aps = append(aps, posture.AccessPoint{AccessPointRef: st.AccessPoint.AccessPointRef, Alias: st.AccessPoint.Alias})
+		case spec.ReadBack != "" && !slices.Contains(ops, spec.ReadBack):
 			ops = append(ops, spec.ReadBack)
 		}
 	}
+	after.AccessPoints = posture.Fact[[]posture.AccessPoint]{State: posture.Set, Value: aps}
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { // the access points' read-backs in the same round
+		defer wg.Done()
+		read.AccessPointRound(ctx, c, &after, true, true)
+	}()
 	read.Round(ctx, c, &after, ops, true)
+	wg.Wait()
 
-	out := map[plan.ActionName]Check{}
+	out := map[string]Check{}
 	for i, st := range steps {
 		if !done[i] {
 			continue
 		}
 		for _, name := range st.Actions {
-			out[name] = judgeAfter(name, st, after, keepPublicRead)
+			key := plan.ActionKey(name, st.AccessPointName())
+			if st.AccessPoint != nil {
+				out[key] = checkAccessPoint(st, after)
+				continue
+			}
+			out[key] = judgeAfter(name, st, after, keepPublicRead)
 		}
 	}
 	return after, out
+}
+
+// checkAccessPoint: the access point's policy read back has no public
+// statement, and every statement meant to stay is there.
+func checkAccessPoint(st plan.Step, after posture.Posture) Check {
+	var got posture.AccessPoint
+	for _, ap := range after.AccessPoints.Value {
+		if ap.Name == st.AccessPoint.Name && ap.Kind == st.AccessPoint.Kind {
+			got = ap
+		}
+	}
+	if c, bad := readFailed(got.Policy); bad {
+		return c
+	}
+	if st.DeletePolicy {
+		if got.Policy.State == posture.Absent {
+			return Check{OK: true, Detail: "the access point has no policy now"}
+		}
+		return Check{Detail: "a policy is still attached to the access point"}
+	}
+	if got.Policy.State != posture.Set {
+		return Check{Detail: "no access point policy read back"}
+	}
+	return checkStatements(got.Policy.Value, st.KeptStatements, false, true)
 }
 
 func readFailed[T any](f posture.Fact[T]) (Check, bool) {
@@ -123,6 +166,19 @@ func checkPolicy(name plan.ActionName, st plan.Step, after posture.Posture, keep
 		}
 		return Check{Detail: "no TLS-only statement in the policy read back"}
 	}
+	return checkStatements(after.Policy.Value, st.KeptStatements, keepPublicRead, false)
+}
+
+// checkStatements: the document read back has no public statement (but
+// approved public read) and holds every statement meant to stay.
+func checkStatements(raw string, kept []string, keepPublicRead, accessPoint bool) Check {
+	doc, err := policy.Parse([]byte(raw))
+	if err != nil {
+		return Check{Detail: "policy read back does not parse: " + err.Error()}
+	}
+	if accessPoint {
+		doc.ForAccessPoint()
+	}
 	for _, s := range doc.Statements {
 		if v := s.Judge(); v.Public && (v.Write || !keepPublicRead) {
 			return Check{Detail: fmt.Sprintf("statement %d is still public", s.Index)}
@@ -133,7 +189,7 @@ func checkPolicy(name plan.ActionName, st plan.Step, after posture.Posture, keep
 		c, _ := policy.Canonical(s.Raw)
 		have[c]++
 	}
-	for _, k := range st.KeptStatements {
+	for _, k := range kept {
 		if have[k] == 0 {
 			return Check{Detail: "a statement meant to stay is not in the policy read back"}
 		}

@@ -1,0 +1,97 @@
+package policy_test
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/bucketguard/bucketguard/remediations/policy"
+)
+
+// Issue 10.4: where AWS's letter is evaded, bucketguard is stricter, and the
+// reason says so.
+func TestStricterThanAWS(t *testing.T) {
+	var all8 []string
+	for i := range 256 {
+		all8 = append(all8, fmt.Sprintf(`"%d.0.0.0/8"`, i))
+	}
+	tests := []struct {
+		name     string
+		cond     string
+		public   bool
+		stricter bool
+	}{
+		{"all 256 /8 blocks", `{"IpAddress":{"aws:SourceIp":[` + strings.Join(all8, ",") + `]}}`, true, true},
+		{"two public /8s", `{"IpAddress":{"aws:SourceIp":["54.0.0.0/8","52.0.0.0/8"]}}`, true, true},
+		{"one public /8 and a nested /16", `{"IpAddress":{"aws:SourceIp":["54.0.0.0/8","54.1.0.0/16"]}}`, false, false},
+		{"one public /8 and the private ranges", `{"IpAddress":{"aws:SourceIp":["54.0.0.0/8","10.0.0.0/8","172.16.0.0/12","192.168.0.0/16"]}}`, false, false},
+		{"many /24s", `{"IpAddress":{"aws:SourceIp":["54.240.143.0/24","54.240.144.0/24"]}}`, false, false},
+		{"IPv6 two /32s", `{"IpAddress":{"aws:SourceIp":["2001:db8::/32","2001:db9::/32"]}}`, true, true},
+		{"IPv6 one /32", `{"IpAddress":{"aws:SourceIp":"2001:db8::/32"}}`, false, false},
+		{"aws:userid anonymous", `{"StringEquals":{"aws:userid":"anonymous"}}`, true, true},
+		{"aws:userid Anonymous, any case", `{"StringEqualsIgnoreCase":{"aws:userid":["AIDAEXAMPLE","ANONYMOUS"]}}`, true, true},
+		{"aws:userid a user id", `{"StringEquals":{"aws:userid":"AIDAEXAMPLEUSERID1"}}`, false, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := stmt(t, `{"Effect":"Allow","Principal":"*",`+getObj+`,"Condition":`+tt.cond+`}`)
+			v := s.Judge()
+			if v.Public != tt.public {
+				t.Fatalf("public = %v (%s)", v.Public, v.Reason)
+			}
+			if got := strings.Contains(v.Reason, "stricter than AWS"); got != tt.stricter {
+				t.Errorf("reason %q: says stricter = %v, want %v", v.Reason, got, tt.stricter)
+			}
+		})
+	}
+}
+
+// Issue 10.7: an identity provider of an account is a fixed principal; a web
+// identity provider's host admits everyone it signs in (AWS's own example).
+func TestFederatedPrincipals(t *testing.T) {
+	for _, tc := range []struct {
+		value  string
+		public bool
+	}{
+		{"arn:aws:iam::111122223333:saml-provider/Okta", false},
+		{"arn:aws:iam::111122223333:oidc-provider/oidc.eks.eu-west-1.amazonaws.com/id/ABC", false},
+		{"arn:aws-us-gov:iam::111122223333:saml-provider/AzureAD", false},
+		{"arn:aws:iam::444455556666:saml-provider/Partner", false},
+		{"cognito-identity.amazonaws.com", true},
+		{"accounts.google.com", true},
+		{"graph.facebook.com", true},
+		{"www.amazon.com", true},
+		{"arn:aws:iam::*:saml-provider/Okta", true},
+		{"arn:aws:iam::111122223333:saml-provider/*", true},
+		{"arn:aws:iam::111122223333:role/NotAProvider", true},
+	} {
+		v := stmt(t, `{"Effect":"Allow","Principal":{"Federated":"`+tc.value+`"},`+getObj+`}`).Judge()
+		if v.Public != tc.public {
+			t.Errorf("Federated %q: public = %v, want %v (%s)", tc.value, v.Public, tc.public, v.Reason)
+		}
+	}
+}
+
+// An access point policy follows the bucket rules but one: granting a set
+// of access points with s3:DataAccessPointArn is public there.
+func TestAccessPointRules(t *testing.T) {
+	const s = `{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"*","Condition":{"StringLike":{"s3:DataAccessPointArn":"arn:aws:s3:eu-west-1:111122223333:accesspoint/*"}}}`
+	doc := func() *policy.Document {
+		d, err := policy.Parse([]byte(`{"Version":"2012-10-17","Statement":[` + s + `]}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+	if policy.Judge(doc()).Public {
+		t.Error("in a bucket policy, a fixed account with any access point name is not public")
+	}
+	if !policy.Judge(doc().ForAccessPoint()).Public {
+		t.Error("in an access point policy, s3:DataAccessPointArn makes it public")
+	}
+	acct := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"*","Condition":{"StringEquals":{"s3:DataAccessPointAccount":"111122223333"}}}]}`
+	d, _ := policy.Parse([]byte(acct))
+	if policy.Judge(d.ForAccessPoint()).Public {
+		t.Error("s3:DataAccessPointAccount pinned to an account is not public in an access point policy either")
+	}
+}
