@@ -147,6 +147,28 @@ func (n Name) IsWatched() bool {
 // bucket.
 func (n Name) IsAccountLevel() bool { return n.Scope() == AccountScope }
 
+// ChangesTags reports whether a call can set or remove a bucket's tags (the
+// public-read approval among them): tagging, untagging, turning attribute-
+// based access control on (tags then change through TagResource), and
+// creating a bucket, which can carry tags.
+func (n Name) ChangesTags() bool {
+	switch n {
+	case PutBucketTagging, DeleteBucketTagging, TagResource, UntagResource, CreateBucket, PutBucketAbac:
+		return true
+	}
+	return false
+}
+
+// ChangesPublicSurface reports whether a call can change what an approved
+// bucket serves publicly: its policy, or its Block Public Access.
+func (n Name) ChangesPublicSurface() bool {
+	switch n {
+	case PutBucketPolicy, DeleteBucketPolicy, PutBucketPublicAccessBlock, DeleteBucketPublicAccessBlock, PutAccountPublicAccessBlock, DeleteAccountPublicAccessBlock:
+		return true
+	}
+	return false
+}
+
 // Scope is the scope of a watched name, "" for another.
 func (n Name) Scope() Scope {
 	w, _ := Lookup(n)

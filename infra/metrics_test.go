@@ -104,6 +104,8 @@ func sweepLog(t *testing.T) (string, sweep.Tally) {
 		}
 		f.Put(b, bk)
 	}
+	on := posture.AllOn
+	f.SetAccountBPA(&on) // the run's account-level evaluation finds nothing
 	f.Fault = fake.FailOp("sns:Publish", fake.APIError("InternalError", "SNS is down"))
 	var logs bytes.Buffer
 	log := slog.New(slog.NewJSONHandler(&logs, nil))

@@ -156,6 +156,9 @@ func ParseSettings(get func(string) any, env func(string) (string, bool)) (Setti
 		}
 		s.SweepSchedule = str
 	}
+	// Every function knows where the stacks are: the first region's sweep
+	// does the account-wide work.
+	s.Engine.StackRegions = s.Regions
 	return s, errors.Join(errs...)
 }
 

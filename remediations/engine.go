@@ -17,6 +17,7 @@ import (
 	"github.com/bucketguard/bucketguard/remediations/awserr"
 	"github.com/bucketguard/bucketguard/remediations/config"
 	"github.com/bucketguard/bucketguard/remediations/contract"
+	"github.com/bucketguard/bucketguard/remediations/ledger"
 	"github.com/bucketguard/bucketguard/remediations/op"
 	"github.com/bucketguard/bucketguard/remediations/plan"
 	"github.com/bucketguard/bucketguard/remediations/posture"
@@ -36,11 +37,21 @@ type ControlClient interface {
 	apply.ControlWriter
 }
 
+// Approvals remembers each bucket's public-read approval between
+// invocations (ledger.Store).
+type Approvals interface {
+	Approval(ctx context.Context, account, bucket string) (*ledger.Approval, error)
+	SetApproval(ctx context.Context, account, bucket string, a ledger.Approval, by string, at time.Time) error
+}
+
 // Engine evaluates targets. Build it once; it is safe for concurrent use.
 type Engine struct {
 	S3      S3Client
 	Control ControlClient
 	Config  config.Config
+	// Approvals, when set, records approvals, so that a call that changes
+	// one is told against what was there.
+	Approvals Approvals
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
 }
@@ -96,6 +107,7 @@ func (e *Engine) Evaluate(ctx context.Context, t posture.Target, trigger *events
 		t = posture.Target{Account: t.Account, Region: t.Region, Bucket: bucket}
 		res.Target = t
 	}
+	prior := e.priorApproval(ctx, t, trigger, log) // in the read round
 	before, err := read.Posture(ctx, reader, t, e.Needs(t))
 	res.Before = &before
 	if errors.Is(err, awserr.ErrBucketGone) {
@@ -110,10 +122,18 @@ func (e *Engine) Evaluate(ctx context.Context, t posture.Target, trigger *events
 	}
 	in := plan.Input{Config: e.Config, Now: e.now()}
 	if trigger != nil {
-		in.Event, in.Actor, in.RequestTags = trigger.Name, trigger.Actor.String(), trigger.RequestTags
+		in.Event, in.Actor, in.RequestTags, in.RemovedTags = trigger.Name, trigger.Actor.String(), trigger.RequestTags, trigger.RemovedTags
+		in.PriorApproval, in.ApprovalsRecorded = prior()
 	}
 	p := plan.New(before, in)
+	if p.RecordApproval != nil && e.Approvals != nil {
+		rec := ledger.Approval{Value: p.RecordApproval.Value, Until: p.RecordApproval.Until}
+		if err := e.Approvals.SetApproval(ctx, t.Account, t.Bucket, rec, in.Actor, in.Now); err != nil {
+			log.Warn("approval record", contract.FieldErr, err) // told this time; the next change is told against the older record
+		}
+	}
 	res.Findings, res.Exemption, res.Notes, res.Severity = p.Findings, p.Exemption, p.Notes, p.Severity()
+	res.Unresolved = p.Unresolved
 	res.Owner = before.Tags.Value[e.Config.OwnerTagKey]
 	for _, n := range p.Notes {
 		log.Warn("cross-check", "note", n)
@@ -138,6 +158,35 @@ func (e *Engine) Evaluate(ctx context.Context, t posture.Target, trigger *events
 		return res, runErr
 	}
 	return res, nil
+}
+
+// priorApproval starts reading the approval last recorded for the bucket,
+// when the triggering call can change tags, and returns a function that
+// waits for it: the state, and whether records are kept.
+func (e *Engine) priorApproval(ctx context.Context, t posture.Target, trigger *events.Change, log *slog.Logger) func() (*plan.ApprovalState, bool) {
+	if e.Approvals == nil || trigger == nil || !trigger.Name.ChangesTags() || t.Bucket == "" {
+		return func() (*plan.ApprovalState, bool) { return nil, false }
+	}
+	type answer struct {
+		a   *ledger.Approval
+		err error
+	}
+	ch := make(chan answer, 1)
+	go func() {
+		a, err := e.Approvals.Approval(ctx, t.Account, t.Bucket)
+		ch <- answer{a, err}
+	}()
+	return func() (*plan.ApprovalState, bool) {
+		r := <-ch
+		switch {
+		case r.err != nil:
+			log.Warn("approval record", contract.FieldErr, r.err)
+			return nil, false // told from the request alone
+		case r.a == nil:
+			return nil, true
+		}
+		return &plan.ApprovalState{Value: r.a.Value, Until: r.a.Until}, true
+	}
 }
 
 // planned gives every action of the plan its outcome before anything runs.

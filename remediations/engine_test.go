@@ -19,6 +19,7 @@ import (
 	"github.com/bucketguard/bucketguard/remediations/config"
 	"github.com/bucketguard/bucketguard/remediations/contract"
 	"github.com/bucketguard/bucketguard/remediations/fake"
+	"github.com/bucketguard/bucketguard/remediations/ledger"
 	"github.com/bucketguard/bucketguard/remediations/op"
 	"github.com/bucketguard/bucketguard/remediations/plan"
 	"github.com/bucketguard/bucketguard/remediations/policy"
@@ -628,4 +629,90 @@ func TestResultJSONIsStable(t *testing.T) {
 	if err != nil || !strings.Contains(string(b), `"status":"remediated"`) {
 		t.Errorf("result JSON %s %v", b, err)
 	}
+}
+
+// Issue 10.3: any change of the approval, by whatever call, is told naming
+// who made it (against the recorded approval when a ledger keeps one), and
+// a change to an approved bucket's public surface is told, listing what is
+// public, though nothing is removed.
+func TestApprovalIntegrity(t *testing.T) {
+	actor := events.Actor{ARN: "arn:aws:iam::111122223333:user/mallory"}
+	for _, tc := range []struct {
+		name    string
+		tags    map[string]string
+		prior   *ledger.Approval
+		change  events.Change
+		ledger  bool
+		want    plan.FindingID
+		summary string
+	}{
+		{"TagResource grants (ABAC bucket)", approved(""), nil,
+			events.Change{Name: events.TagResource, Actor: actor, RequestTags: map[string]string{"bucketguard:approved-public": "true"}}, true, plan.ApprovalGranted, "user/mallory with TagResource"},
+		{"CreateBucket with the tag grants", approved(""), nil, events.Change{Name: events.CreateBucket, Actor: actor}, true, plan.ApprovalGranted, "CreateBucket"},
+		{"CreateBucket with the tag, no ledger", approved(""), nil, events.Change{Name: events.CreateBucket, Actor: actor}, false, plan.ApprovalGranted, "CreateBucket"},
+		{"expiry extended", approved("2099-01-01T00:00:00Z"), &ledger.Approval{Value: "true", Until: "2027-01-01T00:00:00Z"},
+			events.Change{Name: events.PutBucketTagging, Actor: actor}, true, plan.ApprovalChanged, "was approved until 2027-01-01T00:00:00Z"},
+		{"UntagResource removes", map[string]string{"owner": "web-team"}, &ledger.Approval{Value: "true"},
+			events.Change{Name: events.UntagResource, Actor: actor, RemovedTags: []string{"bucketguard:approved-public"}}, true, plan.ApprovalRemoved, "removed by"},
+		{"UntagResource removes, no ledger", map[string]string{"owner": "web-team"}, nil,
+			events.Change{Name: events.UntagResource, Actor: actor, RemovedTags: []string{"bucketguard:approved-public"}}, false, plan.ApprovalRemoved, "removed by"},
+		{"DeleteBucketTagging removes a recorded approval", nil, &ledger.Approval{Value: "true"}, events.Change{Name: events.DeleteBucketTagging, Actor: actor}, true, plan.ApprovalRemoved, "DeleteBucketTagging"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := fake.New()
+			b := clean()
+			b.BPA = &posture.BPA{BlockPublicAcls: true, IgnorePublicAcls: true}
+			b.Tags = tc.tags
+			f.Put("acme-data", b)
+			e := engine(f)
+			store := &ledger.Store{DB: f.Ledger(), Table: "ledger"}
+			if tc.ledger {
+				e.Approvals = store
+				if tc.prior != nil {
+					if err := store.SetApproval(context.Background(), fake.Account, "acme-data", *tc.prior, "before", now); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+			res := eval(t, e, bucketT, &tc.change)
+			var got *plan.Finding
+			for i := range res.Findings {
+				if res.Findings[i].ID == tc.want {
+					got = &res.Findings[i]
+				}
+			}
+			if got == nil || got.Severity != plan.Info || !strings.Contains(got.Summary, tc.summary) {
+				t.Fatalf("findings %+v, want %s saying %q", res.Findings, tc.want, tc.summary)
+			}
+			if tc.ledger {
+				rec, _ := store.Approval(context.Background(), fake.Account, "acme-data")
+				if rec == nil || rec.Value != tc.tags["bucketguard:approved-public"] {
+					t.Errorf("recorded %+v", rec)
+				}
+				// The same call again changes nothing and tells nothing.
+				again := eval(t, e, bucketT, &tc.change)
+				for _, fd := range again.Findings {
+					if fd.ID == tc.want {
+						t.Errorf("told twice: %+v", fd)
+					}
+				}
+			}
+		})
+	}
+	t.Run("approved bucket: a new public-read statement and policy BPA off are told", func(t *testing.T) {
+		f := fake.New()
+		b := clean()
+		b.Tags = approved("")
+		b.BPA = &posture.BPA{BlockPublicAcls: true, IgnorePublicAcls: true}
+		b.Policy = doc(publicRead, tlsStmt())
+		f.Put("acme-data", b)
+		res := eval(t, engine(f), bucketT, &events.Change{Name: events.PutBucketPolicy, Actor: actor})
+		if res.Status == contract.Clean || len(res.Findings) != 1 || res.Findings[0].ID != plan.ApprovedSurface ||
+			!strings.Contains(res.Findings[0].Summary, "statement(s) 0 grant public read") || !strings.Contains(res.Findings[0].Summary, "BlockPublicPolicy") {
+			t.Fatalf("status %s findings %+v", res.Status, res.Findings)
+		}
+		if f.Writes() != 0 {
+			t.Errorf("%d writes: nothing is removed from an approved bucket's public read", f.Writes())
+		}
+	})
 }

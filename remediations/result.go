@@ -48,6 +48,9 @@ type Result struct {
 	Actions   []ActionResult  `json:"actions"`
 	Exemption *plan.Exemption `json:"exemption,omitempty"`
 	Notes     []string        `json:"notes,omitempty"`
+	// Unresolved says what public access may remain that no valid approval
+	// keeps; with any, the status is never "remediated".
+	Unresolved []string `json:"unresolved,omitempty"`
 	// Error is the condition that ended the evaluation early, if any.
 	Error    string    `json:"error,omitempty"`
 	Started  time.Time `json:"started"`
@@ -87,10 +90,14 @@ func status(r Result, mode config.Mode) contract.Status {
 		attempted++
 	}
 	switch {
+	case attempted == 0 && len(r.Unresolved) > 0 && mode == config.Enforce:
+		return contract.Partial
 	case attempted == 0:
 		return contract.Reported
 	case mode == config.Notify:
 		return contract.Notified
+	case verified == attempted && len(r.Unresolved) > 0:
+		return contract.Partial
 	case verified == attempted:
 		return contract.Remediated
 	case written == 0:

@@ -34,8 +34,9 @@ func main() {
 			PageSize:    1000,
 			Margin:      k.Config.SweepMargin,
 		},
-		MaxParts: 100,
-		Log:      k.Log,
+		MaxParts:     100,
+		StackRegions: k.Config.StackRegions,
+		Log:          k.Log,
 	}
 	lambda.Start(h.Handle)
 }

@@ -73,9 +73,12 @@ type Document struct {
 	Actions   []remediations.ActionResult `json:"actions"`
 	Exemption *plan.Exemption             `json:"exemption,omitempty"`
 	Notes     []string                    `json:"notes,omitempty"`
-	Error     string                      `json:"error,omitempty"`
-	Started   time.Time                   `json:"started"`
-	Duration  string                      `json:"duration"`
+	// Unresolved says what public access may remain that no valid approval
+	// keeps.
+	Unresolved []string  `json:"unresolved,omitempty"`
+	Error      string    `json:"error,omitempty"`
+	Started    time.Time `json:"started"`
+	Duration   string    `json:"duration"`
 	// Truncated is true when before/after documents were shortened to fit
 	// SNS's size limit; each shortened value says so in its text.
 	Truncated bool `json:"truncated"`
@@ -107,7 +110,7 @@ func document(r remediations.Result) Document {
 	d := Document{
 		Schema: Schema, Severity: r.Severity, Status: r.Status, Mode: string(r.Mode),
 		Account: r.Target.Account, Region: r.Target.Region, Bucket: r.Target.Bucket, Owner: r.Owner,
-		Findings: r.Findings, Actions: r.Actions, Exemption: r.Exemption, Notes: r.Notes, Error: r.Error,
+		Findings: r.Findings, Actions: r.Actions, Exemption: r.Exemption, Notes: r.Notes, Unresolved: r.Unresolved, Error: r.Error,
 		Started: r.Started, Duration: r.Duration,
 	}
 	if d.Owner == "" {

@@ -163,6 +163,13 @@ func textBeforeAfter(d Document, p func(string, ...any)) {
 }
 
 func textNotes(d Document, p func(string, ...any)) {
+	if len(d.Unresolved) > 0 {
+		p("")
+		p("PUBLIC ACCESS THAT MAY REMAIN")
+		for _, u := range d.Unresolved {
+			p("  %s", u)
+		}
+	}
 	if len(d.Notes) == 0 && d.Error == "" {
 		return
 	}

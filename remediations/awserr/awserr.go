@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/smithy-go"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
 )
 
 // ErrBucketGone means the bucket no longer exists (NoSuchBucket). Nothing is
@@ -67,6 +68,21 @@ func Code(err error) string {
 func NoSuchBucket(err error) bool {
 	var nsb *types.NoSuchBucket
 	return errors.As(err, &nsb) || Code(err) == "NoSuchBucket"
+}
+
+// Unsupported reports an operation the endpoint does not implement: an
+// emulator's NotImplemented, or a 404 or 501 that carries no AWS error code.
+// AWS itself implements every call bucketguard makes.
+func Unsupported(err error) bool {
+	if Code(err) == "NotImplemented" {
+		return true
+	}
+	var re *smithyhttp.ResponseError
+	if errors.As(err, &re) {
+		s := re.HTTPStatusCode()
+		return (s == 404 || s == 501) && Code(err) == ""
+	}
+	return false
 }
 
 // Describe renders an AWS error for a person: code and message, no request

@@ -71,7 +71,9 @@ type Config struct {
 	// SweepMargin is how much time must be left before the sweep's deadline
 	// to start another bucket.
 	SweepMargin time.Duration
-	LogLevel    slog.Level
+	// StackRegions are the regions with a stack, the first being home.
+	StackRegions []string
+	LogLevel     slog.Level
 }
 
 // Default returns the configuration with no variable set.

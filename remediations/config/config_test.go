@@ -38,7 +38,7 @@ func TestRoundTrip(t *testing.T) {
 		{config.EnvEnforceVersioning: "true", config.EnvAccessLogBucket: "acme-logs", config.EnvAccessLogPrefix: "s3/",
 			config.EnvEnforceOwnership: "true", config.EnvEnforceAccountBPA: "true", config.EnvApprovalTagKey: "public-ok",
 			config.EnvApprovalUntilTagKey: "public-ok-until", config.EnvOwnerTagKey: "team", config.EnvDeadlineMargin: "8s",
-			config.EnvLogLevel: "debug", config.EnvSweepConcurrency: "8", config.EnvSweepMargin: "1m30s", config.EnvFallbackQueueURL: "https://sqs.eu-west-1.amazonaws.com/111122223333/bucketguard-undelivered"},
+			config.EnvLogLevel: "debug", config.EnvSweepConcurrency: "8", config.EnvStackRegions: "eu-west-1,us-east-1", config.EnvSweepMargin: "1m30s", config.EnvFallbackQueueURL: "https://sqs.eu-west-1.amazonaws.com/111122223333/bucketguard-undelivered"},
 	}
 	for _, env := range envs {
 		c, err := config.FromEnv(config.Lookup(env))
@@ -82,6 +82,8 @@ func TestBadValuesNameTheirSetting(t *testing.T) {
 		{map[string]string{config.EnvSweepConcurrency: "0"}, config.EnvSweepConcurrency},
 		{map[string]string{config.EnvSweepMargin: "1s"}, config.EnvSweepMargin},
 		{map[string]string{config.EnvFallbackQueueURL: "sqs://queue"}, config.EnvFallbackQueueURL},
+		{map[string]string{config.EnvStackRegions: "eu-west-1,mars"}, config.EnvStackRegions},
+		{map[string]string{config.EnvStackRegions: "eu-west-1,eu-west-1"}, config.EnvStackRegions},
 	}
 	for _, tt := range tests {
 		_, err := config.FromEnv(config.Lookup(tt.env))

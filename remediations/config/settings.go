@@ -2,6 +2,7 @@ package config
 
 import (
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -32,6 +33,7 @@ const (
 	EnvSweepConcurrency    = "BUCKETGUARD_SWEEP_CONCURRENCY"
 	EnvSweepMargin         = "BUCKETGUARD_SWEEP_MARGIN"
 	EnvLogLevel            = "BUCKETGUARD_LOG_LEVEL"
+	EnvStackRegions        = "BUCKETGUARD_STACK_REGIONS"
 )
 
 // Setting describes one setting, for the docs, --help and the CDK app.
@@ -138,6 +140,18 @@ var table = []entry{
 		}, format: func(c Config) string { return strconv.Itoa(c.SweepConcurrency) }},
 	duration(EnvSweepMargin, "", "SweepMargin", "time that must remain before the sweep's deadline to start another bucket",
 		10*time.Second, 10*time.Minute, func(c *Config) *time.Duration { return &c.SweepMargin }),
+	{Setting: Setting{Env: EnvStackRegions, Field: "StackRegions", Meaning: "the regions where a stack is deployed, comma-separated, the first being home: its sweep also evaluates the account's Block Public Access and Multi-Region Access Points, and counts the buckets in regions without a stack (set by the stack)"},
+		parse: func(c *Config, v string) string {
+			c.StackRegions = nil
+			for _, r := range strings.Split(v, ",") {
+				r = strings.TrimSpace(r)
+				if !events.ValidRegion(r) || slices.Contains(c.StackRegions, r) {
+					return "is not a comma-separated list of distinct region names"
+				}
+				c.StackRegions = append(c.StackRegions, r)
+			}
+			return ""
+		}, format: func(c Config) string { return strings.Join(c.StackRegions, ",") }},
 	{Setting: Setting{Env: EnvLogLevel, Context: "logLevel", Field: "LogLevel", Meaning: "`debug`, `info`, `warn` or `error`"},
 		parse: func(c *Config, v string) string {
 			switch strings.ToLower(v) {

@@ -262,8 +262,8 @@ func Operation(r *http.Request, body []byte) (op, bucket string) {
 		return service + ":" + r.Method, ""
 	}
 	path := strings.TrimPrefix(r.URL.Path, "/")
-	if strings.HasPrefix(path, "v20180820/configuration/publicAccessBlock") {
-		return "s3control:" + verb(r.Method) + "PublicAccessBlock", ""
+	if rest, ok := strings.CutPrefix(path, "v20180820/"); ok {
+		return controlOperation(r, rest)
 	}
 	bucket, key, _ := strings.Cut(path, "/")
 	q := r.URL.Query()
@@ -285,6 +285,50 @@ func Operation(r *http.Request, body []byte) (op, bucket string) {
 		return "s3:HeadBucket", bucket
 	}
 	return "s3:" + r.Method + "Bucket", bucket
+}
+
+// controlOperation names an S3 Control request by its path (after
+// /v20180820/); for a bucket's access points the bucket, when the request
+// names it, stands in the call record.
+// https://docs.aws.amazon.com/AmazonS3/latest/API/API_Operations_AWS_S3_Control.html
+func controlOperation(r *http.Request, path string) (op, bucket string) {
+	v := verb(r.Method)
+	parts := strings.Split(path, "/")
+	switch {
+	case path == "configuration/publicAccessBlock":
+		return "s3control:" + v + "PublicAccessBlock", ""
+	case path == "accesspoint":
+		return "s3control:ListAccessPoints", r.URL.Query().Get("bucket")
+	case len(parts) == 2 && parts[0] == "accesspoint":
+		return "s3control:" + map[string]string{"Get": "GetAccessPoint", "Put": "CreateAccessPoint", "Delete": "DeleteAccessPoint"}[v], ""
+	case len(parts) == 3 && parts[0] == "accesspoint" && parts[2] == "policy":
+		return "s3control:" + v + "AccessPointPolicy", ""
+	case len(parts) == 3 && parts[0] == "accesspoint" && parts[2] == "policyStatus":
+		return "s3control:GetAccessPointPolicyStatus", ""
+	case path == "accesspointforobjectlambda":
+		return "s3control:ListAccessPointsForObjectLambda", ""
+	case len(parts) == 3 && parts[0] == "accesspointforobjectlambda" && parts[2] == "policy":
+		return "s3control:" + v + "AccessPointPolicyForObjectLambda", ""
+	case len(parts) == 3 && parts[0] == "accesspointforobjectlambda" && parts[2] == "policyStatus":
+		return "s3control:GetAccessPointPolicyStatusForObjectLambda", ""
+	case len(parts) == 3 && parts[0] == "accesspointforobjectlambda" && parts[2] == "configuration":
+		return "s3control:" + v + "AccessPointConfigurationForObjectLambda", ""
+	case path == "mrap/instances":
+		return "s3control:ListMultiRegionAccessPoints", ""
+	case len(parts) == 3 && parts[0] == "mrap" && parts[1] == "instances":
+		return "s3control:GetMultiRegionAccessPoint", ""
+	case len(parts) == 4 && parts[0] == "mrap" && parts[3] == "policy":
+		return "s3control:GetMultiRegionAccessPointPolicy", ""
+	case len(parts) == 4 && parts[0] == "mrap" && parts[3] == "policystatus":
+		return "s3control:GetMultiRegionAccessPointPolicyStatus", ""
+	case path == "async-requests/mrap/put-policy":
+		return "s3control:PutMultiRegionAccessPointPolicy", ""
+	case path == "async-requests/mrap/create":
+		return "s3control:CreateMultiRegionAccessPoint", ""
+	case parts[0] == "tags":
+		return "s3control:" + map[string]string{"Get": "ListTagsForResource", "Put": "TagResource", "POST": "TagResource", "Delete": "UntagResource"}[v], ""
+	}
+	return "s3control:" + v + path, ""
 }
 
 func verb(method string) string {

@@ -114,6 +114,28 @@ func (s Scene) PublicACL(ctx context.Context, b string) error {
 	return wrap("put acl", b, err)
 }
 
+// AccessPoint creates an access point of a bucket, with its (fixed) Block
+// Public Access, and puts its policy when doc is not empty.
+func (s Scene) AccessPoint(ctx context.Context, name, b string, bpa posture.BPA, doc string) error {
+	_, err := s.Control.CreateAccessPoint(ctx, &s3control.CreateAccessPointInput{AccountId: aws.String(s.Account), Name: aws.String(name), Bucket: aws.String(b),
+		PublicAccessBlockConfiguration: &ctltypes.PublicAccessBlockConfiguration{BlockPublicAcls: aws.Bool(bpa.BlockPublicAcls), IgnorePublicAcls: aws.Bool(bpa.IgnorePublicAcls),
+			BlockPublicPolicy: aws.Bool(bpa.BlockPublicPolicy), RestrictPublicBuckets: aws.Bool(bpa.RestrictPublicBuckets)}})
+	if err != nil || doc == "" {
+		return wrap("create access point", name, err)
+	}
+	_, err = s.Control.PutAccessPointPolicy(ctx, &s3control.PutAccessPointPolicyInput{AccountId: aws.String(s.Account), Name: aws.String(name), Policy: aws.String(doc)})
+	return wrap("put access point policy", name, err)
+}
+
+// AccessPointPolicy reads an access point's policy ("" when none).
+func (s Scene) AccessPointPolicy(ctx context.Context, name string) (string, error) {
+	out, err := s.Control.GetAccessPointPolicy(ctx, &s3control.GetAccessPointPolicyInput{AccountId: aws.String(s.Account), Name: aws.String(name)})
+	if err != nil {
+		return "", wrap("get access point policy", name, err)
+	}
+	return aws.ToString(out.Policy), nil
+}
+
 // Ownership sets Object Ownership.
 func (s Scene) Ownership(ctx context.Context, b, value string) error {
 	_, err := s.S3.PutBucketOwnershipControls(ctx, &s3.PutBucketOwnershipControlsInput{Bucket: aws.String(b),

@@ -21,6 +21,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/smithy-go"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 
@@ -99,7 +100,7 @@ type Fake struct {
 
 	published []Published
 	sent      []Sent
-	ledger    map[string]bool
+	ledger    map[string]map[string]types.AttributeValue
 }
 
 // New returns an empty account.

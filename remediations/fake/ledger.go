@@ -9,9 +9,9 @@ import (
 	"github.com/bucketguard/bucketguard/remediations/op"
 )
 
-// Ledger is a fake DynamoDB idempotency table of a Fake: a conditional put
-// fails on a key already present. Its calls count as "dynamodb:PutItem" and
-// "dynamodb:DeleteItem".
+// Ledger is a fake DynamoDB table of a Fake: it keeps items by their "pk";
+// a conditional put fails on a key already present. Its calls count as
+// "dynamodb:GetItem", "dynamodb:PutItem" and "dynamodb:DeleteItem".
 type Ledger struct{ f *Fake }
 
 // Ledger returns the account's DynamoDB client.
@@ -34,14 +34,26 @@ func (l *Ledger) PutItem(_ context.Context, in *dynamodb.PutItemInput, _ ...func
 	l.f.mu.Lock()
 	defer l.f.mu.Unlock()
 	if l.f.ledger == nil {
-		l.f.ledger = map[string]bool{}
+		l.f.ledger = map[string]map[string]types.AttributeValue{}
 	}
 	k := key(in.Item)
-	if in.ConditionExpression != nil && l.f.ledger[k] {
+	if _, ok := l.f.ledger[k]; ok && in.ConditionExpression != nil {
 		return nil, &types.ConditionalCheckFailedException{Message: new("The conditional request failed")}
 	}
-	l.f.ledger[k] = true
+	l.f.ledger[k] = in.Item
 	return &dynamodb.PutItemOutput{}, nil
+}
+
+// GetItem returns the item stored under the key, if any.
+func (l *Ledger) GetItem(_ context.Context, in *dynamodb.GetItemInput, _ ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error) {
+	release, err := l.f.enter(op.GetItem, "")
+	if err != nil {
+		return nil, err
+	}
+	defer release()
+	l.f.mu.Lock()
+	defer l.f.mu.Unlock()
+	return &dynamodb.GetItemOutput{Item: l.f.ledger[key(in.Key)]}, nil
 }
 
 // DeleteItem removes the item.

@@ -55,11 +55,12 @@ func newERig(t *testing.T, mutate ...func(*config.Config)) *erig {
 	r.must(emulator.LedgerTable(r.ctx, e.Direct, "bucketguard-alerts-sent"))
 	cfg := config.Default()
 	cfg.TopicARN, cfg.SelfRoleARN, cfg.FallbackQueueURL, cfg.LedgerTable = r.topic, roleARN, r.fallback, "bucketguard-alerts-sent"
+	self, err := events.ParseRole(roleARN)
+	r.must(err)
+	cfg.SelfRoles = []events.Role{self}
 	for _, m := range mutate {
 		m(&cfg)
 	}
-	self, err := events.ParseRole(roleARN)
-	r.must(err)
 	// Wired as the function wires itself, through the fault proxy.
 	engine, alerts := startup.Parts(cfg, e.Clients)
 	r.h = &handler.Handler{

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -346,5 +347,40 @@ func TestHostileEvents(t *testing.T) {
 	}
 	for _, s := range stmts[:len(stmts)-1] {
 		keeps(t, p, s)
+	}
+}
+
+// Issue 10.2: a policy that opens the bucket and denies bucketguard the tag
+// read (moto does not evaluate bucket policies, so the proxy answers the
+// 403 the Deny would cause). bucketguard cannot tell whether public read is
+// approved: it keeps the statement but turns RestrictPublicBuckets on, says
+// which of its calls the Deny refuses, as a critical finding, and reports
+// the incident as partial, not remediated.
+func TestTamperingDenyOnTheEmulator(t *testing.T) {
+	r := newERig(t)
+	b := "acme-tampered"
+	r.bucket(b)
+	hide := `{"Sid":"HideFromRemediator","Effect":"Deny","Principal":"*","Action":"s3:GetBucketTagging","Resource":"arn:aws:s3:::` + b + `","Condition":{"ArnLike":{"aws:PrincipalArn":"arn:aws:iam::*:role/bucketguard/*"}}}`
+	r.policy(b, policyDoc(publicReadStmt(b), hide, tlsStmt(b)))
+	r.e.Proxy.Add(&emulator.Rule{Op: "s3:GetBucketTagging", Bucket: b, Status: 403, Code: "AccessDenied", Message: "Access Denied"})
+	if err := r.invoke(r.event("PutBucketPolicy", b)); err != nil {
+		t.Fatalf("invoke: %v\n%s", err, r.logs.String())
+	}
+	p := r.posture(b)
+	if p.BucketBPA.State != posture.Set || !p.BucketBPA.Value.RestrictPublicBuckets || !p.BucketBPA.Value.BlockPublicAcls {
+		t.Errorf("BPA after %+v: RestrictPublicBuckets must close the kept statement", p.BucketBPA)
+	}
+	keeps(t, p, publicReadStmt(b))
+	keeps(t, p, hide)
+	d := r.onlyAlert()
+	if d.Status != contract.Partial || d.Severity != "critical" {
+		t.Errorf("status %s severity %s, want partial critical", d.Status, d.Severity)
+	}
+	var ids []string
+	for _, f := range d.Findings {
+		ids = append(ids, string(f.ID))
+	}
+	if !slices.Contains(ids, string(plan.DeniesBucketguard)) || !slices.Contains(ids, string(plan.TagsUnreadable)) {
+		t.Errorf("findings %v", ids)
 	}
 }

@@ -319,3 +319,50 @@ func TestExpiredApprovalIsEnforced(t *testing.T) {
 	}
 	cleanUnder(t, b, r.posture(b))
 }
+
+// Issue 10.1 on moto: a bucket that delegates to its access points (correctly
+// non-public), and an access point with Block Public Access off whose policy
+// opens read, write and delete to everyone. The PutAccessPointPolicy event
+// names only the access point: the bucket is found from it; the public
+// statement goes, the partner's stays, and the alert names the access point.
+// (moto answers GetAccessPointPolicyStatus with IsPublic true whatever the
+// policy, so a second delivery would raise the cross-check; that part is
+// tested on the fakes.)
+func TestAccessPointOnTheEmulator(t *testing.T) {
+	r := newERig(t)
+	b := "acme-invoices-prod"
+	r.baseline(b, "finance")
+	// Only the ACL half of the bucket's BPA is on: with RestrictPublicBuckets
+	// the open access point would be restricted for now (medium), not open.
+	r.bpa(b, &posture.BPA{BlockPublicAcls: true, IgnorePublicAcls: true})
+	r.policy(b, policyDoc(`{"Sid":"DelegateToAccessPoints","Effect":"Allow","Principal":{"AWS":"*"},"Action":"*","Resource":["arn:aws:s3:::`+b+`","arn:aws:s3:::`+b+`/*"],"Condition":{"StringEquals":{"s3:DataAccessPointAccount":"111122223333"}}}`, tlsStmt(b)))
+	ap := "partner-uploads"
+	arn := "arn:aws:s3:" + r.e.Region + ":111122223333:accesspoint/" + ap + "/object/*"
+	partner := `{"Sid":"Partner","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::444455556666:root"},"Action":"s3:GetObject","Resource":"` + arn + `"}`
+	open := `{"Sid":"Open","Effect":"Allow","Principal":"*","Action":["s3:GetObject","s3:PutObject","s3:DeleteObject"],"Resource":"` + arn + `"}`
+	r.must(r.scene().AccessPoint(r.ctx, ap, b, posture.BPA{}, policyDoc(partner, open)))
+	raw := r.event("PutAccessPointPolicy", "", func(d map[string]any) {
+		d["requestParameters"].(map[string]any)["name"] = ap
+	})
+	if err := r.invoke(raw); err != nil {
+		t.Fatalf("invoke: %v\n%s", err, r.logs.String())
+	}
+	got, err := r.scene().AccessPointPolicy(r.ctx, ap)
+	r.must(err)
+	if strings.Contains(got, `"Open"`) || !strings.Contains(canonical(t, got), canonical(t, partner)[1:len(canonical(t, partner))-1]) {
+		t.Errorf("access point policy after:\n%s", got)
+	}
+	alerts := r.alerts()
+	if len(alerts) != 1 || alerts[0].MessageAttributes["bucket"].Value != b || !strings.Contains(alerts[0].Message, "access point "+ap) || alerts[0].MessageAttributes["severity"].Value != "critical" {
+		t.Fatalf("alerts %+v", alerts)
+	}
+}
+
+func canonical(t *testing.T, doc string) string {
+	t.Helper()
+	c, err := policy.Canonical([]byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}

@@ -76,6 +76,7 @@ const (
 const (
 	Publish     Operation = "sns:Publish"
 	SendMessage Operation = "sqs:SendMessage"
+	GetItem     Operation = "dynamodb:GetItem"
 	PutItem     Operation = "dynamodb:PutItem"
 	DeleteItem  Operation = "dynamodb:DeleteItem"
 	Invoke      Operation = "lambda:Invoke"
@@ -178,6 +179,7 @@ var specs = []Spec{
 
 	{Op: Publish, Kind: Write, IAM: "sns:Publish", Resource: Topic},
 	{Op: SendMessage, Kind: Write, IAM: "sqs:SendMessage", Resource: Queue},
+	{Op: GetItem, Kind: Read, IAM: "dynamodb:GetItem", Resource: Table},
 	{Op: PutItem, Kind: Write, IAM: "dynamodb:PutItem", Resource: Table},
 	{Op: DeleteItem, Kind: Write, IAM: "dynamodb:DeleteItem", Resource: Table},
 	{Op: Invoke, Kind: Write, IAM: "lambda:InvokeFunction", Resource: Function},

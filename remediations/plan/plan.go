@@ -12,6 +12,7 @@ import (
 	"github.com/bucketguard/bucketguard/remediations/acl"
 	"github.com/bucketguard/bucketguard/remediations/config"
 	"github.com/bucketguard/bucketguard/remediations/op"
+	"github.com/bucketguard/bucketguard/remediations/policy"
 	"github.com/bucketguard/bucketguard/remediations/posture"
 )
 
@@ -129,6 +130,12 @@ type Plan struct {
 	Steps     []Step         `json:"steps"`
 	Exemption *Exemption     `json:"exemption,omitempty"`
 	Notes     []string       `json:"notes,omitempty"`
+	// RecordApproval is the approval to record, when a call that can change
+	// tags changed it (or it was never recorded).
+	RecordApproval *ApprovalState `json:"record_approval,omitempty"`
+	// Unresolved says what public access may remain after the plan that no
+	// valid approval keeps: an evaluation with any is never "remediated".
+	Unresolved []string `json:"unresolved,omitempty"`
 }
 
 // Severity is the worst severity among the findings.
@@ -143,6 +150,13 @@ type Input struct {
 	Event       events.Name
 	Actor       string
 	RequestTags map[string]string
+	RemovedTags []string
+	// PriorApproval is the approval as bucketguard last recorded it, for a
+	// call that can change tags; nil when none is recorded (or no ledger
+	// keeps records: then the request alone tells what changed).
+	PriorApproval *ApprovalState
+	// ApprovalsRecorded says a ledger keeps approval records.
+	ApprovalsRecorded bool
 }
 
 type planner struct {
@@ -154,6 +168,11 @@ type planner struct {
 	keepPublicRead bool
 	// aclAfter is the ACL as it will be after the plan, when known.
 	aclAfter *acl.ACL
+	// failClosed adds RestrictPublicBuckets where public read would
+	// otherwise stay: a read that decides it was refused.
+	failClosed bool
+	// denials are the Deny statements that can refuse bucketguard's calls.
+	denials []policy.Denial
 }
 
 // New decides what to do about a posture. It is pure: same posture and
@@ -178,6 +197,8 @@ func New(p posture.Posture, in Input) Plan {
 	pl.logging()
 	pl.accountBPA(false)
 	pl.accessPoints()
+	pl.tampering()
+	pl.approvedSurface()
 	return pl.Plan
 }
 

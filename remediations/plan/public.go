@@ -3,9 +3,7 @@ package plan
 import (
 	"fmt"
 	"strings"
-	"time"
 
-	"github.com/bucketguard/bucketguard/events"
 	"github.com/bucketguard/bucketguard/remediations/acl"
 	"github.com/bucketguard/bucketguard/remediations/op"
 	"github.com/bucketguard/bucketguard/remediations/policy"
@@ -14,56 +12,6 @@ import (
 
 // Public access: the approval, the ACL, the bucket policy and the bucket's
 // Block Public Access, judged by AWS's meaning of "public".
-
-// approval reads the approval tags. An expired or unreadable expiry counts as
-// no approval; tags that cannot be read at all leave public read alone (its
-// judgement depends on them) and say so.
-func (pl *planner) approval() {
-	cfg := pl.in.Config
-	tags := pl.p.Tags
-	if tags.State == posture.Failed {
-		pl.keepPublicRead = true
-		pl.Exemption = &Exemption{Tag: cfg.ApprovalTagKey, Status: Unknown}
-		pl.find(Finding{ID: TagsUnreadable, Severity: High, Setting: "tags",
-			Summary: fmt.Sprintf("could not read the bucket's tags (%s), so whether public read is approved is unknown: public read is left in place, everything else is enforced", tags.Error)})
-		return
-	}
-	val, ok := tags.Value[cfg.ApprovalTagKey]
-	if !ok || !strings.EqualFold(strings.TrimSpace(val), "true") {
-		return
-	}
-	ex := &Exemption{Tag: cfg.ApprovalTagKey, Status: Approved}
-	pl.Exemption = ex
-	if until, ok := tags.Value[cfg.ApprovalUntilTagKey]; ok {
-		t, err := time.Parse(time.RFC3339, strings.TrimSpace(until))
-		switch {
-		case err != nil:
-			ex.Status = Invalid
-			pl.find(Finding{ID: ApprovalInvalid, Severity: Medium, Setting: "tags",
-				Summary: fmt.Sprintf("tag %s=%q is not an RFC 3339 time, so the public-read approval is not honoured", cfg.ApprovalUntilTagKey, until)})
-			return
-		case !t.After(pl.in.Now):
-			ex.Status, ex.Until = Expired, &t
-			pl.find(Finding{ID: ApprovalExpired, Severity: Medium, Setting: "tags",
-				Summary: fmt.Sprintf("the public-read approval expired at %s and is enforced as if absent", t.UTC().Format(time.RFC3339))})
-			return
-		default:
-			ex.Until = &t
-		}
-	}
-	pl.keepPublicRead = true
-	// Adding the approval is itself worth an alert: who approved, until when.
-	if pl.in.Event == events.PutBucketTagging {
-		if _, set := pl.in.RequestTags[cfg.ApprovalTagKey]; set || pl.in.RequestTags == nil {
-			until := "with no expiry"
-			if ex.Until != nil {
-				until = "until " + ex.Until.UTC().Format(time.RFC3339)
-			}
-			pl.find(Finding{ID: ApprovalGranted, Severity: Info, Setting: "tags",
-				Summary: fmt.Sprintf("public read approved by %s %s (tag %s)", orUnknown(pl.in.Actor), until, cfg.ApprovalTagKey)})
-		}
-	}
-}
 
 func orUnknown(s string) string {
 	if s == "" {
@@ -113,6 +61,7 @@ func (pl *planner) policy() {
 	}
 	report := policy.Judge(doc)
 	pl.crossCheck(report)
+	pl.denials = doc.DeniesTo(pl.caller())
 	opts := policy.FixOptions{KeepPublicRead: pl.keepPublicRead, RequireTLS: cfg.RequireTLS, Partition: pl.p.Partition(), Bucket: pl.p.Bucket}
 	fix := doc.Fix(opts)
 	tlsSkipped := ""
@@ -131,6 +80,9 @@ func (pl *planner) policy() {
 		// approved. The exemption records it, and every alert shows it.
 		pl.Exemption.Used = true
 		pl.Exemption.KeptStatements = fix.KeptPublicRead
+		if pl.Exemption.Status != Approved {
+			pl.Unresolved = append(pl.Unresolved, fmt.Sprintf("public-read statement(s) %s kept while the approval is unknown", ints(fix.KeptPublicRead)))
+		}
 	}
 	tlsMissing := cfg.RequireTLS && !doc.RequiresTLS(pl.p.Partition(), pl.p.Bucket)
 	if tlsMissing {
@@ -166,12 +118,14 @@ func (pl *planner) policy() {
 }
 
 // policyDocument parses the bucket policy, or reports why it cannot be
-// judged (nil). An absent policy is an empty document.
+// judged (nil). An absent policy is an empty document. A policy that cannot
+// be judged, unless AWS says it is not public, leaves the bucket short of
+// remediated.
 func (pl *planner) policyDocument() *policy.Document {
 	pf := pl.p.Policy
 	switch pf.State {
-	case posture.Failed:
-		pl.unreadable("policy", "bucket policy", pf)
+	case posture.Absent:
+		return policy.New()
 	case posture.Set:
 		d, err := policy.Parse([]byte(pf.Value))
 		if err == nil {
@@ -179,8 +133,18 @@ func (pl *planner) policyDocument() *policy.Document {
 		}
 		pl.find(Finding{ID: PolicyUnparseable, Severity: High, Setting: "policy",
 			Summary: fmt.Sprintf("the bucket policy could not be read (%v); it is left as it is and Block Public Access is relied on", err)})
-	case posture.Absent:
-		return policy.New()
+	case posture.Failed:
+		pl.unreadable("policy", "bucket policy", pf)
+		if pf.Denied() {
+			// Refused: what bucketguard cannot see may be public. Fail
+			// closed on what deletes nothing.
+			pl.failClosed = true
+		}
+	default:
+		return nil
+	}
+	if ps := pl.p.PolicyStatus; !(ps.State == posture.Set && !ps.Value) {
+		pl.Unresolved = append(pl.Unresolved, "the bucket policy could not be judged")
 	}
 	return nil
 }
@@ -248,8 +212,9 @@ func (pl *planner) bucketBPA() {
 	want := posture.AllOn
 	if pl.keepPublicRead {
 		// Public read may stay in the policy: block and ignore public ACLs,
-		// leave the policy settings as they are (never loosen them).
-		want = posture.BPA{BlockPublicAcls: true, IgnorePublicAcls: true}
+		// leave the policy settings as they are (never loosen them). When
+		// the approval could not be read, RestrictPublicBuckets too.
+		want = posture.BPA{BlockPublicAcls: true, IgnorePublicAcls: true, RestrictPublicBuckets: pl.failClosed}
 	}
 	var cur posture.BPA
 	switch f.State {

@@ -95,3 +95,44 @@ func TestAccessPointRules(t *testing.T) {
 		t.Error("s3:DataAccessPointAccount pinned to an account is not public in an access point policy either")
 	}
 }
+
+// Issue 10.2: Deny statements that can refuse bucketguard's own calls.
+func TestDeniesTo(t *testing.T) {
+	c := policy.Caller{RoleARNs: []string{"arn:aws:iam::111122223333:role/BucketGuard-eu-west-1-RemediateRoleABC"}, Account: "111122223333",
+		Region: "eu-west-1", Resource: "arn:aws:s3:::acme-data", Actions: []string{"s3:GetBucketTagging", "s3:PutBucketPolicy", "s3:GetBucketPolicy"}}
+	const res = `"Resource":["arn:aws:s3:::acme-data","arn:aws:s3:::acme-data/*"]`
+	for _, tc := range []struct {
+		name string
+		stmt string
+		want []string
+	}{
+		{"tampering: deny our roles the tag read", `{"Effect":"Deny","Principal":"*","Action":"s3:GetBucketTagging",` + res + `,"Condition":{"ArnLike":{"aws:PrincipalArn":"arn:aws:iam::*:role/BucketGuard-*"}}}`, []string{"s3:GetBucketTagging"}},
+		{"tampering: deny our roles the puts", `{"Effect":"Deny","Principal":{"AWS":"arn:aws:iam::111122223333:root"},"Action":"s3:Put*",` + res + `}`, []string{"s3:PutBucketPolicy"}},
+		{"locked down: deny all but an admin role", `{"Effect":"Deny","Principal":"*","Action":"s3:*",` + res + `,"Condition":{"StringNotEquals":{"aws:PrincipalArn":"arn:aws:iam::111122223333:role/Admin"}}}`, []string{"s3:GetBucketTagging", "s3:PutBucketPolicy", "s3:GetBucketPolicy"}},
+		{"locked down, bucketguard exempted", `{"Effect":"Deny","Principal":"*","Action":"s3:*",` + res + `,"Condition":{"StringNotLike":{"aws:PrincipalArn":["arn:aws:iam::111122223333:role/Admin","arn:aws:iam::111122223333:role/BucketGuard-*"]}}}`, nil},
+		{"TLS-only deny never applies", `{"Effect":"Deny","Principal":"*","Action":"s3:*",` + res + `,"Condition":{"Bool":{"aws:SecureTransport":"false"}}}`, nil},
+		{"VPC-only deny applies (no VPC)", `{"Effect":"Deny","Principal":"*","Action":"s3:*",` + res + `,"Condition":{"StringNotEquals":{"aws:SourceVpce":"vpce-1a2b3c4d"}}}`, []string{"s3:GetBucketTagging", "s3:PutBucketPolicy", "s3:GetBucketPolicy"}},
+		{"objects only", `{"Effect":"Deny","Principal":"*","Action":"s3:*","Resource":"arn:aws:s3:::acme-data/*"}`, nil},
+		{"another account's principal", `{"Effect":"Deny","Principal":{"AWS":"arn:aws:iam::444455556666:root"},"Action":"s3:*",` + res + `}`, nil},
+		{"NotPrincipal without us", `{"Effect":"Deny","NotPrincipal":{"AWS":"arn:aws:iam::111122223333:role/Admin"},"Action":"s3:PutBucket*",` + res + `}`, []string{"s3:PutBucketPolicy"}},
+		{"NotPrincipal naming our account only still denies our session", `{"Effect":"Deny","NotPrincipal":{"AWS":["arn:aws:iam::111122223333:role/Admin","arn:aws:iam::111122223333:root"]},"Action":"s3:GetBucketPolicy",` + res + `}`, []string{"s3:GetBucketPolicy"}},
+		{"NotPrincipal naming our role and account but no session", `{"Effect":"Deny","NotPrincipal":{"AWS":["arn:aws:iam::111122223333:role/BucketGuard-eu-west-1-RemediateRoleABC","arn:aws:iam::111122223333:root"]},"Action":"s3:GetBucketPolicy",` + res + `}`, []string{"s3:GetBucketPolicy"}},
+		{"NotPrincipal naming session, role and account", `{"Effect":"Deny","NotPrincipal":{"AWS":["arn:aws:sts::111122223333:assumed-role/BucketGuard-eu-west-1-RemediateRoleABC/BucketGuard-Remediate","arn:aws:iam::111122223333:role/BucketGuard-eu-west-1-RemediateRoleABC","arn:aws:iam::111122223333:root"]},"Action":"s3:*",` + res + `}`, nil},
+		{"an Allow is not a denial", `{"Effect":"Allow","Principal":"*","Action":"s3:*",` + res + `}`, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d, err := policy.Parse([]byte(`{"Version":"2012-10-17","Statement":[` + tc.stmt + `]}`))
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := d.DeniesTo(c)
+			var acts []string
+			for _, g := range got {
+				acts = append(acts, g.Actions...)
+			}
+			if strings.Join(acts, ",") != strings.Join(tc.want, ",") {
+				t.Errorf("denied %v, want %v", acts, tc.want)
+			}
+		})
+	}
+}

@@ -15,6 +15,7 @@ import (
 	"github.com/bucketguard/bucketguard/remediations/alert"
 	"github.com/bucketguard/bucketguard/remediations/clients"
 	"github.com/bucketguard/bucketguard/remediations/config"
+	"github.com/bucketguard/bucketguard/remediations/ledger"
 )
 
 // Kit is a started function's parts.
@@ -52,7 +53,11 @@ func Lambda(ctx context.Context, function string, lookup func(string) (string, b
 // Parts wires the engine and the alert sender (topic, fallback queue and
 // ledger, each as configured) from the settings and the clients.
 func Parts(cfg config.Config, aws clients.Set) (*remediations.Engine, *alert.Sender) {
-	return &remediations.Engine{S3: aws.S3, Control: aws.Control, Config: cfg},
+	e := &remediations.Engine{S3: aws.S3, Control: aws.Control, Config: cfg}
+	if cfg.LedgerTable != "" {
+		e.Approvals = &ledger.Store{DB: aws.DynamoDB, Table: cfg.LedgerTable}
+	}
+	return e,
 		&alert.Sender{
 			SNS: aws.SNS, TopicARN: cfg.TopicARN,
 			Fallback: aws.SQS, FallbackURL: cfg.FallbackQueueURL,

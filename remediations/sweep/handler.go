@@ -70,7 +70,9 @@ type Handler struct {
 	Options
 	// MaxParts bounds a run's invocations (runaway protection).
 	MaxParts int
-	Log      *slog.Logger
+	// StackRegions are the regions with a stack, the first being home.
+	StackRegions []string
+	Log          *slog.Logger
 }
 
 // Handle runs one part of a sweep.
@@ -104,6 +106,9 @@ func (h *Handler) Handle(ctx context.Context, raw json.RawMessage) error {
 		return fmt.Errorf("sweep %s: more than %d parts", cont.Run, max)
 	}
 	log.Info("start", "after", cont.After, "seen", cont.Tally.Seen)
+	if cont.Part == 1 && cont.Tally.Seen == 0 && cont.After == "" {
+		cont.Tally.Merge(h.accountLevel(ctx, account, cont, log))
+	}
 
 	out, err := h.Part(ctx, account, cont, log)
 	if err != nil {

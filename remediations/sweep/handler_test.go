@@ -17,6 +17,8 @@ import (
 	"github.com/bucketguard/bucketguard/remediations/config"
 	"github.com/bucketguard/bucketguard/remediations/contract"
 	"github.com/bucketguard/bucketguard/remediations/fake"
+	"github.com/bucketguard/bucketguard/remediations/op"
+	"github.com/bucketguard/bucketguard/remediations/posture"
 	"github.com/bucketguard/bucketguard/remediations/sweep"
 )
 
@@ -124,7 +126,7 @@ func TestHandlerContinuesAcrossInvocations(t *testing.T) {
 		t.Fatalf("%d summaries", len(summaries))
 	}
 	s := summaries[0]
-	if s.Run != "run-1" || s.Parts != 2 || s.Tally.Seen != 30 || s.Tally.Count(contract.Remediated) != 6 || s.Tally.Count(contract.Clean) != 24 || s.Account != fake.Account {
+	if s.Run != "run-1" || s.Parts != 2 || s.Tally.Seen != 30 || s.Tally.Count(contract.Remediated) != 6 || s.Tally.Count(contract.Clean) != 24+s.Tally.AccountLevel || s.Account != fake.Account {
 		t.Errorf("summary %+v", s)
 	}
 	// One alert per fixed bucket, found by the sweep.
@@ -189,4 +191,56 @@ func TestPartCountsUndeliveredAlerts(t *testing.T) {
 	if e := s.Envelope(); e.Attributes["severity"] != "high" || !strings.Contains(e.Text, "undelivered alerts      2") {
 		t.Errorf("summary does not flag the undelivered alerts:\n%s", e.Text)
 	}
+}
+
+// Issue 10.6 (and 10.1's coverage): once per run, the home region's sweep
+// evaluates the account's Block Public Access and the Multi-Region Access
+// Points, every region's its Object Lambda access points, and the home
+// region's counts the buckets in regions without a stack.
+func TestAccountLevelOncePerRun(t *testing.T) {
+	f := account(5) // buckets in eu-west-1 and us-east-1
+	f.SetAccountBPA(nil)
+	f.PutAccessPoint("redacted", fake.AccessPoint{Kind: posture.ObjectLambdaAccessPoint,
+		Policy: `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"s3-object-lambda:GetObject","Resource":"*"}]}`})
+	f.PutAccessPoint("acme-global", fake.AccessPoint{Kind: posture.MultiRegionAccessPoint})
+	for _, tc := range []struct {
+		stacks            []string
+		accountLevel, unc int
+	}{
+		{[]string{"eu-west-1"}, 3, 2},              // home: account BPA, the Object Lambda and the Multi-Region access point; us-east-1 has no stack
+		{[]string{"eu-west-1", "us-east-1"}, 3, 0}, // home, every region covered
+		{[]string{"us-east-1", "eu-west-1"}, 1, 0}, // not home: its Object Lambda access points only
+	} {
+		h := handler(f, &invoker{}, nil)
+		h.StackRegions = tc.stacks
+		h.Engine.Config.Mode = config.Notify // report only, so each case sees the same account
+		f.Reset()
+		if err := h.Handle(lambdaCtx("run-"+strings.Join(tc.stacks, "-")), []byte(`{"detail-type":"Scheduled Event"}`)); err != nil {
+			t.Fatal(err)
+		}
+		var s sweep.Summary
+		pub := f.Published()
+		if err := json.Unmarshal([]byte(jsonMessage(t, pub[len(pub)-1].Message)), &s); err != nil {
+			t.Fatal(err)
+		}
+		if s.Tally.AccountLevel != tc.accountLevel || s.Tally.Uncovered != tc.unc {
+			t.Errorf("stacks %v: account-level %d, uncovered %d; want %d, %d", tc.stacks, s.Tally.AccountLevel, s.Tally.Uncovered, tc.accountLevel, tc.unc)
+		}
+		if n := f.Count(op.GetAccountPublicAccessBlock); (n == 1) != (tc.accountLevel == 3) {
+			t.Errorf("stacks %v: the account's Block Public Access read %d times", tc.stacks, n)
+		}
+		if tc.unc > 0 && (len(s.Tally.UncoveredBuckets) != 2 || s.Tally.UncoveredBuckets[0].Region != "us-east-1") {
+			t.Errorf("uncovered buckets named %+v", s.Tally.UncoveredBuckets)
+		}
+	}
+}
+
+// jsonMessage returns the JSON document of a structured SNS message.
+func jsonMessage(t *testing.T, structured string) string {
+	t.Helper()
+	var m map[string]string
+	if err := json.Unmarshal([]byte(structured), &m); err != nil {
+		t.Fatal(err)
+	}
+	return m["default"]
 }

@@ -32,7 +32,7 @@ func (s Summary) severity() plan.Severity {
 	switch t := s.Tally; {
 	case t.Failing() > 0 || t.Undelivered > 0:
 		return plan.High
-	case t.Count(contract.Remediated) > 0 || t.ExpiredApprovals > 0 || t.Count(contract.Notified) > 0:
+	case t.Count(contract.Remediated) > 0 || t.ExpiredApprovals > 0 || t.Count(contract.Notified) > 0 || t.Uncovered > 0:
 		return plan.Medium
 	}
 	return plan.Info
@@ -52,6 +52,9 @@ func (s Summary) Envelope() alert.Envelope {
 		p("  %-23s %d", st, t.Count(st))
 	}
 	p("  errors                  %d   (evaluation stopped by an AWS error)", t.Errors)
+	if t.AccountLevel > 0 {
+		p("  account-level targets   %d   (account Block Public Access, Object Lambda and Multi-Region access points; in the counts above)", t.AccountLevel)
+	}
 	p("  approved public read    %d", t.Exempt)
 	p("  expired approvals       %d", t.ExpiredApprovals)
 	if t.Undelivered > 0 {
@@ -66,6 +69,16 @@ func (s Summary) Envelope() alert.Envelope {
 		}
 		if t.Failing() > len(t.Failures) {
 			p("  ... and %d more (see the function's log)", t.Failing()-len(t.Failures))
+		}
+	}
+	if t.Uncovered > 0 {
+		p("")
+		p("BUCKETS IN REGIONS WITHOUT A STACK (no rule and no sweep covers them: deploy a stack there)")
+		for _, b := range t.UncoveredBuckets {
+			p("  %s (%s)", b.Name, b.Region)
+		}
+		if t.Uncovered > len(t.UncoveredBuckets) {
+			p("  ... and %d more", t.Uncovered-len(t.UncoveredBuckets))
 		}
 	}
 	subject := fmt.Sprintf("bucketguard sweep %s: %d buckets, %d remediated, %d failing", s.Region, t.Seen, t.Count(contract.Remediated), t.Failing())

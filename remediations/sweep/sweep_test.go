@@ -45,6 +45,8 @@ func account(n int) *fake.Fake {
 		b.Region = "us-east-1"
 		f.Put(name, b)
 	}
+	on := posture.AllOn
+	f.SetAccountBPA(&on)
 	return f
 }
 

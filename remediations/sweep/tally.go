@@ -26,6 +26,14 @@ type Tally struct {
 	// Undelivered counts alerts that reached neither SNS nor the fallback
 	// queue (they are in the log).
 	Undelivered int `json:"undelivered_alerts,omitempty"`
+	// AccountLevel counts the targets that are not buckets of the region:
+	// the account's Block Public Access, Object Lambda and Multi-Region
+	// access points (their statuses are in Statuses too).
+	AccountLevel int `json:"account_level,omitempty"`
+	// Uncovered counts the buckets in regions without a stack (the home
+	// region's sweep counts them); UncoveredBuckets names the first ones.
+	Uncovered        int      `json:"uncovered,omitempty"`
+	UncoveredBuckets []Bucket `json:"uncovered_buckets,omitempty"`
 }
 
 // Failure names a bucket the run could not bring to a good state.
@@ -44,6 +52,11 @@ func (t Tally) Failing() int { return t.Errors + t.Count(contract.Partial) + t.C
 
 func (t *Tally) add(b Bucket, res remediations.Result, err error) {
 	t.Seen++
+	t.count(b, res, err)
+}
+
+// count records an evaluation's status (or error), and its exemption.
+func (t *Tally) count(b Bucket, res remediations.Result, err error) {
 	if err != nil {
 		t.Errors++
 		t.name(b, err.Error())
@@ -105,6 +118,13 @@ func (t *Tally) Merge(o Tally) {
 	t.Exempt += o.Exempt
 	t.ExpiredApprovals += o.ExpiredApprovals
 	t.Undelivered += o.Undelivered
+	t.AccountLevel += o.AccountLevel
+	t.Uncovered += o.Uncovered
+	for _, b := range o.UncoveredBuckets {
+		if len(t.UncoveredBuckets) < MaxUncovered {
+			t.UncoveredBuckets = append(t.UncoveredBuckets, b)
+		}
+	}
 	for _, f := range o.Failures {
 		if len(t.Failures) < MaxFailures {
 			t.Failures = append(t.Failures, f)
