@@ -83,11 +83,12 @@ func TestCleanBucketCallBudget(t *testing.T) {
 		reads int
 		cfg   func(*config.Config)
 	}{
-		// The bucket's seven settings and its access point listing; the
-		// account's Block Public Access only when Object Ownership is
-		// enforced (its own events and the sweep evaluate it otherwise).
-		{"defaults", 8, func(*config.Config) {}},
-		{"every optional control on", 11, func(c *config.Config) {
+		// The bucket's eight settings (website included) and its access
+		// point listing; the account's Block Public Access only when Object
+		// Ownership is enforced (its own events and the sweep evaluate it
+		// otherwise); versioning and logging each with its control.
+		{"defaults", 9, func(*config.Config) {}},
+		{"every optional control on", 12, func(c *config.Config) {
 			c.EnforceVersioning, c.AccessLogBucket, c.EnforceOwnership, c.EnforceAccountBPA = true, "acme-logs", true, true
 		}},
 	} {
@@ -127,11 +128,11 @@ func TestOneProblemCallBudget(t *testing.T) {
 		t.Fatalf("outcome %s: %+v", res.Status, res.Actions)
 	}
 	calls := f.Calls()
-	if len(calls) != 8+1+1 {
-		t.Fatalf("calls %v: want 8 reads, 1 write, 1 read-back", calls)
+	if len(calls) != 9+1+1 {
+		t.Fatalf("calls %v: want 9 reads, 1 write, 1 read-back", calls)
 	}
-	if calls[8].Op != "s3:PutPublicAccessBlock" || calls[9].Op != "s3:GetPublicAccessBlock" {
-		t.Errorf("write and read-back = %v, %v", calls[8], calls[9])
+	if calls[9].Op != "s3:PutPublicAccessBlock" || calls[10].Op != "s3:GetPublicAccessBlock" {
+		t.Errorf("write and read-back = %v, %v", calls[9], calls[10])
 	}
 	got, _ := f.Bucket("acme-data")
 	if *got.BPA != posture.AllOn {
@@ -225,22 +226,44 @@ func opsOf(calls []fake.Call) []op.Operation {
 
 func TestEncryption(t *testing.T) {
 	const key = "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+	const (
+		ownKey      = "arn:aws:kms:eu-west-1:111122223333:key/5555eeee-12ab-34cd-56ef-1234567890ab"
+		otherOwnKey = "arn:aws:kms:eu-west-1:111122223333:key/6666ffff-12ab-34cd-56ef-1234567890ab"
+		foreignKey  = "arn:aws:kms:eu-west-1:999988887777:key/7777aaaa-12ab-34cd-56ef-1234567890ab"
+	)
 	kms := func(c *config.Config) { c.Encryption, c.KMSKeyARN, c.BucketKey = config.SSEKMS, key, true }
+	accepting := func(c *config.Config) { kms(c); c.AcceptedKMSKeys = []string{ownKey} }
 	tests := []struct {
 		name  string
 		have  *posture.Encryption
 		cfg   func(*config.Config)
 		want  *posture.Encryption // nil: unchanged
 		finds bool
+		id    plan.FindingID
 	}{
-		{"missing restored to SSE-S3", nil, func(*config.Config) {}, &posture.Encryption{Algorithm: "AES256"}, true},
-		{"SSE-KMS is stronger than configured SSE-S3", &posture.Encryption{Algorithm: "aws:kms"}, func(*config.Config) {}, nil, false},
+		{"missing restored to SSE-S3", nil, func(*config.Config) {}, &posture.Encryption{Algorithm: "AES256"}, true, plan.EncryptionWeaker},
+		{"SSE-KMS is stronger than configured SSE-S3", &posture.Encryption{Algorithm: "aws:kms"}, func(*config.Config) {}, nil, false, ""},
 		{"SSE-S3 weaker than configured KMS", &posture.Encryption{Algorithm: "AES256", BlockedTypes: []string{"SSE-C"}}, kms,
-			&posture.Encryption{Algorithm: "aws:kms", KMSKeyID: key, BucketKey: true, BlockedTypes: []string{"SSE-C"}}, true},
-		{"another KMS key", &posture.Encryption{Algorithm: "aws:kms", KMSKeyID: "arn:aws:kms:eu-west-1:999999999999:key/ffff"}, kms,
-			&posture.Encryption{Algorithm: "aws:kms", KMSKeyID: key, BucketKey: true}, true},
-		{"configured key by id", &posture.Encryption{Algorithm: "aws:kms", KMSKeyID: "1234abcd-12ab-34cd-56ef-1234567890ab"}, kms, nil, false},
-		{"DSSE with the configured key", &posture.Encryption{Algorithm: "aws:kms:dsse", KMSKeyID: key}, kms, nil, false},
+			&posture.Encryption{Algorithm: "aws:kms", KMSKeyID: key, BucketKey: true, BlockedTypes: []string{"SSE-C"}}, true, plan.EncryptionWeaker},
+		{"configured key by id", &posture.Encryption{Algorithm: "aws:kms", KMSKeyID: "1234abcd-12ab-34cd-56ef-1234567890ab"}, kms, nil, false, ""},
+		{"DSSE with the configured key", &posture.Encryption{Algorithm: "aws:kms:dsse", KMSKeyID: key}, kms, nil, false, ""},
+		// Issue 11.4: never a weaker algorithm, and a team's own key is
+		// not replaced unless accepted keys are configured.
+		{"DSSE is stronger than configured SSE-S3", &posture.Encryption{Algorithm: "aws:kms:dsse", KMSKeyID: ownKey}, func(*config.Config) {}, nil, false, ""},
+		{"DSSE with the AWS managed key keeps DSSE", &posture.Encryption{Algorithm: "aws:kms:dsse"}, kms,
+			&posture.Encryption{Algorithm: "aws:kms:dsse", KMSKeyID: key}, true, plan.EncryptionWeaker},
+		{"a team's own key is kept", &posture.Encryption{Algorithm: "aws:kms", KMSKeyID: ownKey, BucketKey: true}, kms, nil, true, plan.EncryptionOwnKey},
+		{"a team's own key with DSSE is kept", &posture.Encryption{Algorithm: "aws:kms:dsse", KMSKeyID: ownKey}, kms, nil, true, plan.EncryptionOwnKey},
+		{"a team's own key by bare id is kept", &posture.Encryption{Algorithm: "aws:kms", KMSKeyID: "5555eeee-12ab-34cd-56ef-1234567890ab"}, kms, nil, true, plan.EncryptionOwnKey},
+		{"an accepted key", &posture.Encryption{Algorithm: "aws:kms", KMSKeyID: ownKey}, accepting, nil, false, ""},
+		{"a key not accepted is replaced", &posture.Encryption{Algorithm: "aws:kms", KMSKeyID: otherOwnKey}, accepting,
+			&posture.Encryption{Algorithm: "aws:kms", KMSKeyID: key, BucketKey: true}, true, plan.EncryptionWeaker},
+		{"a key not accepted, DSSE, is replaced keeping DSSE", &posture.Encryption{Algorithm: "aws:kms:dsse", KMSKeyID: otherOwnKey}, accepting,
+			&posture.Encryption{Algorithm: "aws:kms:dsse", KMSKeyID: key}, true, plan.EncryptionWeaker},
+		{"another account's key is reported, not replaced", &posture.Encryption{Algorithm: "aws:kms", KMSKeyID: foreignKey}, kms, nil, true, plan.EncryptionForeignKey},
+		{"another account's key is replaced with accepted keys set", &posture.Encryption{Algorithm: "aws:kms", KMSKeyID: foreignKey}, accepting,
+			&posture.Encryption{Algorithm: "aws:kms", KMSKeyID: key, BucketKey: true}, true, plan.EncryptionForeignKey},
+		{"an unknown algorithm is left alone", &posture.Encryption{Algorithm: "aws:fips-quantum"}, kms, nil, false, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -249,8 +272,8 @@ func TestEncryption(t *testing.T) {
 			b.Encryption = tt.have
 			f.Put("acme-data", b)
 			res := eval(t, engine(f, tt.cfg), bucketT, nil)
-			if (len(res.Findings) > 0) != tt.finds {
-				t.Fatalf("findings %+v", res.Findings)
+			if (len(res.Findings) > 0) != tt.finds || (tt.finds && res.Findings[0].ID != tt.id) {
+				t.Fatalf("findings %+v, want %q", res.Findings, tt.id)
 			}
 			got, _ := f.Bucket("acme-data")
 			want := tt.want

@@ -82,7 +82,8 @@ var incidents = []incident{
 		setup: func(ctx context.Context, s emulator.Scene, b string) error {
 			return errs(s.Baseline(ctx, b, ""), s.Tags(ctx, b, approvedTags),
 				s.BPA(ctx, b, &posture.BPA{BlockPublicAcls: true, IgnorePublicAcls: true}),
-				s.Policy(ctx, b, emulator.PolicyDoc(emulator.PublicReadStatement(b), emulator.PublicWriteStatement(b), emulator.TLSStatement(b))))
+				s.Website(ctx, b, "index.html"),
+				s.Policy(ctx, b, emulator.PolicyDoc(emulator.PublicReadStatement(b), emulator.PublicWriteStatement(b))))
 		},
 		expect: func(p posture.Posture) []string {
 			return append(notPublic(p, true), keeps(p, emulator.PublicReadStatement(p.Bucket))...)

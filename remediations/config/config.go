@@ -47,8 +47,11 @@ type Config struct {
 	SelfRoles   []events.Role
 	Encryption  Encryption
 	KMSKeyARN   string
-	BucketKey   bool
-	RequireTLS  bool
+	// AcceptedKMSKeys are the other keys a bucket may use with sse-kms;
+	// when set, any other key is replaced.
+	AcceptedKMSKeys []string
+	BucketKey       bool
+	RequireTLS      bool
 	// The optional controls, off by default.
 	EnforceVersioning bool
 	AccessLogBucket   string // server access logging is on when set
@@ -155,6 +158,9 @@ func (c Config) rules() []error {
 		errs = append(errs, &SettingError{Setting: setting(EnvKMSKeyARN), Reason: "required when %s is sse-kms", Related: []Setting{setting(EnvEncryption)}})
 	case c.Encryption == SSES3 && c.KMSKeyARN != "":
 		errs = append(errs, &SettingError{Setting: setting(EnvKMSKeyARN), Reason: "set, but %s is sse-s3; set it to sse-kms to use the key", Related: []Setting{setting(EnvEncryption)}})
+	}
+	if len(c.AcceptedKMSKeys) > 0 && c.Encryption != SSEKMS {
+		errs = append(errs, &SettingError{Setting: setting(EnvAcceptedKMSKeys), Reason: "set, but %s is not sse-kms", Related: []Setting{setting(EnvEncryption)}})
 	}
 	if c.ApprovalTagKey == c.ApprovalUntilTagKey {
 		errs = append(errs, &SettingError{Setting: setting(EnvApprovalTagKey), Value: c.ApprovalTagKey, Reason: "is also %s: both are the same tag", Related: []Setting{setting(EnvApprovalUntilTagKey)}})

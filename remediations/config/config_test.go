@@ -65,6 +65,8 @@ func TestBadValuesNameTheirSetting(t *testing.T) {
 	}{
 		{map[string]string{config.EnvMode: "enforced"}, `BUCKETGUARD_MODE: "enforced" is not enforce|notify`},
 		{map[string]string{config.EnvTopicARN: "bucketguard-alerts"}, config.EnvTopicARN},
+		{map[string]string{config.EnvAcceptedKMSKeys: "alias/team"}, config.EnvAcceptedKMSKeys},
+		{map[string]string{config.EnvAcceptedKMSKeys: "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"}, config.EnvAcceptedKMSKeys}, // sse-s3
 		{map[string]string{config.EnvSelfRoleARN: "arn:aws:iam::111122223333:user/x"}, config.EnvSelfRoleARN},
 		{map[string]string{config.EnvEncryption: "kms"}, config.EnvEncryption},
 		{map[string]string{config.EnvEncryption: "sse-kms"}, config.EnvKMSKeyARN + ": required"},

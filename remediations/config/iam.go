@@ -13,7 +13,7 @@ func (c Config) Operations() []op.Operation {
 		op.GetBucketPolicy, op.PutBucketPolicy, op.DeleteBucketPolicy, op.GetBucketPolicyStatus,
 		op.GetBucketAcl, op.PutBucketAcl,
 		op.GetBucketEncryption, op.PutBucketEncryption,
-		op.GetBucketTagging, op.GetBucketOwnershipControls,
+		op.GetBucketTagging, op.GetBucketOwnershipControls, op.GetBucketWebsite,
 		// A bucket's access points, and the account-level ones.
 		op.ListAccessPoints, op.GetAccessPoint, op.GetAccessPointPolicy, op.GetAccessPointPolicyStatus,
 		op.PutAccessPointPolicy, op.DeleteAccessPointPolicy,

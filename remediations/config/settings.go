@@ -17,6 +17,7 @@ const (
 	EnvSelfRoleARN         = "BUCKETGUARD_SELF_ROLE_ARN"
 	EnvEncryption          = "BUCKETGUARD_ENCRYPTION"
 	EnvKMSKeyARN           = "BUCKETGUARD_KMS_KEY_ARN"
+	EnvAcceptedKMSKeys     = "BUCKETGUARD_ACCEPTED_KMS_KEYS"
 	EnvBucketKey           = "BUCKETGUARD_BUCKET_KEY"
 	EnvRequireTLS          = "BUCKETGUARD_REQUIRE_TLS"
 	EnvEnforceVersioning   = "BUCKETGUARD_ENFORCE_VERSIONING"
@@ -97,6 +98,19 @@ var table = []entry{
 	{Setting: Setting{Env: EnvKMSKeyARN, Context: "kmsKeyArn", Field: "KMSKeyARN", Meaning: "KMS key ARN for `sse-kms` (required with it)"},
 		parse:  match(kmsKeyRE, "is not a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>; aliases are not accepted)", func(c *Config) *string { return &c.KMSKeyARN }),
 		format: func(c Config) string { return c.KMSKeyARN }},
+	{Setting: Setting{Env: EnvAcceptedKMSKeys, Context: "acceptedKmsKeys", Field: "AcceptedKMSKeys",
+		Meaning: "with `sse-kms`: the other KMS key ARNs a bucket may use, comma-separated. Unset, a bucket's own same-account key is kept (reported, low) and another account's key is reported (high); set, any key not listed (nor the configured one) is replaced"},
+		parse: func(c *Config, v string) string {
+			c.AcceptedKMSKeys = nil
+			for _, k := range strings.Split(v, ",") {
+				k = strings.TrimSpace(k)
+				if !kmsKeyRE.MatchString(k) {
+					return "is not a comma-separated list of KMS key ARNs (arn:aws:kms:<region>:<account>:key/<id>)"
+				}
+				c.AcceptedKMSKeys = append(c.AcceptedKMSKeys, k)
+			}
+			return ""
+		}, format: func(c Config) string { return strings.Join(c.AcceptedKMSKeys, ",") }},
 	boolean(EnvBucketKey, "bucketKey", "BucketKey", "S3 Bucket Key with `sse-kms`", func(c *Config) *bool { return &c.BucketKey }),
 	boolean(EnvRequireTLS, "requireTls", "RequireTLS", "keep a Deny on aws:SecureTransport=false in every bucket policy", func(c *Config) *bool { return &c.RequireTLS }),
 	boolean(EnvEnforceVersioning, "enforceVersioning", "EnforceVersioning", "turn versioning on", func(c *Config) *bool { return &c.EnforceVersioning }),

@@ -63,9 +63,11 @@ func (s Scene) Mixed(ctx context.Context, n int) error {
 			case PublicACL:
 				err = first(err, s.BPA(ctx, name, nil), s.PublicACL(ctx, name))
 			case ApprovedSite:
+				// A website endpoint serves HTTP only: no TLS-only statement.
 				err = first(err, s.Tags(ctx, name, map[string]string{"bucketguard:approved-public": "true"}),
 					s.BPA(ctx, name, &posture.BPA{BlockPublicAcls: true, IgnorePublicAcls: true}),
-					s.Policy(ctx, name, PolicyDoc(PublicReadStatement(name), TLSStatement(name))))
+					s.Website(ctx, name, "index.html"),
+					s.Policy(ctx, name, PolicyDoc(PublicReadStatement(name))))
 			}
 			if err != nil {
 				mu.Lock()

@@ -150,6 +150,13 @@ func (s Scene) Versioning(ctx context.Context, b, status string) error {
 	return wrap("put versioning", b, err)
 }
 
+// Website turns on static website hosting with an index document.
+func (s Scene) Website(ctx context.Context, b, index string) error {
+	_, err := s.S3.PutBucketWebsite(ctx, &s3.PutBucketWebsiteInput{Bucket: aws.String(b),
+		WebsiteConfiguration: &types.WebsiteConfiguration{IndexDocument: &types.IndexDocument{Suffix: aws.String(index)}}})
+	return wrap("put website", b, err)
+}
+
 // Posture reads a bucket's posture (the account's when b is empty).
 func (s Scene) Posture(ctx context.Context, b string) (posture.Posture, error) {
 	return read.Posture(ctx, read.Clients{S3: s.S3, Control: s.Control}, posture.Target{Account: s.Account, Region: s.Region, Bucket: b},

@@ -48,6 +48,7 @@ type Bucket struct {
 	Ownership  string
 	Versioning string
 	Logging    *posture.Logging
+	Website    *posture.Website
 	// PolicyStatus overrides AWS's verdict; nil means "as the judge says".
 	PolicyStatus *bool
 }

@@ -270,6 +270,22 @@ func (s *S3) GetBucketLogging(_ context.Context, in *s3.GetBucketLoggingInput, _
 	})
 }
 
+func (s *S3) GetBucketWebsite(_ context.Context, in *s3.GetBucketWebsiteInput, _ ...func(*s3.Options)) (*s3.GetBucketWebsiteOutput, error) {
+	out := &s3.GetBucketWebsiteOutput{}
+	return out, s.do(op.GetBucketWebsite, in.Bucket, func(b *Bucket) error {
+		if b.Website == nil {
+			return APIError("NoSuchWebsiteConfiguration", "The specified bucket does not have a website configuration")
+		}
+		if b.Website.IndexDocument != "" {
+			out.IndexDocument = &types.IndexDocument{Suffix: aws.String(b.Website.IndexDocument)}
+		}
+		if b.Website.RedirectAllTo != "" {
+			out.RedirectAllRequestsTo = &types.RedirectAllRequestsTo{HostName: aws.String(b.Website.RedirectAllTo)}
+		}
+		return nil
+	})
+}
+
 func (s *S3) PutBucketLogging(_ context.Context, in *s3.PutBucketLoggingInput, _ ...func(*s3.Options)) (*s3.PutBucketLoggingOutput, error) {
 	return &s3.PutBucketLoggingOutput{}, s.do(op.PutBucketLogging, in.Bucket, func(b *Bucket) error {
 		if le := in.BucketLoggingStatus.LoggingEnabled; le != nil {

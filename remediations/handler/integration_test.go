@@ -8,8 +8,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/bucketguard/bucketguard/remediations"
 	"github.com/bucketguard/bucketguard/remediations/acl"
 	"github.com/bucketguard/bucketguard/remediations/config"
+	"github.com/bucketguard/bucketguard/remediations/plan"
 	"github.com/bucketguard/bucketguard/remediations/policy"
 	"github.com/bucketguard/bucketguard/remediations/posture"
 )
@@ -365,4 +367,56 @@ func canonical(t *testing.T, doc string) string {
 		t.Fatal(err)
 	}
 	return c
+}
+
+// Issue 11.1: a website endpoint serves HTTP only, so an approved website
+// never gets the TLS-only Deny (it would refuse every request to the site),
+// and the alert says why; public write still goes.
+func TestApprovedWebsiteKeepsServingOnTheEmulator(t *testing.T) {
+	r := newERig(t)
+	b := "acme-site"
+	r.baseline(b, "web-team")
+	r.tags(b, map[string]string{"owner": "web-team", "bucketguard:approved-public": "true"})
+	r.bpa(b, &posture.BPA{BlockPublicAcls: true, IgnorePublicAcls: true})
+	r.must(r.scene().Website(r.ctx, b, "index.html"))
+	r.policy(b, policyDoc(publicReadStmt(b), publicWriteStmt(b)))
+	if err := r.invoke(r.event("PutBucketPolicy", b)); err != nil {
+		t.Fatalf("invoke: %v\n%s", err, r.logs.String())
+	}
+	p := r.posture(b)
+	if p.Website.State != posture.Set || p.Website.Value.IndexDocument != "index.html" {
+		t.Errorf("website read as %+v", p.Website)
+	}
+	d, err := policy.Parse([]byte(p.Policy.Value))
+	r.must(err)
+	if d.RequiresTLS("aws", b) {
+		t.Errorf("a TLS-only Deny was added to a website bucket:\n%s", p.Policy.Value)
+	}
+	keeps(t, p, publicReadStmt(b))
+	if strings.Contains(p.Policy.Value, "PutObject") {
+		t.Errorf("public write kept:\n%s", p.Policy.Value)
+	}
+	a := actionOf(r.onlyAlert(), plan.RequireTLS)
+	if a.Outcome != remediations.Skipped || !strings.Contains(a.Skipped, "website endpoints do not support HTTPS") {
+		t.Errorf("require-tls %+v: the alert must say why it was not added", a)
+	}
+}
+
+// A website turned on for a bucket that is not approved stays private, and
+// its event is told: the site will not be reachable, and how to approve it.
+func TestWebsiteOnUnapprovedBucketOnTheEmulator(t *testing.T) {
+	r := newERig(t)
+	b := "acme-private-site"
+	r.baseline(b, "web-team")
+	r.must(r.scene().Website(r.ctx, b, "index.html"))
+	if err := r.invoke(r.event("PutBucketWebsite", b)); err != nil {
+		t.Fatalf("invoke: %v\n%s", err, r.logs.String())
+	}
+	d := r.onlyAlert()
+	if len(d.Findings) != 1 || d.Findings[0].ID != plan.WebsiteNotApproved || !strings.Contains(d.Findings[0].Summary, "bucketguard:approved-public=true") {
+		t.Errorf("findings %+v", d.Findings)
+	}
+	if p := r.posture(b); p.BucketBPA.Value != posture.AllOn {
+		t.Errorf("BPA %+v: the site must stay private", p.BucketBPA)
+	}
 }

@@ -26,6 +26,7 @@ const (
 	GetBucketOwnershipControls Operation = "s3:GetBucketOwnershipControls"
 	GetBucketVersioning        Operation = "s3:GetBucketVersioning"
 	GetBucketLogging           Operation = "s3:GetBucketLogging"
+	GetBucketWebsite           Operation = "s3:GetBucketWebsite"
 )
 
 // Writes of a bucket's configuration (S3).
@@ -142,6 +143,7 @@ var specs = []Spec{
 	{Op: GetBucketOwnershipControls, Kind: Read, IAM: "s3:GetBucketOwnershipControls", Resource: Bucket, Absent: []string{"OwnershipControlsNotFoundError"}},
 	{Op: GetBucketVersioning, Kind: Read, IAM: "s3:GetBucketVersioning", Resource: Bucket},
 	{Op: GetBucketLogging, Kind: Read, IAM: "s3:GetBucketLogging", Resource: Bucket},
+	{Op: GetBucketWebsite, Kind: Read, IAM: "s3:GetBucketWebsite", Resource: Bucket, Absent: []string{"NoSuchWebsiteConfiguration"}},
 	{Op: GetAccountPublicAccessBlock, Kind: Read, IAM: "s3:GetAccountPublicAccessBlock", Resource: Account, Absent: []string{"NoSuchPublicAccessBlockConfiguration"}},
 	{Op: ListBuckets, Kind: Read, IAM: "s3:ListAllMyBuckets", Resource: Account},
 	{Op: GetBucketLocation, Kind: Read, IAM: "s3:GetBucketLocation", Resource: Bucket},

@@ -19,49 +19,121 @@ func (pl *planner) encryption() {
 	if cfg.Encryption == config.SSEKMS {
 		want = posture.Encryption{Algorithm: "aws:kms", KMSKeyID: cfg.KMSKeyARN, BucketKey: cfg.BucketKey}
 	}
-	var problem string
+	var j encryptionJudgement
 	switch f.State {
 	case posture.Failed:
 		pl.unreadable("encryption", "default encryption", errFact(f))
 		return
 	case posture.Absent:
-		problem = "the bucket has no default encryption"
+		j = encryptionJudgement{problem: "the bucket has no default encryption", severity: Medium, replace: true}
 	case posture.Set:
-		problem = weaker(f.Value, cfg)
+		j = judgeEncryption(f.Value, cfg, pl.p.Account)
 		want.BlockedTypes = f.Value.BlockedTypes // never drop an SSE-C block
+		if f.Value.Algorithm == "aws:kms:dsse" {
+			// Never a weaker algorithm: a dual-layer bucket keeps dual
+			// layers, with the configured key (DSSE-KMS has no Bucket Key).
+			want.Algorithm, want.BucketKey = "aws:kms:dsse", false
+		}
 	default:
 		return
 	}
-	if problem == "" {
+	if j.problem == "" {
 		return
 	}
-	pl.find(Finding{ID: EncryptionWeaker, Severity: Medium, Setting: "encryption", Summary: problem})
+	pl.find(Finding{ID: j.id(), Severity: j.severity, Setting: "encryption", Summary: j.problem})
+	if !j.replace {
+		return
+	}
 	pl.act(&Step{Op: op.PutBucketEncryption, Encryption: &want}, Action{Name: RestoreDefaultEncryption, Setting: "encryption",
 		Why: "restore the configured default encryption", Before: DescribeEncryptionFact(f), After: DescribeEncryption(want)})
 }
 
-// weaker says how the bucket's default encryption falls short of the
-// configured one, or "". SSE-S3 < SSE-KMS < DSSE-KMS; with SSE-KMS
-// configured, the configured key is required, since an attacker's own key is
-// no protection.
-func weaker(e posture.Encryption, cfg config.Config) string {
-	known := map[string]int{"AES256": 1, "aws:kms": 2, "aws:kms:dsse": 3}
-	lvl, ok := known[e.Algorithm]
-	if !ok {
-		return "" // not a value S3 lets us reason about; leave it alone
+// Strength orders default encryption: none (0) < SSE-S3 (1) < SSE-KMS (2) <
+// DSSE-KMS (3), two independent layers of AES-256. An algorithm S3 may
+// add later is -1: bucketguard cannot reason about it and leaves it alone.
+// https://docs.aws.amazon.com/AmazonS3/latest/userguide/UsingDSSEncryption.html
+func Strength(algorithm string) int {
+	switch algorithm {
+	case "":
+		return 0
+	case "AES256":
+		return 1
+	case "aws:kms":
+		return 2
+	case "aws:kms:dsse":
+		return 3
 	}
-	if cfg.Encryption == config.SSES3 {
-		return ""
+	return -1
+}
+
+// encryptionJudgement is what is wrong with a bucket's default encryption,
+// and whether bucketguard replaces it.
+type encryptionJudgement struct {
+	problem  string
+	severity Severity
+	replace  bool
+	// foreign marks a key of another account.
+	foreign bool
+}
+
+func (j encryptionJudgement) id() FindingID {
+	if j.foreign {
+		return EncryptionForeignKey
 	}
-	if lvl < 2 {
-		return fmt.Sprintf("default encryption is %s, weaker than the configured SSE-KMS", e.Algorithm)
+	if !j.replace {
+		return EncryptionOwnKey
 	}
-	if !SameKey(e.KMSKeyID, cfg.KMSKeyARN) {
-		key := e.KMSKeyID
-		if key == "" {
-			key = "the AWS managed key aws/s3"
+	return EncryptionWeaker
+}
+
+// judgeEncryption compares a bucket's default encryption with the
+// configuration. It never asks for a weaker algorithm. With SSE-KMS
+// configured, the key matters: the configured key and the accepted ones are
+// right; the AWS managed key aws/s3 is replaced; a key of the bucket's own
+// account is a team's choice, kept and reported (low) unless accepted keys
+// are configured; a key of another account is high (whoever controls it can
+// deny this account its data), replaced only when accepted keys are
+// configured.
+func judgeEncryption(e posture.Encryption, cfg config.Config, account string) encryptionJudgement {
+	lvl := Strength(e.Algorithm)
+	switch {
+	case lvl < 0 || cfg.Encryption == config.SSES3:
+		return encryptionJudgement{}
+	case lvl < 2:
+		return encryptionJudgement{problem: fmt.Sprintf("default encryption is %s, weaker than the configured SSE-KMS", e.Algorithm), severity: Medium, replace: true}
+	case SameKey(e.KMSKeyID, cfg.KMSKeyARN):
+		return encryptionJudgement{}
+	}
+	for _, k := range cfg.AcceptedKMSKeys {
+		if SameKey(e.KMSKeyID, k) {
+			return encryptionJudgement{}
 		}
-		return fmt.Sprintf("default encryption uses %s, not the configured KMS key", key)
+	}
+	enforced := len(cfg.AcceptedKMSKeys) > 0
+	switch owner := keyAccount(e.KMSKeyID); {
+	case e.KMSKeyID == "":
+		return encryptionJudgement{problem: "default encryption uses the AWS managed key aws/s3, not the configured KMS key", severity: Medium, replace: true}
+	case owner != "" && owner != account:
+		j := encryptionJudgement{severity: High, replace: enforced, foreign: true,
+			problem: fmt.Sprintf("default encryption uses KMS key %s of another account (%s): whoever controls that key can refuse this account its own data", e.KMSKeyID, owner)}
+		if !enforced {
+			j.problem += "; reported, not replaced (list the keys you accept in " + config.EnvAcceptedKMSKeys + " to have it replaced)"
+		}
+		return j
+	case enforced:
+		return encryptionJudgement{problem: fmt.Sprintf("default encryption uses KMS key %s, which is neither the configured key nor an accepted one", e.KMSKeyID), severity: Medium, replace: true}
+	}
+	return encryptionJudgement{severity: Low,
+		problem: fmt.Sprintf("default encryption uses this account's own KMS key %s, not the configured one; kept, since replacing a team's key can break its applications (list it in %s to accept it, or list the accepted keys to have others replaced)", e.KMSKeyID, config.EnvAcceptedKMSKeys)}
+}
+
+// keyAccount is the account of a KMS key given as an ARN (key or alias), or
+// "" for a bare key id or alias name, which S3 resolves in the bucket
+// owner's account.
+func keyAccount(key string) string {
+	parts := strings.SplitN(key, ":", 6)
+	if len(parts) == 6 && parts[0] == "arn" && parts[2] == "kms" {
+		return parts[4]
 	}
 	return ""
 }

@@ -32,6 +32,8 @@ const (
 	BPAUnreadable         FindingID = "bpa-unreadable"
 	AccountBPAOff         FindingID = "account-bpa-off"
 	EncryptionWeaker      FindingID = "encryption-weaker"
+	EncryptionOwnKey      FindingID = "encryption-own-key"
+	EncryptionForeignKey  FindingID = "encryption-foreign-key"
 	OwnershipNotEnforced  FindingID = "ownership-not-enforced"
 	VersioningOff         FindingID = "versioning-off"
 	AccessLoggingOff      FindingID = "access-logging-off"
@@ -43,6 +45,8 @@ const (
 	ApprovalExpired       FindingID = "approval-expired"
 	ApprovalInvalid       FindingID = "approval-invalid"
 	BucketGone            FindingID = "bucket-gone"
+	WebsiteNotApproved    FindingID = "website-not-approved"
+	WebsiteBlockedByTLS   FindingID = "website-blocked-by-tls"
 
 	DeniesBucketguard          FindingID = "denies-bucketguard"
 	PublicAccessPointStatement FindingID = "access-point-public-statement"

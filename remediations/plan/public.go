@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/bucketguard/bucketguard/events"
 	"github.com/bucketguard/bucketguard/remediations/acl"
 	"github.com/bucketguard/bucketguard/remediations/op"
 	"github.com/bucketguard/bucketguard/remediations/policy"
@@ -62,7 +63,10 @@ func (pl *planner) policy() {
 	report := policy.Judge(doc)
 	pl.crossCheck(report)
 	pl.denials = doc.DeniesTo(pl.caller())
-	opts := policy.FixOptions{KeepPublicRead: pl.keepPublicRead, RequireTLS: cfg.RequireTLS, Partition: pl.p.Partition(), Bucket: pl.p.Bucket}
+	// A website endpoint serves HTTP only: a TLS-only Deny would refuse
+	// every request to the site, so a website bucket never gets one.
+	website := pl.p.Website.State == posture.Set
+	opts := policy.FixOptions{KeepPublicRead: pl.keepPublicRead, RequireTLS: cfg.RequireTLS && !website, Partition: pl.p.Partition(), Bucket: pl.p.Bucket}
 	fix := doc.Fix(opts)
 	tlsSkipped := ""
 	if fix.AddedTLS && !fix.Empty && len(fix.Policy) > policy.MaxBytes {
@@ -84,12 +88,26 @@ func (pl *planner) policy() {
 			pl.Unresolved = append(pl.Unresolved, fmt.Sprintf("public-read statement(s) %s kept while the approval is unknown", ints(fix.KeptPublicRead)))
 		}
 	}
-	tlsMissing := cfg.RequireTLS && !doc.RequiresTLS(pl.p.Partition(), pl.p.Bucket)
+	hasTLS := doc.RequiresTLS(pl.p.Partition(), pl.p.Bucket)
+	if website {
+		pl.website(hasTLS)
+	}
+	tlsMissing := cfg.RequireTLS && !hasTLS
+	if website && tlsMissing {
+		tlsMissing = false
+		tlsSkipped = websiteNoTLS
+	}
 	if tlsMissing {
 		pl.find(Finding{ID: TLSNotRequired, Severity: Medium, Setting: "policy",
 			Summary: "no policy statement denies requests made without TLS (aws:SecureTransport = false)"})
 	}
 	if !fix.Changed() && tlsSkipped == "" {
+		return
+	}
+	if !fix.Changed() {
+		// Only the reason the TLS-only statement is not added.
+		pl.act(nil, Action{Name: RequireTLS, Setting: "policy", Skipped: tlsSkipped,
+			Why: fmt.Sprintf("add Deny statement %q on aws:SecureTransport = false for the bucket and its objects", doc.FreeSid(policy.TLSSid))})
 		return
 	}
 	before, after := "(no policy)", string(fix.Policy)
@@ -105,7 +123,7 @@ func (pl *planner) policy() {
 			Why:    fmt.Sprintf("remove public statement(s) %s; %s", ints(fix.Dropped), keptNote(len(doc.Statements)-len(fix.Dropped))),
 			Before: before, After: after})
 	}
-	if tlsMissing {
+	if tlsMissing || tlsSkipped == websiteNoTLS {
 		a := Action{Name: RequireTLS, Setting: "policy",
 			Why:    fmt.Sprintf("add Deny statement %q on aws:SecureTransport = false for the bucket and its objects", doc.FreeSid(policy.TLSSid)),
 			Before: before, After: after, Skipped: tlsSkipped}
@@ -262,4 +280,28 @@ func (pl *planner) aclPlanned() bool {
 		}
 	}
 	return false
+}
+
+// websiteNoTLS says why a website bucket gets no TLS-only statement.
+const websiteNoTLS = "the bucket serves a static website: S3 website endpoints do not support HTTPS, so a TLS-only Deny would refuse every request to the site"
+
+// website judges a bucket with a website configuration. Its endpoint serves
+// anonymous HTTP requests only: for an approved bucket, a TLS-only Deny
+// takes the site down (reported, never removed: bucketguard does not edit a
+// statement that grants nothing); for a bucket that is not approved, Block
+// Public Access keeps the site unreachable, which its website event is told.
+func (pl *planner) website(hasTLS bool) {
+	approved := pl.Exemption != nil && pl.Exemption.Status == Approved
+	cfg := pl.in.Config
+	switch {
+	case approved && hasTLS:
+		pl.find(Finding{ID: WebsiteBlockedByTLS, Severity: Medium, Setting: "policy",
+			Summary: "the approved website is refused: a policy statement denies requests made without TLS, and S3 website endpoints serve HTTP only. " +
+				"Remove that statement (bucketguard does not add one to a website bucket), or serve the site through CloudFront from the bucket's REST endpoint over HTTPS"})
+	case !approved && pl.in.Event == events.PutBucketWebsite:
+		pl.find(Finding{ID: WebsiteNotApproved, Severity: Low, Setting: "website",
+			Summary: fmt.Sprintf("%s turned on static website hosting, but the bucket is not approved for public read: Block Public Access keeps it private, so the site will not be reachable. "+
+				"To publish it, tag the bucket %s=true (and optionally %s=<RFC 3339 time>); public read is then kept, public write never",
+				orUnknown(pl.in.Actor), cfg.ApprovalTagKey, cfg.ApprovalUntilTagKey)})
+	}
 }

@@ -174,6 +174,16 @@ type Encryption struct {
 	BlockedTypes []string `json:"blocked_encryption_types,omitempty"`
 }
 
+// Website is a bucket's static website configuration: its endpoint serves
+// HTTP only, to anonymous callers, what the bucket makes public.
+// https://docs.aws.amazon.com/AmazonS3/latest/userguide/WebsiteEndpoints.html
+type Website struct {
+	IndexDocument string `json:"index_document,omitempty"`
+	// RedirectAllTo is the host every request is redirected to, for a
+	// redirect-only site.
+	RedirectAllTo string `json:"redirect_all_to,omitempty"`
+}
+
 // Logging is a bucket's server access logging target.
 type Logging struct {
 	TargetBucket string `json:"target_bucket"`
@@ -199,6 +209,7 @@ type Posture struct {
 	Ownership  Fact[string]            `json:"ownership"`
 	Versioning Fact[string]            `json:"versioning"`
 	Logging    Fact[Logging]           `json:"logging"`
+	Website    Fact[Website]           `json:"website"`
 	// PolicyStatus is AWS's own verdict (GetBucketPolicyStatus.IsPublic),
 	// read only to cross-check bucketguard's.
 	PolicyStatus Fact[bool] `json:"policy_status"`

@@ -55,6 +55,11 @@ type GetBucketLoggingAPIClient interface {
 	GetBucketLogging(context.Context, *s3.GetBucketLoggingInput, ...func(*s3.Options)) (*s3.GetBucketLoggingOutput, error)
 }
 
+// GetBucketWebsiteAPIClient reads a bucket's website configuration.
+type GetBucketWebsiteAPIClient interface {
+	GetBucketWebsite(context.Context, *s3.GetBucketWebsiteInput, ...func(*s3.Options)) (*s3.GetBucketWebsiteOutput, error)
+}
+
 // S3Reader can only read: a clean bucket cannot be written by accident.
 type S3Reader interface {
 	GetPublicAccessBlockAPIClient
@@ -66,6 +71,7 @@ type S3Reader interface {
 	GetBucketOwnershipControlsAPIClient
 	GetBucketVersioningAPIClient
 	GetBucketLoggingAPIClient
+	GetBucketWebsiteAPIClient
 }
 
 // AccountReader reads the account's Block Public Access (S3 Control).

@@ -40,7 +40,7 @@ func (n Needs) Ops() []op.Operation {
 		ops = append(ops, op.GetAccountPublicAccessBlock)
 	}
 	ops = append(ops, op.GetPublicAccessBlock, op.GetBucketPolicy, op.GetBucketPolicyStatus, op.GetBucketAcl,
-		op.GetBucketEncryption, op.GetBucketTagging, op.GetBucketOwnershipControls, op.ListAccessPoints)
+		op.GetBucketEncryption, op.GetBucketTagging, op.GetBucketOwnershipControls, op.GetBucketWebsite, op.ListAccessPoints)
 	if n.Versioning {
 		ops = append(ops, op.GetBucketVersioning)
 	}
@@ -57,7 +57,7 @@ func (n Needs) Ops() []op.Operation {
 func Posture(ctx context.Context, c Clients, t posture.Target, n Needs) (posture.Posture, error) {
 	p := posture.Posture{Target: t}
 	for _, f := range []*posture.State{&p.BucketBPA.State, &p.Policy.State, &p.ACL.State, &p.Encryption.State,
-		&p.Tags.State, &p.Ownership.State, &p.Versioning.State, &p.Logging.State, &p.PolicyStatus.State, &p.AccessPoints.State} {
+		&p.Tags.State, &p.Ownership.State, &p.Versioning.State, &p.Logging.State, &p.Website.State, &p.PolicyStatus.State, &p.AccessPoints.State} {
 		*f = posture.Unread
 	}
 	var r RoundResult
@@ -247,6 +247,21 @@ func (r *round) startControl(ctx context.Context, c Clients, p *posture.Posture,
 				return posture.Logging{}, false, err
 			}
 			return posture.Logging{TargetBucket: aws.ToString(out.LoggingEnabled.TargetBucket), TargetPrefix: aws.ToString(out.LoggingEnabled.TargetPrefix)}, true, nil
+		})
+	case op.GetBucketWebsite:
+		fetch(ctx, r, o, false, &p.Website, func(ctx context.Context) (posture.Website, bool, error) {
+			out, err := c.S3.GetBucketWebsite(ctx, &s3.GetBucketWebsiteInput{Bucket: b, ExpectedBucketOwner: owner}, reg)
+			if err != nil {
+				return posture.Website{}, false, err
+			}
+			w := posture.Website{}
+			if out.IndexDocument != nil {
+				w.IndexDocument = aws.ToString(out.IndexDocument.Suffix)
+			}
+			if out.RedirectAllRequestsTo != nil {
+				w.RedirectAllTo = aws.ToString(out.RedirectAllRequestsTo.HostName)
+			}
+			return w, true, nil
 		})
 	default:
 		return fmt.Errorf("read: no reader for %s", o)
