@@ -130,7 +130,9 @@ func notPublic(p posture.Posture, approved bool) []string {
 		probs = append(probs, "the policy is unreadable")
 	case policy.Judge(d).PublicWrite || (policy.Judge(d).Public && !approved):
 		probs = append(probs, "the policy is still public")
-	case !d.RequiresTLS(p.Partition(), p.Bucket):
+	case p.Website.State == posture.Set && d.RequiresTLS(p.Partition(), p.Bucket):
+		probs = append(probs, "a TLS-only Deny refuses the website (HTTP only)")
+	case p.Website.State != posture.Set && !d.RequiresTLS(p.Partition(), p.Bucket):
 		probs = append(probs, "TLS is not required")
 	}
 	if p.Encryption.State != posture.Set {

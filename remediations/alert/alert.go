@@ -5,8 +5,10 @@
 package alert
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -23,9 +25,8 @@ const (
 	// characters, ASCII, no line breaks.
 	MaxSubject = 99
 	// MaxMessage is the most the message and its attributes may weigh
-	// together (256 KiB); a margin is kept below it.
+	// together (256 KiB, 262,144 bytes).
 	MaxMessage = 256 * 1024
-	budget     = MaxMessage - 4*1024
 )
 
 // Schema names the version of the JSON document.
@@ -79,9 +80,10 @@ type Document struct {
 	Error      string    `json:"error,omitempty"`
 	Started    time.Time `json:"started"`
 	Duration   string    `json:"duration"`
-	// Truncated is true when before/after documents were shortened to fit
-	// SNS's size limit; each shortened value says so in its text.
-	Truncated bool `json:"truncated"`
+	// Truncated is true when parts were cut to fit SNS's size limit; Cut
+	// says which, and each shortened value says so in its text.
+	Truncated bool     `json:"truncated"`
+	Cut       []string `json:"cut,omitempty"`
 }
 
 // Message is one SNS message, ready to publish.
@@ -93,17 +95,22 @@ type Message struct {
 	Attributes map[string]string
 }
 
-// Render builds the message for a result, shortening documents until the
-// whole message fits SNS's limit.
+// Render builds the message for a result. When the final message (what
+// SNS weighs: the Message parameter as sent, the subject, every attribute's
+// name, type and value) is over MaxMessage, it cuts the least important
+// parts first, one step at a time, and says in the document and the e-mail
+// what was cut. The last step always fits.
 func Render(r remediations.Result) Message {
 	doc := document(r)
-	for limit := 64 * 1024; ; limit /= 2 {
-		m := build(doc)
-		if m.size() <= budget || limit < 64 {
+	m := build(doc)
+	for _, c := range cuts {
+		if m.Size() <= MaxMessage {
 			return m
 		}
-		doc = truncate(doc, limit)
+		doc = c(doc)
+		m = build(doc)
 	}
+	return m
 }
 
 func document(r remediations.Result) Document {
@@ -136,43 +143,161 @@ func document(r remediations.Result) Document {
 }
 
 func build(d Document) Message {
-	js, _ := json.Marshal(d) // plain data: cannot fail
-	m := Message{Subject: d.Subject(), Text: d.Text(), Document: d, JSON: js, Attributes: attributes(d)}
-	return m
+	d.Truncated = len(d.Cut) > 0
+	js := marshal(d)
+	return Message{Subject: d.Subject(), Text: d.Text(), Document: d, JSON: js, Attributes: attributes(d)}
+}
+
+// marshal encodes without HTML escaping: "<" stays one byte instead of six,
+// and a mail client shows the text as written.
+func marshal(v any) []byte {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(v) // plain data: cannot fail
+	return bytes.TrimRight(b.Bytes(), "\n")
 }
 
 // Structured is the Message parameter for MessageStructure "json": e-mail
 // gets the text, every other protocol the JSON document.
 func (m Envelope) Structured() string {
-	b, _ := json.Marshal(map[string]string{"default": string(m.JSON), "email": m.Text})
-	return string(b)
+	return string(marshal(map[string]string{"default": string(m.JSON), "email": m.Text}))
 }
 
-func (m Message) size() int {
-	n := len(m.Envelope().Structured())
+// Size is what SNS counts against its limit for this message: the Message
+// parameter as sent (escaped), the subject, and each attribute's name, data
+// type and value, in bytes.
+func (m Message) Size() int { return m.Envelope().Size() }
+
+// Size is what SNS counts against its limit, as for Message.Size.
+func (m Envelope) Size() int {
+	n := len(m.Structured()) + len(m.Subject)
 	for k, v := range m.Attributes {
-		n += len(k) + len(v) + len("String")
+		n += len(k) + len("String") + len(v)
 	}
 	return n
 }
 
-// truncate shortens every before/after value longer than limit bytes.
-func truncate(d Document, limit int) Document {
-	acts := make([]remediations.ActionResult, len(d.Actions))
-	copy(acts, d.Actions)
+// cuts shorten a document, least important first: the before/after
+// documents (the policy as it was is also in the log and CloudTrail),
+// notes, then the wording of findings and the number listed, and last
+// everything but the headline. Each says what it cut.
+var cuts = []func(Document) Document{
+	func(d Document) Document { return cutBeforeAfter(d, 16*1024) },
+	func(d Document) Document { return cutBeforeAfter(d, 2*1024) },
+	func(d Document) Document {
+		d.Notes = cutList(d.Notes, 10, 512, &d, "notes")
+		d.Unresolved = cutList(d.Unresolved, 10, 1024, &d, "the list of public access that may remain")
+		if len(d.Error) > 1024 {
+			d.Error = cut(d.Error, 1024)
+			d.Cut = append(d.Cut, "the error, to 1 KB")
+		}
+		return d
+	},
+	func(d Document) Document { return cutFindings(d, 100, 1024) },
+	func(d Document) Document { return cutBeforeAfter(d, 0) },
+	func(d Document) Document { return cutFindings(d, 20, 256) },
+	func(d Document) Document {
+		// Last resort: the headline, counts and where to look.
+		min := Document{Schema: d.Schema, Summary: d.Summary, Severity: d.Severity, Status: d.Status, Mode: d.Mode,
+			Account: d.Account, Region: d.Region, Bucket: d.Bucket, AccessPoint: cut(d.AccessPoint, 256), Owner: cut(d.Owner, 256),
+			Source: d.Source, Run: d.Run, Started: d.Started, Duration: d.Duration,
+			Findings: []plan.Finding{}, Actions: []remediations.ActionResult{}}
+		if e := d.Event; e != nil {
+			min.Event = &Event{ID: e.ID, Name: e.Name, Time: e.Time, ActorARN: cut(e.ActorARN, 512), ActorType: e.ActorType,
+				SourceIP: cut(e.SourceIP, 64), UserAgent: cut(e.UserAgent, 256)}
+		}
+		min.Cut = append(d.Cut, fmt.Sprintf("all %d findings and %d actions: the remediate function's log has the evaluation", len(d.Findings), len(d.Actions)))
+		return min
+	},
+}
+
+// cutBeforeAfter shortens every before/after value longer than limit bytes
+// (0: removes them).
+func cutBeforeAfter(d Document, limit int) Document {
+	acts := slices.Clone(d.Actions)
+	n := 0
 	for i := range acts {
 		for _, s := range []*string{&acts[i].Before, &acts[i].After} {
 			if len(*s) > limit {
-				*s = cut(*s, limit)
-				d.Truncated = true
+				if limit == 0 {
+					*s = fmt.Sprintf("[cut: %d bytes]", len(*s))
+				} else {
+					*s = cut(*s, limit)
+				}
+				n++
 			}
 		}
+	}
+	d.Actions = acts
+	if n > 0 {
+		what := fmt.Sprintf("%d before/after document(s), to %d KB each", n, limit/1024)
+		if limit == 0 {
+			what = fmt.Sprintf("%d before/after document(s), left out", n)
+		}
+		d.Cut = append(d.Cut, what)
+	}
+	return d
+}
+
+// cutFindings keeps at most n findings and actions, each text at most limit
+// bytes.
+func cutFindings(d Document, n, limit int) Document {
+	fs := slices.Clone(d.Findings)
+	short := 0
+	for i := range fs {
+		if len(fs[i].Summary) > limit {
+			fs[i].Summary = cut(fs[i].Summary, limit)
+			short++
+		}
+	}
+	if len(fs) > n {
+		d.Cut = append(d.Cut, fmt.Sprintf("%d of %d findings, left out", len(fs)-n, len(fs)))
+		fs = fs[:n]
+	}
+	if short > 0 {
+		d.Cut = append(d.Cut, fmt.Sprintf("%d finding summaries, to %d bytes each", short, limit))
+	}
+	d.Findings = fs
+	acts := slices.Clone(d.Actions)
+	for i := range acts {
+		for _, s := range []*string{&acts[i].Why, &acts[i].Detail, &acts[i].Error, &acts[i].Skipped} {
+			if len(*s) > limit {
+				*s = cut(*s, limit)
+			}
+		}
+	}
+	if len(acts) > n {
+		d.Cut = append(d.Cut, fmt.Sprintf("%d of %d actions, left out", len(acts)-n, len(acts)))
+		acts = acts[:n]
 	}
 	d.Actions = acts
 	return d
 }
 
+func cutList(xs []string, n, limit int, d *Document, what string) []string {
+	out := slices.Clone(xs)
+	changed := false
+	for i := range out {
+		if len(out[i]) > limit {
+			out[i], changed = cut(out[i], limit), true
+		}
+	}
+	if len(out) > n {
+		out, changed = out[:n], true
+	}
+	if changed {
+		d.Cut = append(d.Cut, what)
+	}
+	return out
+}
+
+// cut shortens s to at most limit bytes of it (on a rune boundary) and says
+// so.
 func cut(s string, limit int) string {
+	if len(s) <= limit {
+		return s
+	}
 	n := limit
 	for n > 0 && !utf8.RuneStart(s[n]) {
 		n--

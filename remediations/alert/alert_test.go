@@ -155,7 +155,7 @@ func TestHugeDocumentsAreTruncatedToFit(t *testing.T) {
 	if size > alert.MaxMessage {
 		t.Fatalf("message is %d bytes, over SNS's %d", size, alert.MaxMessage)
 	}
-	if !m.Document.Truncated || !strings.Contains(m.Text, "shortened") || !strings.Contains(m.Document.Actions[0].Before, "[truncated:") {
+	if !m.Document.Truncated || !strings.Contains(m.Text, "SHORTENED") || !strings.Contains(m.Document.Actions[0].Before, "[truncated:") {
 		t.Error("truncation is not said")
 	}
 	// A normal 20 KB policy before and after fits untouched.

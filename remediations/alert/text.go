@@ -117,7 +117,7 @@ func textExemption(d Document, p func(string, ...any)) {
 		}
 		p("  Public read is approved by tag %s %s.", x.Tag, until)
 		if x.Used {
-			p("  The exemption was used: public read was kept; public write, ACLs, encryption and TLS were enforced.")
+			p("  The exemption was used: public read was kept; public write, ACLs and encryption were enforced.")
 		}
 		if len(x.KeptStatements) > 0 {
 			word := "statement"
@@ -156,13 +156,17 @@ func textBeforeAfter(d Document, p func(string, ...any)) {
 			p("    after:  %s", a.After)
 		}
 	}
-	if d.Truncated {
-		p("")
-		p("Some documents were shortened to fit SNS's 256 KB limit; the marked values are incomplete.")
-	}
+
 }
 
 func textNotes(d Document, p func(string, ...any)) {
+	if d.Truncated {
+		p("")
+		p("SHORTENED to fit SNS's 256 KB limit; the marked values are incomplete. Cut:")
+		for _, c := range d.Cut {
+			p("  - %s", c)
+		}
+	}
 	if len(d.Unresolved) > 0 {
 		p("")
 		p("PUBLIC ACCESS THAT MAY REMAIN")

@@ -22,11 +22,36 @@ func (pl *planner) accessPoints() {
 	switch f.State {
 	case posture.Failed:
 		pl.unreadable("access-points", "list of access points", errFact(f))
+		pl.Unresolved = append(pl.Unresolved, "the bucket's access points could not be listed, so none was judged")
 	case posture.Set:
 		for _, ap := range f.Value {
 			pl.accessPoint(ap)
 		}
+		if pl.p.AccessPointsCapped {
+			pl.find(Finding{ID: Unreadable("access-points"), Severity: High, Setting: "access-points",
+				Summary: fmt.Sprintf("the bucket has more than %d access points; only the first %d were judged", len(f.Value), len(f.Value))})
+			pl.Unresolved = append(pl.Unresolved, fmt.Sprintf("access points beyond the first %d were not judged", len(f.Value)))
+		}
 	}
+}
+
+// accessPointsRefused reports whether an access point read that decides
+// public access was refused for good (AccessDenied): the listing, or a
+// policy of an access point reachable from the internet. What bucketguard
+// cannot see may be public, so the bucket's Block Public Access fails
+// closed on what deletes nothing (RestrictPublicBuckets also covers
+// requests through the bucket's access points).
+func (pl *planner) accessPointsRefused() bool {
+	f := pl.p.AccessPoints
+	if f.Denied() {
+		return true
+	}
+	for _, ap := range f.Value {
+		if ap.NetworkOrigin != posture.VPC && ap.Kind == posture.BucketAccessPoint && ap.Policy.Denied() {
+			return true
+		}
+	}
+	return false
 }
 
 func (pl *planner) accessPoint(ap posture.AccessPoint) {
@@ -39,6 +64,7 @@ func (pl *planner) accessPoint(ap posture.AccessPoint) {
 	case posture.Failed:
 		pl.find(Finding{ID: Unreadable(setting), Severity: High, Setting: setting, AccessPoint: ap.Name,
 			Summary: fmt.Sprintf("could not read the policy of %s (%s); it was not judged and is left as it is", ap.AccessPointRef, pf.Error)})
+		pl.Unresolved = append(pl.Unresolved, fmt.Sprintf("the policy of %s could not be judged", ap.AccessPointRef))
 		return
 	case posture.Set:
 		d, err := policy.Parse([]byte(pf.Value))
@@ -55,6 +81,7 @@ func (pl *planner) accessPoint(ap posture.AccessPoint) {
 	if ps := ap.PolicyStatus; ps.State == posture.Set && ps.Value && !report.Public {
 		pl.find(Finding{ID: AWSJudgesAccessPointPublic, Severity: High, Setting: setting, AccessPoint: ap.Name,
 			Summary: fmt.Sprintf("AWS judges the policy of %s public, but bucketguard finds no public statement: review it by hand", ap.AccessPointRef)})
+		pl.Unresolved = append(pl.Unresolved, fmt.Sprintf("AWS judges the policy of %s public", ap.AccessPointRef))
 	}
 	fix := doc.Fix(policy.FixOptions{})
 	if len(fix.Dropped) == 0 {
@@ -71,9 +98,14 @@ func (pl *planner) accessPoint(ap posture.AccessPoint) {
 			Summary: fmt.Sprintf("%s, statement %d%s: %s%s", ap.AccessPointRef, i, sidNote(st.Sid), st.Reason, note)})
 	}
 	step, after := pl.accessPointStep(ap, doc, fix)
-	pl.act(step, Action{Name: RemovePublicAccessPointStatements, Setting: setting,
+	a := Action{Name: RemovePublicAccessPointStatements, Setting: setting,
 		Why:    fmt.Sprintf("remove public statement(s) %s of %s; %s", ints(fix.Dropped), ap.AccessPointRef, keptNote(len(doc.Statements)-len(fix.Dropped))),
-		Before: ap.Policy.Value, After: after})
+		Before: ap.Policy.Value, After: after}
+	if step == nil {
+		a.Skipped, a.After = "the Multi-Region Access Point's alias could not be read, and its emptied policy must name it", ""
+		pl.Unresolved = append(pl.Unresolved, fmt.Sprintf("the public statements of %s remain", ap.AccessPointRef))
+	}
+	pl.act(step, a)
 }
 
 // restrictedBy names the Block Public Access level whose
@@ -122,6 +154,9 @@ func (pl *planner) accessPointStep(ap posture.AccessPoint, doc *policy.Document,
 	case ap.Kind == posture.MultiRegionAccessPoint:
 		step.Op, step.Policy = op.PutMultiRegionAccessPointPolicy, string(fix.Policy)
 		if fix.Empty {
+			if ap.Alias == "" {
+				return nil, ""
+			}
 			step.Policy = multiRegionPlaceholder(pl.p.Partition(), pl.p.Account, ap.Alias)
 			step.KeptStatements = nil
 		}

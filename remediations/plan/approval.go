@@ -85,7 +85,7 @@ func (pl *planner) approval() {
 // (one that can change tags): against the last recorded approval when a
 // ledger keeps them, else from what the request asked for.
 func (pl *planner) approvalChange(now ApprovalState) {
-	in, key := pl.in, pl.in.Config.ApprovalTagKey
+	in, key, untilKey := pl.in, pl.in.Config.ApprovalTagKey, pl.in.Config.ApprovalUntilTagKey
 	if !in.Event.ChangesTags() {
 		return
 	}
@@ -100,11 +100,17 @@ func (pl *planner) approvalChange(now ApprovalState) {
 		_, set := in.RequestTags[key]
 		removed := slices.Contains(in.RemovedTags, key) || in.Event == events.DeleteBucketTagging ||
 			(in.Event == events.PutBucketTagging && in.RequestTags != nil && !set)
+		_, setUntil := in.RequestTags[untilKey]
+		removedUntil := slices.Contains(in.RemovedTags, untilKey)
 		switch {
 		case set || in.Event == events.CreateBucket || (in.Event == events.PutBucketTagging && in.RequestTags == nil):
 			before = &ApprovalState{Value: "(unknown)"}
 		case removed && !now.approved():
 			before = &ApprovalState{Value: "true"} // as far as can be told
+		case (setUntil || removedUntil) && now.approved():
+			// Only the expiry changed: an expired approval revived, or a
+			// time-limited one made permanent.
+			before = &ApprovalState{Value: now.Value, Until: "(unknown)"}
 		default:
 			return
 		}

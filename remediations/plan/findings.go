@@ -48,10 +48,13 @@ const (
 	WebsiteNotApproved    FindingID = "website-not-approved"
 	WebsiteBlockedByTLS   FindingID = "website-blocked-by-tls"
 
-	DeniesBucketguard          FindingID = "denies-bucketguard"
-	PublicAccessPointStatement FindingID = "access-point-public-statement"
-	AWSJudgesAccessPointPublic FindingID = "aws-judges-access-point-public"
-	AccessPointGone            FindingID = "access-point-gone"
+	DeniesBucketguard FindingID = "denies-bucketguard"
+	// DelegatesToForeignAccessPoints: the bucket policy delegates to another
+	// account's access points.
+	DelegatesToForeignAccessPoints FindingID = "delegates-to-foreign-access-points"
+	PublicAccessPointStatement     FindingID = "access-point-public-statement"
+	AWSJudgesAccessPointPublic     FindingID = "aws-judges-access-point-public"
+	AccessPointGone                FindingID = "access-point-gone"
 )
 
 // Unreadable is the finding of a setting whose read failed: it is not

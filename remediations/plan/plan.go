@@ -190,6 +190,9 @@ func New(p posture.Posture, in Input) Plan {
 	pl.approval()
 	pl.acl()
 	pl.policy()
+	if pl.accessPointsRefused() {
+		pl.failClosed = true
+	}
 	pl.bucketBPA()
 	pl.encryption()
 	pl.ownership()

@@ -63,6 +63,7 @@ func (pl *planner) policy() {
 	report := policy.Judge(doc)
 	pl.crossCheck(report)
 	pl.denials = doc.DeniesTo(pl.caller())
+	pl.delegation(doc)
 	// A website endpoint serves HTTP only: a TLS-only Deny would refuse
 	// every request to the site, so a website bucket never gets one.
 	website := pl.p.Website.State == posture.Set
@@ -305,3 +306,20 @@ func (pl *planner) website(hasTLS bool) {
 				orUnknown(pl.in.Actor), cfg.ApprovalTagKey, cfg.ApprovalUntilTagKey)})
 	}
 }
+
+// delegation tells a bucket policy that delegates access to another
+// account's access points: not public by AWS's rules, but out of
+// bucketguard's sight. A note on every evaluation; a finding on the policy
+// change that made it.
+func (pl *planner) delegation(doc *policy.Document) {
+	accts := doc.DelegatedAccounts(pl.p.Account)
+	if len(accts) == 0 {
+		return
+	}
+	what := fmt.Sprintf("the bucket policy delegates access to the access points of account(s) %s: their policies decide who gets in, and bucketguard cannot see them from this account", strings.Join(accts, ", "))
+	pl.Notes = append(pl.Notes, what)
+	if pl.in.Event == events.PutBucketPolicy {
+		pl.find(Finding{ID: DelegatesToForeignAccessPoints, Severity: Low, Setting: "policy", Summary: what + "; make sure that account runs bucketguard too"})
+	}
+}
+

@@ -2,6 +2,7 @@ package policy
 
 import (
 	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -34,19 +35,37 @@ type Denial struct {
 // which a Lambda function outside a VPC does not send) is evaluated; any
 // other condition is assumed to hold, the safe side for a warning.
 // https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic.html
+//
+// Each request carries one role: a statement is weighed against each role
+// on its own (exempting one role does not exempt the other).
 func (d *Document) DeniesTo(c Caller) []Denial {
+	callers := []Caller{c}
+	if len(c.RoleARNs) > 1 {
+		callers = nil
+		for _, r := range c.RoleARNs {
+			one := c
+			one.RoleARNs = []string{r}
+			callers = append(callers, one)
+		}
+	}
 	var out []Denial
 	for _, s := range d.Statements {
-		if !strings.EqualFold(s.Effect, "Deny") || !s.principalMatches(c) || !s.resourceMatches(c.Resource) || !s.conditionsCanHold(c) {
+		if !strings.EqualFold(s.Effect, "Deny") || !s.resourceMatches(c.Resource) {
 			continue
 		}
 		var acts []string
-		for _, a := range c.Actions {
-			if s.actionMatches(a) {
-				acts = append(acts, a)
+		for _, one := range callers {
+			if !s.principalMatches(one) || !s.conditionsCanHold(one) {
+				continue
+			}
+			for _, a := range c.Actions {
+				if s.actionMatches(a) && !slices.Contains(acts, a) {
+					acts = append(acts, a)
+				}
 			}
 		}
 		if len(acts) > 0 {
+			slices.SortStableFunc(acts, func(a, b string) int { return slices.Index(c.Actions, a) - slices.Index(c.Actions, b) })
 			out = append(out, Denial{Index: s.Index, Sid: s.Sid, Actions: acts})
 		}
 	}
@@ -77,6 +96,13 @@ func (c Caller) listed(p *Principal) bool {
 				return true
 			}
 		}
+		// A session of one of the roles, whatever its name (Lambda names
+		// it after the function).
+		for _, prefix := range c.sessionPrefixes() {
+			if strings.HasPrefix(strings.ToLower(v), strings.ToLower(prefix)) {
+				return true
+			}
+		}
 	}
 	return false
 }
@@ -98,12 +124,11 @@ func (c Caller) exemptedBy(p *Principal) bool {
 	if !account {
 		return false
 	}
-	for _, r := range c.RoleARNs {
-		parts := strings.SplitN(r, ":", 6)
-		if len(parts) != 6 {
+	for i, r := range c.RoleARNs {
+		session := c.sessionPrefixes()[i]
+		if session == "" {
 			return false
 		}
-		session := "arn:" + parts[1] + ":sts::" + parts[4] + ":assumed-role/" + parts[5][strings.LastIndex(parts[5], "/")+1:] + "/"
 		role := slices.Contains(values, r)
 		sess := slices.ContainsFunc(values, func(v string) bool {
 			return strings.HasPrefix(v, session) && !strings.ContainsAny(v[len(session):], "*?")
@@ -113,6 +138,20 @@ func (c Caller) exemptedBy(p *Principal) bool {
 		}
 	}
 	return true
+}
+
+// sessionPrefixes are, per role, the ARN prefix of its sessions
+// (arn:aws:sts::111122223333:assumed-role/<name>/), or "" for a role ARN
+// that cannot be read.
+func (c Caller) sessionPrefixes() []string {
+	out := make([]string, len(c.RoleARNs))
+	for i, r := range c.RoleARNs {
+		parts := strings.SplitN(r, ":", 6)
+		if len(parts) == 6 {
+			out[i] = "arn:" + parts[1] + ":sts::" + parts[4] + ":assumed-role/" + parts[5][strings.LastIndex(parts[5], "/")+1:] + "/"
+		}
+	}
+	return out
 }
 
 // identities are the ARNs the caller's requests carry: each role, and a
@@ -174,6 +213,11 @@ func (c Caller) callerValues() map[string][]string {
 		"aws:sourcevpce":       nil,
 		"aws:vpcsourceip":      nil,
 		"aws:calledvia":        nil,
+		// The SDK's requests: TLS 1.2 at least (1.2 is the worst case),
+		// Signature Version 4 in the Authorization header.
+		"s3:tlsversion":       {"1.2"},
+		"s3:signatureversion": {"AWS4-HMAC-SHA256"},
+		"s3:authtype":         {"REST-HEADER"},
 	}
 }
 
@@ -187,6 +231,11 @@ func (cond Condition) canHold(c Caller) bool {
 	}
 	op := cond.Operator
 	ifExists := strings.HasSuffix(op, "IfExists")
+	if values == nil && strings.HasPrefix(op, "ForAllValues:") {
+		// A key absent from the request is an empty set, and every member
+		// of an empty set matches: the condition holds.
+		return true
+	}
 	op = strings.TrimSuffix(strings.TrimPrefix(strings.TrimPrefix(op, "ForAnyValue:"), "ForAllValues:"), "IfExists")
 	if op == "Null" {
 		want := len(cond.Values) > 0 && strings.EqualFold(cond.Values[0], "true")
@@ -223,6 +272,58 @@ func compare(op, have, want string) bool {
 		return globMatch(have, want)
 	case "Bool":
 		return strings.EqualFold(have, want)
+	case "NumericEquals", "NumericLessThan", "NumericLessThanEquals", "NumericGreaterThan", "NumericGreaterThanEquals":
+		h, err1 := strconv.ParseFloat(have, 64)
+		w, err2 := strconv.ParseFloat(want, 64)
+		if err1 != nil || err2 != nil {
+			return true
+		}
+		switch strings.Replace(op, "Not", "", 1) {
+		case "NumericEquals":
+			return h == w
+		case "NumericLessThan":
+			return h < w
+		case "NumericLessThanEquals":
+			return h <= w
+		case "NumericGreaterThan":
+			return h > w
+		case "NumericGreaterThanEquals":
+			return h >= w
+		}
 	}
 	return true // an operator the caller's values cannot rule out
+}
+
+// DelegatedAccounts returns the other accounts whose access points the
+// document's Allow statements delegate to (s3:DataAccessPointAccount, or
+// the account of an s3:DataAccessPointArn): by AWS's rules such a statement
+// is not public, but those access points' own policies decide who gets in,
+// and bucketguard, in this account, cannot list or judge them.
+func (d *Document) DelegatedAccounts(own string) []string {
+	var out []string
+	add := func(a string) {
+		if a != "" && a != own && !slices.Contains(out, a) {
+			out = append(out, a)
+		}
+	}
+	for _, s := range d.Statements {
+		if !strings.EqualFold(s.Effect, "Allow") {
+			continue
+		}
+		for _, c := range s.Conditions {
+			switch strings.ToLower(c.Key) {
+			case "s3:dataaccesspointaccount":
+				for _, v := range c.Values {
+					add(v)
+				}
+			case "s3:dataaccesspointarn":
+				for _, v := range c.Values {
+					if parts := strings.SplitN(v, ":", 6); len(parts) == 6 {
+						add(parts[4])
+					}
+				}
+			}
+		}
+	}
+	return out
 }

@@ -225,13 +225,18 @@ func (s Statement) pinningCondition() (pin, stricter string) {
 // (the second result): aws:SourceIp values that each pass the /8 rule but
 // together cover more than a /8 of public IPv4 space (or a /32 of IPv6), and
 // aws:userid "anonymous", the value anonymous callers carry. In an access
-// point policy, s3:DataAccessPointArn never pins (accessPoint).
+// point policy, s3:DataAccessPointArn and s3:DataAccessPointAccount never
+// pin (accessPoint).
 func (c Condition) pins(accessPoint bool) (bool, string) {
 	key := strings.ToLower(c.Key)
 	if !pinKeys[key] || len(c.Values) == 0 {
 		return false, ""
 	}
-	if accessPoint && key == "s3:dataaccesspointarn" {
+	if accessPoint && (key == "s3:dataaccesspointarn" || key == "s3:dataaccesspointaccount") {
+		// In an access point policy both name a set of access points, and
+		// every request through the access point carries its own ARN and
+		// account: "considered public" (AWS names s3:DataAccessPointArn;
+		// the account key is the same set, named more widely).
 		return false, ""
 	}
 	op := c.Operator

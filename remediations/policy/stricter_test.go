@@ -91,8 +91,12 @@ func TestAccessPointRules(t *testing.T) {
 	}
 	acct := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"*","Condition":{"StringEquals":{"s3:DataAccessPointAccount":"111122223333"}}}]}`
 	d, _ := policy.Parse([]byte(acct))
-	if policy.Judge(d.ForAccessPoint()).Public {
-		t.Error("s3:DataAccessPointAccount pinned to an account is not public in an access point policy either")
+	if policy.Judge(d).Public {
+		t.Error("in a bucket policy, s3:DataAccessPointAccount pinned to an account is not public")
+	}
+	d, _ = policy.Parse([]byte(acct))
+	if !policy.Judge(d.ForAccessPoint()).Public {
+		t.Error("in an access point policy, s3:DataAccessPointAccount names the set of the account's access points, which every request through it is in: public")
 	}
 }
 

@@ -216,4 +216,7 @@ type Posture struct {
 	// AccessPoints are the bucket's access points, or the one account-level
 	// access point the target names.
 	AccessPoints Fact[[]AccessPoint] `json:"access_points"`
+	// AccessPointsCapped says the bucket has more access points than an
+	// evaluation judges (read.MaxAccessPoints).
+	AccessPointsCapped bool `json:"access_points_capped,omitempty"`
 }

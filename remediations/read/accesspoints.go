@@ -19,16 +19,16 @@ import (
 // https://docs.aws.amazon.com/AmazonS3/latest/userguide/MultiRegionAccessPointCloudTrail.html
 const MultiRegionControlRegion = "us-west-2"
 
-// maxAccessPoints bounds one ListAccessPoints page (S3's maximum is 1,000).
-const maxAccessPoints = 1000
+// accessPointPage bounds one ListAccessPoints page (S3's maximum is 1,000).
+const accessPointPage = 1000
 
 // listAccessPoints lists a bucket's access points, every page.
-func listAccessPoints(ctx context.Context, c AccessPointReader, t posture.Target) ([]posture.AccessPoint, bool, error) {
+func listAccessPoints(ctx context.Context, c AccessPointReader, t posture.Target, capped *bool) ([]posture.AccessPoint, bool, error) {
 	var out []posture.AccessPoint
 	var token *string
 	for {
 		page, err := c.ListAccessPoints(ctx, &s3control.ListAccessPointsInput{AccountId: aws.String(t.Account), Bucket: aws.String(t.Bucket),
-			MaxResults: maxAccessPoints, NextToken: token}, ControlInRegion(t.Region))
+			MaxResults: accessPointPage, NextToken: token}, ControlInRegion(t.Region))
 		if err != nil {
 			return nil, false, err
 		}
@@ -41,16 +41,30 @@ func listAccessPoints(ctx context.Context, c AccessPointReader, t posture.Target
 		if aws.ToString(page.NextToken) == "" {
 			return out, len(out) > 0, nil
 		}
+		if len(out) >= MaxAccessPoints {
+			*capped = true
+			return out[:MaxAccessPoints], true, nil
+		}
 		token = page.NextToken
 	}
 }
+
+// MaxAccessPoints bounds the access points of one bucket that an evaluation
+// judges (S3 allows 10,000 per region); beyond it the bucket is reported as
+// not fully judged.
+const MaxAccessPoints = 2000
+
+// MaxAccessPointReads bounds the access point reads in flight for one
+// evaluation, so that a bucket with many access points cannot make
+// bucketguard throttle itself.
+const MaxAccessPointReads = 16
 
 // AccessPointRound reads, in one concurrent round, each access point of
 // p.AccessPoints: its configuration (Block Public Access, network origin,
 // alias, supporting access point), its policy and AWS's verdict on it.
 // policyOnly reads the policies alone (the read-back).
 func AccessPointRound(ctx context.Context, c Clients, p *posture.Posture, policyOnly, best bool) RoundResult {
-	r := &round{best: best}
+	r := &round{best: best, sem: make(chan struct{}, MaxAccessPointReads)}
 	for i := range p.AccessPoints.Value {
 		ap := &p.AccessPoints.Value[i]
 		for _, o := range accessPointOps(ap.Kind, policyOnly) {
@@ -219,7 +233,7 @@ func AccountAccessPoints(ctx context.Context, c AccessPointReader, account, regi
 		switch kind {
 		case posture.ObjectLambdaAccessPoint:
 			page, err := c.ListAccessPointsForObjectLambda(ctx, &s3control.ListAccessPointsForObjectLambdaInput{AccountId: aws.String(account),
-				MaxResults: maxAccessPoints, NextToken: token}, ControlInRegion(region))
+				MaxResults: accessPointPage, NextToken: token}, ControlInRegion(region))
 			if err != nil {
 				return nil, fmt.Errorf("list Object Lambda access points: %w", err)
 			}

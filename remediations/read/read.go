@@ -99,6 +99,8 @@ type round struct {
 	wg   sync.WaitGroup
 	res  RoundResult
 	best bool
+	// sem, when set, bounds the reads in flight.
+	sem chan struct{}
 }
 
 // Round issues the reads ops into p, all at once, and waits for them. best
@@ -124,6 +126,10 @@ func fetch[T any](ctx context.Context, r *round, o op.Operation, best bool, dst 
 	r.wg.Add(1)
 	go func() {
 		defer r.wg.Done()
+		if r.sem != nil {
+			r.sem <- struct{}{}
+			defer func() { <-r.sem }()
+		}
 		v, present, err := call(ctx)
 		switch {
 		case err == nil && present:
@@ -222,7 +228,7 @@ func (r *round) startControl(ctx context.Context, c Clients, p *posture.Posture,
 		})
 	case op.ListAccessPoints:
 		fetch(ctx, r, o, false, &p.AccessPoints, func(ctx context.Context) ([]posture.AccessPoint, bool, error) {
-			return listAccessPoints(ctx, c.Control, t)
+			return listAccessPoints(ctx, c.Control, t, &p.AccessPointsCapped)
 		})
 	case op.GetBucketOwnershipControls:
 		fetch(ctx, r, o, false, &p.Ownership, func(ctx context.Context) (string, bool, error) {
