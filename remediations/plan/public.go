@@ -322,4 +322,3 @@ func (pl *planner) delegation(doc *policy.Document) {
 		pl.find(Finding{ID: DelegatesToForeignAccessPoints, Severity: Low, Setting: "policy", Summary: what + "; make sure that account runs bucketguard too"})
 	}
 }
-
