@@ -36,6 +36,9 @@ type RemediatorProps struct {
 	ExtraActions []string
 	// Environment adds function-specific variables.
 	Environment map[string]string
+	// ReservedConcurrency, when above 0, reserves (and caps) the
+	// function's concurrency.
+	ReservedConcurrency int
 	Description string
 }
 
@@ -104,12 +107,17 @@ func NewRemediator(scope constructs.Construct, id string, p *RemediatorProps) *R
 		Role:         role,
 		LogGroup:     logs,
 		Environment:  &env,
-		// Asynchronous invocations: two retries, an hour at most, then the
-		// failures queue (with the event and the error), watched by an alarm.
+		// Asynchronous invocations: two retries, then the failures queue
+		// (with the event and the error), watched by an alarm. Events
+		// throttled by the reserved concurrency wait in the queue for up to
+		// six hours (Lambda's maximum) before they land there.
 		RetryAttempts: jsii.Number(2),
-		MaxEventAge:   awscdk.Duration_Hours(jsii.Number(1)),
+		MaxEventAge:   awscdk.Duration_Hours(jsii.Number(6)),
 		OnFailure:     awslambdadestinations.NewSqsDestination(failures),
 	})
+	if p.ReservedConcurrency > 0 {
+		fn.Node().DefaultChild().(awslambda.CfnFunction).SetReservedConcurrentExecutions(jsii.Number(p.ReservedConcurrency))
+	}
 	// The writes, in a policy of their own, each tied to this function: the
 	// credentials must come from the function itself (Lambda adds
 	// lambda:SourceFunctionArn to calls made from its execution

@@ -19,6 +19,7 @@ func TestParseSettings(t *testing.T) {
 		"ownerRoutes": map[string]any{"web-team": "web@example.com", "data-team": []any{"a@example.com", "b@example.com"}},
 		"mode":        "notify", "encryption": "sse-kms", "kmsKeyArn": "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab",
 		"enforceVersioning": true, "createTrail": "true", "logRetentionDays": float64(365), "noInvocationsAlarmHours": "12",
+		"remediateConcurrency": float64(0),
 	}), noEnv)
 	if err != nil {
 		t.Fatal(err)
@@ -27,14 +28,14 @@ func TestParseSettings(t *testing.T) {
 		!reflect.DeepEqual(s.OpsEmails, []string{"ops@example.com", "oncall@example.com"}) ||
 		!reflect.DeepEqual(s.OwnerRoutes["data-team"], []string{"a@example.com", "b@example.com"}) ||
 		s.Engine.Mode != config.Notify || s.Engine.Encryption != config.SSEKMS || !s.Engine.EnforceVersioning ||
-		!s.CreateTrail || s.LogRetentionDays != 365 || s.NoInvocationsAlarmHours != 12 {
+		!s.CreateTrail || s.LogRetentionDays != 365 || s.NoInvocationsAlarmHours != 12 || s.RemediateConcurrency != 0 {
 		t.Errorf("settings %+v", s)
 	}
 	// Environment fallbacks, nothing looked up.
 	s, err = ParseSettings(ctx(nil), func(k string) (string, bool) {
 		return map[string]string{"CDK_DEFAULT_REGION": "ap-southeast-2", "CDK_DEFAULT_ACCOUNT": "444455556666"}[k], true
 	})
-	if err != nil || s.Regions[0] != "ap-southeast-2" || s.Account != "444455556666" || s.LogRetentionDays != 90 {
+	if err != nil || s.Regions[0] != "ap-southeast-2" || s.Account != "444455556666" || s.LogRetentionDays != 90 || s.RemediateConcurrency != DefaultRemediateConcurrency {
 		t.Errorf("fallbacks: %+v %v", s, err)
 	}
 }
@@ -59,6 +60,8 @@ func TestParseSettingsErrors(t *testing.T) {
 		{map[string]any{"regions": "eu-west-1", "logRetentionDays": float64(10)}, `context "logRetentionDays": 10 is not one of [1 3 5 7 14 30`},
 		{map[string]any{"regions": "eu-west-1", "noInvocationsAlarmHours": "-1"}, `context "noInvocationsAlarmHours"`},
 		{map[string]any{"regions": "eu-west-1", "sweepSchedule": "daily"}, `context "sweepSchedule": "daily" is not rate(`},
+		{map[string]any{"regions": "eu-west-1", "remediateConcurrency": float64(-1)}, `context "remediateConcurrency": -1 is not a whole number from 0 (unreserved) to 1000`},
+		{map[string]any{"regions": "eu-west-1", "remediateConcurrency": "lots"}, `context "remediateConcurrency": lots is not a whole number`},
 		{map[string]any{"regions": "eu-west-1", "sweepConcurrency": float64(100)}, `context "sweepConcurrency": "100" is not a whole number from 1 to 32`},
 		{map[string]any{"regions": "eu-west-1", "approvalTagKey": "aws:x"}, `context "approvalTagKey": "aws:x" starts with the reserved prefix aws:`},
 		{map[string]any{"regions": "eu-west-1", "mode": map[string]any{}}, `context "mode": map[] is not a string`},

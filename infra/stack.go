@@ -70,6 +70,7 @@ func NewStack(scope constructs.Construct, id string, p *StackProps) *Stack {
 	}
 	remediate := function("remediate", remediateMemoryMB, awscdk.Duration_Seconds(jsii.Number(remediateTimeout)),
 		"bucketguard: remediates an S3 bucket after a risky configuration change")
+	remediate.ReservedConcurrency = st.RemediateConcurrency
 	s.Remediate = NewRemediator(stack, "Remediate", &remediate)
 	deadLetters := encryptedQueue(stack, "RuleDeadLetters", nil)
 	selfRoles := []*string{s.Remediate.Role.RoleArn()}

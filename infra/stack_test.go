@@ -183,6 +183,14 @@ func TestFunctions(t *testing.T) {
 			}
 		}
 		fn := function(t, tpl, "RemediateFunction")
+		// Issue 11.6: the remediate function's concurrency is reserved
+		// (the default, from context), the sweep's is not.
+		if fn["ReservedConcurrentExecutions"] != float64(DefaultRemediateConcurrency) {
+			t.Errorf("remediate reserved concurrency %v, want %d", fn["ReservedConcurrentExecutions"], DefaultRemediateConcurrency)
+		}
+		if sw := function(t, tpl, "SweepFunction"); sw["ReservedConcurrentExecutions"] != nil {
+			t.Errorf("sweep reserved concurrency %v, want none", sw["ReservedConcurrentExecutions"])
+		}
 		env := fn["Environment"].(map[string]any)["Variables"].(map[string]any)
 		for _, k := range []string{"BUCKETGUARD_TOPIC_ARN", "BUCKETGUARD_SELF_ROLE_ARN", "BUCKETGUARD_ALERT_FALLBACK_QUEUE_URL", "BUCKETGUARD_ALERT_LEDGER_TABLE"} {
 			if env[k] == nil {
@@ -199,7 +207,7 @@ func TestFunctions(t *testing.T) {
 			t.Errorf("%d async invoke configs", len(invokes))
 		}
 		for _, inv := range invokes {
-			if inv["MaximumRetryAttempts"] != float64(2) || inv["MaximumEventAgeInSeconds"] != float64(3600) ||
+			if inv["MaximumRetryAttempts"] != float64(2) || inv["MaximumEventAgeInSeconds"] != float64(6*3600) ||
 				!strings.Contains(jsonOf(inv["DestinationConfig"]), "Failures") {
 				t.Errorf("async invoke config %s", jsonOf(inv))
 			}
