@@ -68,7 +68,7 @@ func NewRemediator(scope constructs.Construct, id string, p *RemediatorProps) *R
 		role.AddToPolicy(st)
 	}
 	// Publishing to the encrypted topic and queue needs exactly these.
-	alertOps := []op.Operation{op.Publish, op.SendMessage, op.GetItem, op.PutItem, op.DeleteItem}
+	alertOps := []op.Operation{op.Publish, op.SendMessage, op.GetItem, op.PutItem, op.UpdateItem, op.DeleteItem}
 	role.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 		Sid: jsii.String("PublishAlerts"), Actions: jsii.Strings(op.Actions(alertOps, op.Topic)...), Resources: &[]*string{p.Topic.TopicArn()}}))
 	role.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{

@@ -367,7 +367,7 @@ func checkRole(t *testing.T, tpl map[string]any, fn string, s Settings, extra []
 	}
 	want := append(append(append(s.Engine.BucketActions(), s.Engine.AccountActions()...), extra...),
 		"sns:Publish", "sqs:SendMessage", "kms:GenerateDataKey", "kms:Decrypt", "logs:CreateLogStream", "logs:PutLogEvents",
-		"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem",
+		"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem",
 		"sqs:GetQueueAttributes", "sqs:GetQueueUrl") // the last two: CDK's grant for the on-failure destination
 	for _, r := range []op.Resource{op.AccessPointARN, op.ObjectLambdaARN, op.MultiRegionARN} {
 		want = append(want, s.Engine.Actions(r)...)

@@ -10,6 +10,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"reflect"
+	"slices"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/bucketguard/bucketguard/events"
@@ -52,6 +56,9 @@ type Engine struct {
 	// Approvals, when set, records approvals, so that a call that changes
 	// one is told against what was there.
 	Approvals Approvals
+	// Journal, when set, keeps each evaluation's journal before its first
+	// write (EvaluateJournaled).
+	Journal Journaler
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
 }
@@ -81,7 +88,14 @@ func (e *Engine) Needs(t posture.Target) read.Needs {
 // transient AWS error, or a deadline too near to start the next write. The
 // Result then holds what was done so far. Permanent failures (AccessDenied,
 // a vanished bucket) are in the Result, with a nil error.
-func (e *Engine) Evaluate(ctx context.Context, t posture.Target, trigger *events.Change, log *slog.Logger) (res Result, err error) {
+func (e *Engine) Evaluate(ctx context.Context, t posture.Target, trigger *events.Change, log *slog.Logger) (Result, error) {
+	return e.EvaluateJournaled(ctx, t, trigger, "", log)
+}
+
+// EvaluateJournaled is Evaluate that, before its first write, keeps the
+// journal under key (an incident key) with e.Journal, so that a retry can
+// tell the whole incident. An empty key keeps none.
+func (e *Engine) EvaluateJournaled(ctx context.Context, t posture.Target, trigger *events.Change, key string, log *slog.Logger) (res Result, err error) {
 	start := e.now()
 	res = Result{Trigger: trigger, Target: t, Mode: e.Config.Mode, Findings: []plan.Finding{}, Actions: []ActionResult{}, Started: start.UTC()}
 	defer func() { res.Duration = e.now().Sub(start).Round(time.Millisecond).String() }()
@@ -126,13 +140,25 @@ func (e *Engine) Evaluate(ctx context.Context, t posture.Target, trigger *events
 		in.PriorApproval, in.ApprovalsRecorded = prior()
 	}
 	p := plan.New(before, in)
+	var record sync.WaitGroup // the approval record is written beside what follows
+	defer record.Wait()
 	if p.RecordApproval != nil && e.Approvals != nil {
 		rec := ledger.Approval{Value: p.RecordApproval.Value, Until: p.RecordApproval.Until}
-		if err := e.Approvals.SetApproval(ctx, t.Account, t.Bucket, rec, in.Actor, in.Now); err != nil {
-			log.Warn("approval record", contract.FieldErr, err) // told this time; the next change is told against the older record
-		}
+		record.Add(1)
+		go func() {
+			defer record.Done()
+			if err := e.Approvals.SetApproval(ctx, t.Account, t.Bucket, rec, in.Actor, in.Now); err != nil {
+				log.Warn("approval record", contract.FieldErr, err) // told this time; the next change is told against the older record
+			}
+		}()
 	}
-	res.Findings, res.Exemption, res.Notes, res.Severity = p.Findings, p.Exemption, p.Notes, p.Severity()
+	if p.Mode == config.Enforce && len(p.Steps) > 0 {
+		// Before the first write: the journal, and the policy and ACL read
+		// again, in one round; a concurrent change is planned again.
+		p = e.prewrite(ctx, t, &before, in, p, key, log, &res)
+	}
+	res.Findings, res.Exemption, res.Severity = p.Findings, p.Exemption, p.Severity()
+	res.Notes = append(res.Notes, p.Notes...)
 	res.Unresolved = p.Unresolved
 	res.Owner = before.Tags.Value[e.Config.OwnerTagKey]
 	for _, n := range p.Notes {
@@ -158,6 +184,106 @@ func (e *Engine) Evaluate(ctx context.Context, t posture.Target, trigger *events
 		return res, runErr
 	}
 	return res, nil
+}
+
+// maxReplans bounds how many times a concurrent change of the policy or the
+// ACL is planned again before bucketguard gives up writing them.
+const maxReplans = 3
+
+// prewrite is the round before the first write: the journal is made
+// durable (when a journaler and a key are given) while the bucket policy
+// and ACL about to be written are read again. S3 has no conditional write
+// for either, so a change made since the posture read (a new partner
+// statement, say) would be overwritten: instead it is planned again from
+// what is there now, at most maxReplans times; after that the policy and
+// ACL are left unwritten and the conflict is reported.
+func (e *Engine) prewrite(ctx context.Context, t posture.Target, before *posture.Posture, in plan.Input, p plan.Plan, key string, log *slog.Logger, res *Result) plan.Plan {
+	var seen []string
+	for attempt := 1; ; attempt++ {
+		var wg sync.WaitGroup
+		if e.Journal != nil && key != "" {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				j, err := journalOf(res.Started, p)
+				if err == nil {
+					err = e.Journal.SaveJournal(ctx, key, j)
+				}
+				if err != nil {
+					log.Warn("journal", contract.FieldErr, err) // the alert is then due from this attempt
+					return
+				}
+				res.Journaled = true
+			}()
+		}
+		again := *before
+		var ops []op.Operation
+		for _, st := range p.Steps {
+			switch {
+			case st.AccessPoint != nil:
+			case st.Op == op.PutBucketPolicy || st.Op == op.DeleteBucketPolicy:
+				ops = append(ops, op.GetBucketPolicy)
+			case st.Op == op.PutBucketAcl:
+				ops = append(ops, op.GetBucketAcl)
+			}
+		}
+		ops = slices.Compact(ops)
+		if len(ops) > 0 {
+			read.Round(ctx, read.Clients{S3: e.S3, Control: e.Control}, &again, ops, true)
+		}
+		wg.Wait()
+		var changed []string
+		if slices.Contains(ops, op.GetBucketPolicy) && again.Policy.Known() && (again.Policy.State != before.Policy.State || again.Policy.Value != before.Policy.Value) {
+			changed = append(changed, "bucket policy")
+		}
+		if slices.Contains(ops, op.GetBucketAcl) && again.ACL.Known() && !reflect.DeepEqual(again.ACL, before.ACL) {
+			changed = append(changed, "ACL")
+		}
+		if len(changed) == 0 {
+			for _, what := range seen {
+				p.Findings = append(p.Findings, plan.Finding{ID: plan.ConcurrentChange, Severity: plan.Info, Setting: "policy",
+					Summary: fmt.Sprintf("the %s changed between bucketguard's read and its write; the fix was planned again from what is there now, so the change is kept", what)})
+			}
+			return p
+		}
+		log.Warn("concurrent change", "settings", changed, "attempt", attempt)
+		seen = appendNew(seen, changed)
+		if attempt == maxReplans {
+			return giveUp(p, changed)
+		}
+		before.Policy, before.ACL = again.Policy, again.ACL
+		p = plan.New(*before, in)
+		if len(p.Steps) == 0 {
+			return p
+		}
+	}
+}
+
+// giveUp drops the policy and ACL writes of a plan whose settings keep
+// changing, and reports it.
+func giveUp(p plan.Plan, changed []string) plan.Plan {
+	what := strings.Join(changed, " and ")
+	reason := fmt.Sprintf("the %s kept changing while bucketguard read it (%d times): not written, so that no one's change is overwritten", what, maxReplans)
+	var steps []plan.Step
+	dropped := map[plan.ActionName]bool{}
+	for _, st := range p.Steps {
+		if st.AccessPoint == nil && (st.Op == op.PutBucketPolicy || st.Op == op.DeleteBucketPolicy || st.Op == op.PutBucketAcl) {
+			for _, a := range st.Actions {
+				dropped[a] = true
+			}
+			continue
+		}
+		steps = append(steps, st)
+	}
+	for i, a := range p.Actions {
+		if a.AccessPoint == "" && dropped[a.Name] {
+			p.Actions[i].Skipped = reason
+		}
+	}
+	p.Steps = steps
+	p.Findings = append(p.Findings, plan.Finding{ID: plan.ConcurrentChange, Severity: plan.High, Setting: "policy", Summary: reason})
+	p.Unresolved = append(p.Unresolved, "the "+what+" could not be fixed while it kept changing")
+	return p
 }
 
 // priorApproval starts reading the approval last recorded for the bucket,
@@ -202,15 +328,33 @@ func planned(p plan.Plan) map[string]ActionResult {
 	return outcome
 }
 
+// shorten returns a context that ends by d before ctx's deadline (the same
+// context when ctx has none).
+func shorten(ctx context.Context, d time.Duration) (context.Context, context.CancelFunc) {
+	if dl, ok := ctx.Deadline(); ok {
+		return context.WithDeadline(ctx, dl.Add(-d))
+	}
+	return ctx, func() {}
+}
+
 // run applies the plan's steps, reads back what they changed, and records
 // each action's outcome.
 func (e *Engine) run(ctx context.Context, t posture.Target, p plan.Plan, outcome map[string]ActionResult, log *slog.Logger, res *Result) error {
-	results, runErr := apply.Run(ctx, apply.Clients{S3: e.S3, Control: e.Control}, t, p.Steps, e.Config.DeadlineMargin, e.now, log)
+	// The time after the writes is kept for the read-back and the alert:
+	// writes start only while that and one call bound are left, and end
+	// when only that is left; the read-back ends when only the alert's
+	// time is left.
+	readBack, alertTime := e.Config.Reserve()
+	wctx, wcancel := shorten(ctx, readBack+alertTime)
+	defer wcancel()
+	results, runErr := apply.Run(wctx, apply.Clients{S3: e.S3, Control: e.Control}, t, p.Steps, e.Config.CallTimeout, e.now, log)
 	done := make([]bool, len(results))
 	for i, r := range results {
 		done[i] = r.Done
 	}
-	after, checks := verify.Run(ctx, read.Clients{S3: e.S3, Control: e.Control}, t, p.Steps, done, p.Exemption.KeepsPublicRead())
+	vctx, vcancel := shorten(ctx, alertTime)
+	defer vcancel()
+	after, checks := verify.Run(vctx, read.Clients{S3: e.S3, Control: e.Control}, t, p.Steps, done, p.Exemption.KeepsPublicRead())
 	res.After = &after
 	for i, st := range p.Steps {
 		for _, name := range st.Actions {

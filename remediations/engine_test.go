@@ -464,8 +464,12 @@ func TestTransientErrors(t *testing.T) {
 		if !awserr.Transient(err) {
 			t.Fatalf("err %v: want transient", err)
 		}
+		// Encryption does not wait for anything: it went out beside the
+		// policy write; Block Public Access waited for the policy, failed,
+		// and the retry finishes it.
 		o := outcomes(res)
-		if o[plan.RemovePublicPolicyStatements] != remediations.Verified || o[plan.RestoreDefaultEncryption] != remediations.NotStarted {
+		if o[plan.RemovePublicPolicyStatements] != remediations.Verified || o[plan.RestoreDefaultEncryption] != remediations.Verified ||
+			o[plan.BlockPublicAccess] != remediations.WriteFailed {
 			t.Errorf("outcomes %v", o)
 		}
 	})
@@ -501,7 +505,9 @@ func TestBucketDeleted(t *testing.T) {
 		if err != nil {
 			t.Fatalf("a vanished bucket must not ask for a retry: %v", err)
 		}
-		if !strings.Contains(res.Error, "no longer exists") || res.Status != contract.Failed {
+		// Encryption went out beside the policy write and may have landed
+		// before the bucket went.
+		if !strings.Contains(res.Error, "no longer exists") || (res.Status != contract.Failed && res.Status != contract.Partial) {
 			t.Errorf("outcome %s error %q", res.Status, res.Error)
 		}
 		if f.Count("s3:PutPublicAccessBlock") != 0 {

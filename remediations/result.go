@@ -51,6 +51,9 @@ type Result struct {
 	// Unresolved says what public access may remain that no valid approval
 	// keeps; with any, the status is never "remediated".
 	Unresolved []string `json:"unresolved,omitempty"`
+	// Journaled says the journal was kept before the first write: a retry
+	// can tell the incident if this attempt cannot.
+	Journaled bool `json:"-"`
 	// Error is the condition that ended the evaluation early, if any.
 	Error    string    `json:"error,omitempty"`
 	Started  time.Time `json:"started"`

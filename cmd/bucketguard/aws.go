@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/bucketguard/bucketguard/remediations"
@@ -17,6 +18,7 @@ import (
 	"github.com/bucketguard/bucketguard/remediations/clients"
 	"github.com/bucketguard/bucketguard/remediations/config"
 	"github.com/bucketguard/bucketguard/remediations/posture"
+	"github.com/bucketguard/bucketguard/remediations/startup"
 	"github.com/bucketguard/bucketguard/remediations/sweep"
 )
 
@@ -44,7 +46,7 @@ func awsDeps(ctx context.Context) (*deps, error) {
 	if err != nil {
 		return nil, invalid("configuration: %v", err)
 	}
-	set, err := clients.Load(ctx)
+	set, err := clients.Load(ctx, awsconfig.WithHTTPClient(clients.HTTPClient(cfg.CallTimeout, startup.Conns(cfg))))
 	if err != nil {
 		return nil, err
 	}

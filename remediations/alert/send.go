@@ -44,18 +44,24 @@ const (
 )
 
 // Due decides whether an evaluation needs an alert: it found something, and
-// either it finished, or it wrote something (partial work is always told),
-// or it stopped at the deadline, or no retry will come to tell the story.
-// A run that failed before writing anything, with a retry coming, stays
-// quiet: the retry alerts.
+// either it finished, or no retry will come to tell the story, or it wrote
+// something (partial work is told) or stopped at the deadline without a
+// journal to leave the story to the retry. A run that failed before writing
+// anything, with a retry coming, stays quiet: the retry alerts.
+//
+// With the journal kept before the first write, a failed attempt that a
+// retry follows stays quiet whatever it wrote: the retry tells the whole
+// incident from the journal, once. The last attempt always tells.
 func Due(res remediations.Result, err error, retry Retry) bool {
 	switch {
 	case len(res.Findings) == 0:
 		return false
-	case err == nil, res.Wrote(), errors.Is(err, awserr.ErrDeadline):
+	case err == nil, retry == NoRetry:
 		return true
+	case res.Journaled:
+		return false
 	}
-	return retry == NoRetry
+	return res.Wrote() || errors.Is(err, awserr.ErrDeadline)
 }
 
 // Sender delivers alerts: once per key when a ledger is set, to SNS, and to
@@ -68,6 +74,9 @@ type Sender struct {
 	FallbackURL string
 	Ledger      Ledger
 	LedgerTable string
+	// Incidents, when set, makes each incident's alert once-only (Tell)
+	// and keeps journals for retries.
+	Incidents Incidents
 	// PublishTimeout bounds the SNS call, so that time is left for the
 	// fallback when SNS hangs. Zero means 10 s; it never exceeds half the
 	// time left before the context's deadline.

@@ -7,8 +7,10 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -39,41 +41,74 @@ type Clients struct {
 	Control ControlWriter
 }
 
-// Run makes the plan's writes in order. Before each one it checks that at
-// least margin is left before the context's deadline. A permanent failure is
-// recorded and the next write goes ahead; a transient one, a vanished bucket
-// or a near deadline stop the rest, which are reported as not started.
+// Run makes the plan's writes, each as soon as the writes it depends on
+// (plan.DependsOn) have finished: independent writes go out together. A
+// write starts only while at least margin is left before the context's
+// deadline. A permanent failure is recorded and the writes that wait for it
+// go ahead (Block Public Access is still worth turning on when an ACL write
+// failed); a transient one, a vanished bucket or a near deadline stop every
+// write not yet started, which are reported as not started.
 func Run(ctx context.Context, c Clients, t posture.Target, steps []plan.Step, margin time.Duration, now func() time.Time, log *slog.Logger) ([]Result, error) {
 	res := make([]Result, len(steps))
-	stop := func(from int, reason string) {
-		for j := from; j < len(steps); j++ {
-			res[j].Reason = reason
-		}
+	done := make([]chan struct{}, len(steps))
+	for i := range done {
+		done[i] = make(chan struct{})
 	}
+	var (
+		mu      sync.Mutex
+		stopErr error
+		reason  string
+		written int
+		wg      sync.WaitGroup
+	)
 	for i, st := range steps {
-		if dl, ok := ctx.Deadline(); ok && dl.Sub(now()) < margin {
-			stop(i, "the invocation's deadline was near")
-			log.Warn("stop", "reason", "deadline near", "step", st.Op, "left", dl.Sub(now()).String())
-			return res, fmt.Errorf("%w (%d of %d writes done)", awserr.ErrDeadline, i, len(steps))
-		}
-		err := write(ctx, c, t, st)
-		if err == nil {
-			res[i].Done = true
-			log.Info(contract.MsgAction, "op", st.Op, "actions", st.Actions, contract.FieldOutcome, "written")
-			continue
-		}
-		res[i].Err = err
-		log.Warn(contract.MsgAction, "op", st.Op, "actions", st.Actions, contract.FieldOutcome, "failed", contract.FieldErr, awserr.Describe(err))
-		switch {
-		case awserr.NoSuchBucket(err):
-			stop(i+1, "the bucket no longer exists")
-			return res, fmt.Errorf("%s on %s: %w", st.Op, t.Bucket, awserr.ErrBucketGone)
-		case awserr.Transient(err):
-			stop(i+1, "a transient AWS error stopped the run; the retry will finish it")
-			return res, &awserr.TransientError{Op: string(st.Op), Err: err}
-		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer close(done[i])
+			for j := range steps {
+				if j != i && plan.DependsOn(st, steps[j]) {
+					<-done[j]
+				}
+			}
+			mu.Lock()
+			if stopErr == nil {
+				if dl, ok := ctx.Deadline(); ok && dl.Sub(now()) < margin {
+					stopErr, reason = awserr.ErrDeadline, "the invocation's deadline was near"
+					log.Warn("stop", "reason", "deadline near", "step", st.Op, "left", dl.Sub(now()).String())
+				}
+			}
+			if stopErr != nil {
+				res[i].Reason = reason
+				mu.Unlock()
+				return
+			}
+			mu.Unlock()
+			err := write(ctx, c, t, st)
+			mu.Lock()
+			defer mu.Unlock()
+			if err == nil {
+				res[i].Done = true
+				written++
+				log.Info(contract.MsgAction, "op", st.Op, "actions", st.Actions, contract.FieldOutcome, "written")
+				return
+			}
+			res[i].Err = err
+			log.Warn(contract.MsgAction, "op", st.Op, "actions", st.Actions, contract.FieldOutcome, "failed", contract.FieldErr, awserr.Describe(err))
+			switch {
+			case stopErr != nil:
+			case awserr.NoSuchBucket(err):
+				stopErr, reason = fmt.Errorf("%s on %s: %w", st.Op, t.Bucket, awserr.ErrBucketGone), "the bucket no longer exists"
+			case awserr.Transient(err):
+				stopErr, reason = &awserr.TransientError{Op: string(st.Op), Err: err}, "a transient AWS error stopped the run; the retry will finish it"
+			}
+		}()
 	}
-	return res, nil
+	wg.Wait()
+	if errors.Is(stopErr, awserr.ErrDeadline) {
+		stopErr = fmt.Errorf("%w (%d of %d writes done)", awserr.ErrDeadline, written, len(steps))
+	}
+	return res, stopErr
 }
 
 // write makes one step's call. Every write operation of op's list has a case

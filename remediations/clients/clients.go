@@ -9,9 +9,12 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"net/http"
 	"net/url"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -30,6 +33,18 @@ type Set struct {
 	SNS      *sns.Client
 	SQS      *sqs.Client
 	DynamoDB *dynamodb.Client
+}
+
+// HTTPClient is the SDK's HTTP client with each attempt of a call bounded
+// by timeout (a hung connection fails the attempt, which the SDK retries)
+// and a connection pool that keeps conns idle connections per host, so that
+// the work in flight reuses connections instead of opening new ones (a TLS
+// handshake each on AWS).
+func HTTPClient(timeout time.Duration, conns int) *awshttp.BuildableClient {
+	return awshttp.NewBuildableClient().WithTimeout(timeout).WithTransportOptions(func(t *http.Transport) {
+		t.MaxIdleConnsPerHost = conns
+		t.MaxIdleConns = 4 * conns // S3's regional host, S3 Control's, and the alert path's
+	})
 }
 
 // Load reads the standard configuration and builds the clients.

@@ -66,9 +66,13 @@ type Config struct {
 	FallbackQueueURL string
 	// LedgerTable is the DynamoDB table that remembers sent alerts.
 	LedgerTable string
-	// DeadlineMargin is how much time must be left before the invocation's
-	// deadline for bucketguard to start another write.
-	DeadlineMargin time.Duration
+	// CallTimeout bounds each attempt of every AWS call (the SDK's HTTP
+	// client); the time kept for the read-back and the alert is derived
+	// from it (Reserve).
+	CallTimeout time.Duration
+	// EventAttempts is how many times Lambda runs an event that fails (one
+	// and its retries); the last attempt always alerts.
+	EventAttempts int
 	// SweepConcurrency is how many buckets a sweep evaluates at once.
 	SweepConcurrency int
 	// SweepMargin is how much time must be left before the sweep's deadline
@@ -89,7 +93,8 @@ func Default() Config {
 		ApprovalTagKey:      "bucketguard:approved-public",
 		ApprovalUntilTagKey: "bucketguard:approved-until",
 		OwnerTagKey:         "owner",
-		DeadlineMargin:      5 * time.Second,
+		CallTimeout:         5 * time.Second,
+		EventAttempts:       3,
 		// Four buckets at once is eight to ten reads in flight each: a few
 		// dozen control-plane calls at a time, well below where S3 throttles
 		// bucket-configuration calls, which the SDK's retries absorb anyway.
@@ -199,4 +204,15 @@ func Lookup(env map[string]string) func(string) (string, bool) {
 		v, ok := env[k]
 		return v, ok
 	}
+}
+
+// Reserve is the time an evaluation keeps before its deadline for what
+// comes after the writes, derived from the per-call bound so that it holds
+// whatever AWS does: the read-back (one concurrent round, one call bound)
+// and the alert (the ledger update beside the publish, then the fallback
+// queue, then undoing the ledger update: three call bounds). A write starts
+// only while Reserve and one more call bound are left, and its context
+// ends Reserve before the deadline.
+func (c Config) Reserve() (readBack, alert time.Duration) {
+	return c.CallTimeout, 3 * c.CallTimeout
 }

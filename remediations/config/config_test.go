@@ -37,7 +37,7 @@ func TestRoundTrip(t *testing.T) {
 		{config.EnvEncryption: "sse-kms", config.EnvKMSKeyARN: key, config.EnvBucketKey: "false", config.EnvRequireTLS: "false"},
 		{config.EnvEnforceVersioning: "true", config.EnvAccessLogBucket: "acme-logs", config.EnvAccessLogPrefix: "s3/",
 			config.EnvEnforceOwnership: "true", config.EnvEnforceAccountBPA: "true", config.EnvApprovalTagKey: "public-ok",
-			config.EnvApprovalUntilTagKey: "public-ok-until", config.EnvOwnerTagKey: "team", config.EnvDeadlineMargin: "8s",
+			config.EnvApprovalUntilTagKey: "public-ok-until", config.EnvOwnerTagKey: "team", config.EnvCallTimeout: "8s",
 			config.EnvLogLevel: "debug", config.EnvSweepConcurrency: "8", config.EnvStackRegions: "eu-west-1,us-east-1", config.EnvSweepMargin: "1m30s", config.EnvFallbackQueueURL: "https://sqs.eu-west-1.amazonaws.com/111122223333/bucketguard-undelivered"},
 	}
 	for _, env := range envs {
@@ -78,8 +78,9 @@ func TestBadValuesNameTheirSetting(t *testing.T) {
 		{map[string]string{config.EnvApprovalTagKey: "aws:approved"}, "reserved prefix aws:"},
 		{map[string]string{config.EnvOwnerTagKey: strings.Repeat("k", 129)}, config.EnvOwnerTagKey},
 		{map[string]string{config.EnvApprovalTagKey: "x", config.EnvApprovalUntilTagKey: "x"}, "both are the same tag"},
-		{map[string]string{config.EnvDeadlineMargin: "500ms"}, config.EnvDeadlineMargin},
-		{map[string]string{config.EnvDeadlineMargin: "soon"}, config.EnvDeadlineMargin},
+		{map[string]string{config.EnvCallTimeout: "100ms"}, config.EnvCallTimeout},
+		{map[string]string{config.EnvCallTimeout: "soon"}, config.EnvCallTimeout},
+		{map[string]string{config.EnvEventAttempts: "4"}, config.EnvEventAttempts},
 		{map[string]string{config.EnvLogLevel: "loud"}, config.EnvLogLevel},
 		{map[string]string{config.EnvSweepConcurrency: "0"}, config.EnvSweepConcurrency},
 		{map[string]string{config.EnvSweepMargin: "1s"}, config.EnvSweepMargin},

@@ -30,7 +30,8 @@ const (
 	EnvOwnerTagKey         = "BUCKETGUARD_OWNER_TAG_KEY"
 	EnvFallbackQueueURL    = "BUCKETGUARD_ALERT_FALLBACK_QUEUE_URL"
 	EnvLedgerTable         = "BUCKETGUARD_ALERT_LEDGER_TABLE"
-	EnvDeadlineMargin      = "BUCKETGUARD_DEADLINE_MARGIN"
+	EnvCallTimeout         = "BUCKETGUARD_CALL_TIMEOUT"
+	EnvEventAttempts       = "BUCKETGUARD_EVENT_ATTEMPTS"
 	EnvSweepConcurrency    = "BUCKETGUARD_SWEEP_CONCURRENCY"
 	EnvSweepMargin         = "BUCKETGUARD_SWEEP_MARGIN"
 	EnvLogLevel            = "BUCKETGUARD_LOG_LEVEL"
@@ -141,8 +142,17 @@ var table = []entry{
 	{Setting: Setting{Env: EnvLedgerTable, Field: "LedgerTable", Meaning: "DynamoDB table (key `pk`, TTL `expires`) that stops a redelivered event from alerting twice"},
 		parse:  match(tableRE, "is not a DynamoDB table name", func(c *Config) *string { return &c.LedgerTable }),
 		format: func(c Config) string { return c.LedgerTable }},
-	duration(EnvDeadlineMargin, "", "DeadlineMargin", "time that must remain before the Lambda deadline to start a write",
-		time.Second, time.Minute, func(c *Config) *time.Duration { return &c.DeadlineMargin }),
+	duration(EnvCallTimeout, "", "CallTimeout", "bound on each attempt of every AWS call; the time kept for the read-back and the alert is derived from it (one and three bounds)",
+		200*time.Millisecond, 30*time.Second, func(c *Config) *time.Duration { return &c.CallTimeout }),
+	{Setting: Setting{Env: EnvEventAttempts, Field: "EventAttempts", Meaning: "how many times Lambda runs a failing event, one and its retries (set by the stack); the last attempt always alerts"},
+		parse: func(c *Config, v string) string {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 || n > 3 {
+				return "is not a whole number from 1 to 3"
+			}
+			c.EventAttempts = n
+			return ""
+		}, format: func(c Config) string { return strconv.Itoa(c.EventAttempts) }},
 	{Setting: Setting{Env: EnvSweepConcurrency, Context: "sweepConcurrency", Field: "SweepConcurrency", Meaning: "buckets a sweep evaluates at once (1 to 32)"},
 		parse: func(c *Config, v string) string {
 			n, err := strconv.Atoi(v)

@@ -82,6 +82,14 @@ func (p *Proxy) Add(rules ...*Rule) {
 	p.rules = append(p.rules, rules...)
 }
 
+// Kill makes the proxy drop every request from now on, as if the process
+// that sends them had died.
+func (p *Proxy) Kill() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.rules = append([]*Rule{{Op: "*", Drop: true}}, p.rules...)
+}
+
 // Reset forgets rules and counts.
 func (p *Proxy) Reset() {
 	p.mu.Lock()

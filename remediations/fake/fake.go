@@ -59,6 +59,19 @@ func PrivateACL() acl.ACL {
 		{Grantee: acl.Grantee{Type: acl.CanonicalUser, ID: OwnerID, DisplayName: "acme"}, Permission: "FULL_CONTROL"}}}
 }
 
+// Span is when one call ran, from its start to its answer.
+type Span struct {
+	Call
+	Start, End time.Time
+}
+
+// Spans returns the calls that have answered, with when they ran.
+func (f *Fake) Spans() []Span {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]Span(nil), f.spans...)
+}
+
 // Call is one recorded call.
 type Call struct {
 	Op     op.Operation
@@ -93,6 +106,10 @@ type Fake struct {
 	// PolicyStatusUnsupported makes GetBucketPolicyStatus answer
 	// NotImplemented, as an emulator might.
 	PolicyStatusUnsupported bool
+	// Delay, when set, holds each call of an operation for a while, as the
+	// network would.
+	Delay func(op.Operation) time.Duration
+	spans []Span
 
 	inflight, maxInflight int
 	hold                  int
@@ -197,7 +214,7 @@ func (f *Fake) countKind(read bool) int {
 func (f *Fake) Reset() {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.calls, f.attempts, f.maxInflight = nil, map[Call]int{}, 0
+	f.calls, f.attempts, f.maxInflight, f.spans = nil, map[Call]int{}, 0, nil
 }
 
 // HoldReads makes the next n reads wait until all n are in flight at once,
@@ -252,9 +269,11 @@ func (f *Fake) enter(o op.Operation, bucket string) (func(), error) {
 			f.mu.Unlock()
 		}
 	}
+	start := time.Now()
 	release := func() {
 		f.mu.Lock()
 		f.inflight--
+		f.spans = append(f.spans, Span{Call: c, Start: start, End: time.Now()})
 		f.mu.Unlock()
 	}
 	if fault != nil {
@@ -262,6 +281,9 @@ func (f *Fake) enter(o op.Operation, bucket string) (func(), error) {
 			release()
 			return nil, err
 		}
+	}
+	if f.Delay != nil {
+		time.Sleep(f.Delay(o))
 	}
 	return release, nil
 }

@@ -29,7 +29,8 @@ func TestAccessPointAccountTautologyOnTheEmulator(t *testing.T) {
 	ap := "partner-uploads"
 	arn := "arn:aws:s3:" + r.e.Region + ":111122223333:accesspoint/" + ap + "/object/*"
 	open := `{"Sid":"Tautology","Effect":"Allow","Principal":"*","Action":["s3:GetObject","s3:PutObject"],"Resource":"` + arn + `","Condition":{"StringEquals":{"s3:DataAccessPointAccount":"111122223333"}}}`
-	r.must(r.scene().AccessPoint(r.ctx, ap, b, posture.BPA{}, policyDoc(open)))
+	partner := `{"Sid":"Partner","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::444455556666:root"},"Action":"s3:GetObject","Resource":"` + arn + `"}`
+	r.must(r.scene().AccessPoint(r.ctx, ap, b, posture.BPA{}, policyDoc(partner, open)))
 	raw := r.event("PutAccessPointPolicy", "", func(d map[string]any) {
 		d["requestParameters"].(map[string]any)["name"] = ap
 	})

@@ -19,6 +19,7 @@ import (
 
 	"github.com/bucketguard/bucketguard/events"
 	"github.com/bucketguard/bucketguard/remediations/alert"
+	"github.com/bucketguard/bucketguard/remediations/clients"
 	"github.com/bucketguard/bucketguard/remediations/config"
 	"github.com/bucketguard/bucketguard/remediations/emulator"
 	"github.com/bucketguard/bucketguard/remediations/handler"
@@ -61,8 +62,11 @@ func newERig(t *testing.T, mutate ...func(*config.Config)) *erig {
 	for _, m := range mutate {
 		m(&cfg)
 	}
-	// Wired as the function wires itself, through the fault proxy.
-	engine, alerts := startup.Parts(cfg, e.Clients)
+	// Wired as the function wires itself (each call's attempts bounded by
+	// the call timeout), through the fault proxy.
+	sdk := emulator.EmulatorConfig(e.Proxy.URL, e.Region)
+	sdk.HTTPClient = clients.HTTPClient(cfg.CallTimeout, startup.Conns(cfg))
+	engine, alerts := startup.Parts(cfg, clients.New(sdk))
 	r.h = &handler.Handler{
 		Engine: engine, Alerts: alerts,
 		Self: []events.Role{self}, Log: slog.New(slog.NewJSONHandler(&r.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),

@@ -85,15 +85,40 @@ func (h *Handler) Process(ctx context.Context, raw json.RawMessage) (Report, err
 		rep.Skip = reason
 		return rep, nil
 	}
-	res, runErr := h.Engine.Evaluate(ctx, TargetOf(c), &c, log)
+	// The incident is the event: claimed beside the read round, journaled
+	// before the first write, told once.
+	key := c.EventID
+	claimed := h.Alerts.Claim(ctx, key, log)
+	res, runErr := h.Engine.EvaluateJournaled(ctx, TargetOf(c), &c, key, log)
 	rep.Result = &res
-	if runErr != nil {
-		log.Warn(contract.MsgRetry, contract.FieldErr, runErr, "wrote", res.Wrote())
-	}
-	if !alert.Due(res, runErr, alert.RetryComing) {
+	inc := claimed()
+	if !inc.Held {
+		log.Info(contract.MsgSkip, "reason", "another delivery of this event is being handled", "attempts", inc.Attempts)
+		rep.Skip = "another delivery of this event is being handled"
 		return rep, runErr
 	}
-	msg, receipt, err := h.Alerts.Alert(ctx, res, log)
+	if len(inc.Journal) > 0 {
+		if j, err := remediations.ParseJournal(inc.Journal); err != nil {
+			log.Warn("journal", contract.FieldErr, err)
+		} else {
+			res.Merge(j)
+			log.Info("journal", "merged", true, "attempts", inc.Attempts+1)
+		}
+	}
+	if runErr != nil {
+		log.Warn(contract.MsgRetry, contract.FieldErr, runErr, "wrote", res.Wrote(), "journaled", res.Journaled)
+	}
+	retry := alert.RetryComing
+	if inc.Attempts+1 >= h.Engine.Config.EventAttempts {
+		retry = alert.NoRetry // the last attempt tells what it has
+	}
+	if !alert.Due(res, runErr, retry) {
+		if res.Journaled || len(inc.Journal) > 0 || runErr != nil {
+			h.Alerts.Release(ctx, key, log)
+		}
+		return rep, runErr
+	}
+	msg, receipt, err := h.Alerts.Tell(ctx, res, key, inc, log)
 	rep.Message, rep.MessageID, rep.Delivery = &msg, receipt.MessageID, receipt.Delivery
 	if err != nil {
 		// Nowhere: it is in the log; fail, so that the retry tries again.

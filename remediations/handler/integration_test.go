@@ -420,3 +420,41 @@ func TestWebsiteOnUnapprovedBucketOnTheEmulator(t *testing.T) {
 		t.Errorf("BPA %+v: the site must stay private", p.BucketBPA)
 	}
 }
+
+// Issue 11.4: with sse-kms configured, dual-layer encryption with a team's
+// own key is neither downgraded nor re-keyed (reported, low); another
+// account's key is reported (high), and replaced only with accepted keys
+// configured, keeping dual layers.
+func TestEncryptionNeverWeakerOnTheEmulator(t *testing.T) {
+	const own = "arn:aws:kms:eu-west-1:111122223333:key/5555eeee-12ab-34cd-56ef-1234567890ab"
+	const foreign = "arn:aws:kms:eu-west-1:999988887777:key/7777aaaa-12ab-34cd-56ef-1234567890ab"
+	for _, tc := range []struct {
+		name     string
+		key      string
+		accepted []string
+		want     string // key after
+		finding  plan.FindingID
+	}{
+		{"a team's own key", own, nil, own, plan.EncryptionOwnKey},
+		{"another account's key, reported", foreign, nil, foreign, plan.EncryptionForeignKey},
+		{"another account's key, accepted keys set", foreign, []string{own}, kmsKey, plan.EncryptionForeignKey},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := newERig(t, func(c *config.Config) { c.Encryption, c.KMSKeyARN, c.AcceptedKMSKeys = config.SSEKMS, kmsKey, tc.accepted })
+			b := "acme-dsse"
+			r.baseline(b, "data-team")
+			r.encryption(b, "aws:kms:dsse", tc.key)
+			if err := r.invoke(r.event("PutBucketEncryption", b)); err != nil {
+				t.Fatalf("invoke: %v\n%s", err, r.logs.String())
+			}
+			e := r.posture(b).Encryption
+			if e.Value.Algorithm != "aws:kms:dsse" || e.Value.KMSKeyID != tc.want {
+				t.Errorf("encryption after %+v, want aws:kms:dsse with %s", e.Value, tc.want)
+			}
+			d := r.onlyAlert()
+			if len(d.Findings) == 0 || d.Findings[0].ID != tc.finding {
+				t.Errorf("findings %+v, want %s", d.Findings, tc.finding)
+			}
+		})
+	}
+}

@@ -7,7 +7,9 @@ package ledger
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -73,6 +75,150 @@ func (s *Store) SetApproval(ctx context.Context, account, bucket string, a Appro
 	}
 	if _, err := s.DB.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(s.Table), Item: item}); err != nil {
 		return fmt.Errorf("record approval of %s in %s: %w", bucket, s.Table, err)
+	}
+	return nil
+}
+
+// Incidents: one item per incident (a CloudTrail event, or a bucket of a
+// sweep run), "incident/<key>", holding the lease of the attempt working on
+// it, how many attempts there were, the journal of the first one that was
+// about to write, and the digests of the alerts told for it. It expires
+// with the alert ledger's claims.
+
+// IncidentTTL is how long an incident is remembered: longer than Lambda
+// retries one event (six hours at most).
+const IncidentTTL = 24 * time.Hour
+
+// Incident is what the ledger remembers of one incident, as it was before
+// this attempt claimed it.
+type Incident struct {
+	// Held is true when this attempt holds the lease: no other attempt of
+	// the same incident is running.
+	Held     bool
+	Attempts int
+	// Journal is the untold journal of an earlier attempt, if any.
+	Journal []byte
+	// Told are the digests of the alerts already told.
+	Told []string
+}
+
+// IncidentAPI is what incidents need of DynamoDB.
+type IncidentAPI interface {
+	UpdateItem(context.Context, *dynamodb.UpdateItemInput, ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error)
+}
+
+func incidentKey(k string) map[string]types.AttributeValue {
+	return map[string]types.AttributeValue{"pk": &types.AttributeValueMemberS{Value: "incident/" + k}}
+}
+
+func (s *Store) update(ctx context.Context, in *dynamodb.UpdateItemInput) (*dynamodb.UpdateItemOutput, error) {
+	db, ok := s.DB.(IncidentAPI)
+	if !ok {
+		return nil, fmt.Errorf("ledger %s: the client cannot update items", s.Table)
+	}
+	in.TableName = aws.String(s.Table)
+	return db.UpdateItem(ctx, in)
+}
+
+// Claim takes the incident's lease until the given time, counts the
+// attempt, and returns the incident as it was. When another attempt holds
+// an unexpired lease, Held is false and nothing changes.
+func (s *Store) Claim(ctx context.Context, key string, now, until time.Time) (Incident, error) {
+	out, err := s.update(ctx, &dynamodb.UpdateItemInput{
+		Key:                 incidentKey(key),
+		UpdateExpression:    aws.String("SET lease = :until, expires = :exp ADD attempts :one"),
+		ConditionExpression: aws.String("attribute_not_exists(lease) OR lease < :now"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":until": number(until.UnixMilli()), ":now": number(now.UnixMilli()),
+			":exp": number(now.Add(IncidentTTL).Unix()), ":one": number(1),
+		},
+		ReturnValues:                        types.ReturnValueAllOld,
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+	})
+	var ccf *types.ConditionalCheckFailedException
+	switch {
+	case errors.As(err, &ccf):
+		inc := incidentOf(ccf.Item)
+		return inc, nil
+	case err != nil:
+		return Incident{}, fmt.Errorf("claim incident %s in %s: %w", key, s.Table, err)
+	}
+	inc := incidentOf(out.Attributes)
+	inc.Held = true
+	return inc, nil
+}
+
+// SaveJournal keeps the journal of an attempt about to write, unless an
+// earlier attempt's untold journal is already kept (it tells the incident
+// from its start).
+func (s *Store) SaveJournal(ctx context.Context, key string, journal []byte) error {
+	_, err := s.update(ctx, &dynamodb.UpdateItemInput{
+		Key:                       incidentKey(key),
+		UpdateExpression:          aws.String("SET journal = if_not_exists(journal, :j)"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":j": &types.AttributeValueMemberS{Value: string(journal)}},
+	})
+	if err != nil {
+		return fmt.Errorf("save journal of %s in %s: %w", key, s.Table, err)
+	}
+	return nil
+}
+
+// Told records an alert told for the incident (its digest), and lets the
+// lease and the journal go: the story is out.
+func (s *Store) Told(ctx context.Context, key, digest string) error {
+	_, err := s.update(ctx, &dynamodb.UpdateItemInput{
+		Key:                       incidentKey(key),
+		UpdateExpression:          aws.String("ADD told :d REMOVE lease, journal"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":d": &types.AttributeValueMemberSS{Value: []string{digest}}},
+	})
+	if err != nil {
+		return fmt.Errorf("record alert of %s in %s: %w", key, s.Table, err)
+	}
+	return nil
+}
+
+// Untell undoes Told when the alert reached neither SNS nor the fallback
+// queue: the digest goes, and the journal comes back for the retry.
+func (s *Store) Untell(ctx context.Context, key, digest string, journal []byte) error {
+	in := &dynamodb.UpdateItemInput{
+		Key:                       incidentKey(key),
+		UpdateExpression:          aws.String("DELETE told :d"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":d": &types.AttributeValueMemberSS{Value: []string{digest}}},
+	}
+	if len(journal) > 0 {
+		in.UpdateExpression = aws.String("SET journal = :j DELETE told :d")
+		in.ExpressionAttributeValues[":j"] = &types.AttributeValueMemberS{Value: string(journal)}
+	}
+	if _, err := s.update(ctx, in); err != nil {
+		return fmt.Errorf("undo alert record of %s in %s: %w", key, s.Table, err)
+	}
+	return nil
+}
+
+func number(n int64) *types.AttributeValueMemberN {
+	return &types.AttributeValueMemberN{Value: strconv.FormatInt(n, 10)}
+}
+
+func incidentOf(item map[string]types.AttributeValue) Incident {
+	var inc Incident
+	if v, ok := item["attempts"].(*types.AttributeValueMemberN); ok {
+		inc.Attempts, _ = strconv.Atoi(v.Value)
+	}
+	if v, ok := item["journal"].(*types.AttributeValueMemberS); ok {
+		inc.Journal = []byte(v.Value)
+	}
+	if v, ok := item["told"].(*types.AttributeValueMemberSS); ok {
+		inc.Told = v.Value
+	}
+	return inc
+}
+
+// Release lets the lease go, for an attempt that ends without telling (a
+// retry is coming, or nothing was found): the retry need not wait for the
+// lease to expire.
+func (s *Store) Release(ctx context.Context, key string) error {
+	if _, err := s.update(ctx, &dynamodb.UpdateItemInput{Key: incidentKey(key), UpdateExpression: aws.String("REMOVE lease")}); err != nil {
+		return fmt.Errorf("release incident %s in %s: %w", key, s.Table, err)
 	}
 	return nil
 }

@@ -79,6 +79,7 @@ const (
 	SendMessage Operation = "sqs:SendMessage"
 	GetItem     Operation = "dynamodb:GetItem"
 	PutItem     Operation = "dynamodb:PutItem"
+	UpdateItem  Operation = "dynamodb:UpdateItem"
 	DeleteItem  Operation = "dynamodb:DeleteItem"
 	Invoke      Operation = "lambda:Invoke"
 )
@@ -183,6 +184,7 @@ var specs = []Spec{
 	{Op: SendMessage, Kind: Write, IAM: "sqs:SendMessage", Resource: Queue},
 	{Op: GetItem, Kind: Read, IAM: "dynamodb:GetItem", Resource: Table},
 	{Op: PutItem, Kind: Write, IAM: "dynamodb:PutItem", Resource: Table},
+	{Op: UpdateItem, Kind: Write, IAM: "dynamodb:UpdateItem", Resource: Table},
 	{Op: DeleteItem, Kind: Write, IAM: "dynamodb:DeleteItem", Resource: Table},
 	{Op: Invoke, Kind: Write, IAM: "lambda:InvokeFunction", Resource: Function},
 }

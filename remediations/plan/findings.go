@@ -46,6 +46,7 @@ const (
 	ApprovalInvalid       FindingID = "approval-invalid"
 	BucketGone            FindingID = "bucket-gone"
 	WebsiteNotApproved    FindingID = "website-not-approved"
+	ConcurrentChange      FindingID = "concurrent-change"
 	WebsiteBlockedByTLS   FindingID = "website-blocked-by-tls"
 
 	DeniesBucketguard FindingID = "denies-bucketguard"

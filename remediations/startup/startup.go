@@ -11,11 +11,14 @@ import (
 	"io"
 	"log/slog"
 
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+
 	"github.com/bucketguard/bucketguard/remediations"
 	"github.com/bucketguard/bucketguard/remediations/alert"
 	"github.com/bucketguard/bucketguard/remediations/clients"
 	"github.com/bucketguard/bucketguard/remediations/config"
 	"github.com/bucketguard/bucketguard/remediations/ledger"
+	"github.com/bucketguard/bucketguard/remediations/read"
 )
 
 // Kit is a started function's parts.
@@ -42,7 +45,7 @@ func Lambda(ctx context.Context, function string, lookup func(string) (string, b
 	if err != nil {
 		return k, fmt.Errorf("settings: %w", err)
 	}
-	k.AWS, err = clients.Load(ctx)
+	k.AWS, err = clients.Load(ctx, awsconfig.WithHTTPClient(clients.HTTPClient(cfg.CallTimeout, Conns(cfg))))
 	if err != nil {
 		return k, fmt.Errorf("clients: %w", err)
 	}
@@ -54,13 +57,26 @@ func Lambda(ctx context.Context, function string, lookup func(string) (string, b
 // ledger, each as configured) from the settings and the clients.
 func Parts(cfg config.Config, aws clients.Set) (*remediations.Engine, *alert.Sender) {
 	e := &remediations.Engine{S3: aws.S3, Control: aws.Control, Config: cfg}
-	if cfg.LedgerTable != "" {
-		e.Approvals = &ledger.Store{DB: aws.DynamoDB, Table: cfg.LedgerTable}
+	s := &alert.Sender{
+		SNS: aws.SNS, TopicARN: cfg.TopicARN,
+		Fallback: aws.SQS, FallbackURL: cfg.FallbackQueueURL,
+		Ledger: aws.DynamoDB, LedgerTable: cfg.LedgerTable,
+		PublishTimeout: cfg.CallTimeout,
 	}
-	return e,
-		&alert.Sender{
-			SNS: aws.SNS, TopicARN: cfg.TopicARN,
-			Fallback: aws.SQS, FallbackURL: cfg.FallbackQueueURL,
-			Ledger: aws.DynamoDB, LedgerTable: cfg.LedgerTable,
-		}
+	if cfg.LedgerTable != "" {
+		store := &ledger.Store{DB: aws.DynamoDB, Table: cfg.LedgerTable}
+		e.Approvals, e.Journal, s.Incidents = store, store, store
+	}
+	return e, s
+}
+
+// Conns is the work a function has in flight against one host at most: each
+// bucket evaluated at once sends its whole read round together (the sweep
+// runs SweepConcurrency of them, the remediate function one), and an
+// evaluation has at most read.MaxAccessPointReads access point reads in
+// flight. The connection pool keeps that many idle connections, so that a
+// warm function opens almost none.
+func Conns(cfg config.Config) int {
+	perBucket := len(read.Needs{Bucket: true, AccountBPA: true, Versioning: true, Logging: true}.Ops()) + 2 // the re-read and the ledger
+	return max(1, cfg.SweepConcurrency)*perBucket + read.MaxAccessPointReads
 }

@@ -140,12 +140,27 @@ func (h *Handler) Part(ctx context.Context, account string, cont *Continuation, 
 	var undelivered atomic.Int64 // evaluations run concurrently
 	eval := func(ctx context.Context, b Bucket) (remediations.Result, error) {
 		blog := log.With(contract.FieldBucket, b.Name)
-		res, err := h.Engine.Evaluate(ctx, posture.Target{Account: account, Region: b.Region, Bucket: b.Name}, nil, blog)
+		// The incident is the bucket in this run: a part that dies is
+		// retried from where it began, and its buckets' journals are told
+		// then.
+		key := "sweep/" + cont.Run + "/" + account + "/" + b.Name
+		claimed := h.Alerts.Claim(ctx, key, blog)
+		res, err := h.Engine.EvaluateJournaled(ctx, posture.Target{Account: account, Region: b.Region, Bucket: b.Name}, nil, key, blog)
 		res.Run = cont.Run
+		inc := claimed()
+		if !inc.Held {
+			blog.Info(contract.MsgSkip, "reason", "another part is evaluating this bucket")
+			return res, err
+		}
+		if len(inc.Journal) > 0 {
+			if j, jerr := remediations.ParseJournal(inc.Journal); jerr == nil {
+				res.Merge(j)
+			}
+		}
 		if !alert.Due(res, err, alert.NoRetry) {
 			return res, err
 		}
-		if _, _, serr := h.Alerts.Alert(ctx, res, blog); serr != nil {
+		if _, _, serr := h.Alerts.Tell(ctx, res, key, inc, blog); serr != nil {
 			undelivered.Add(1)
 		}
 		return res, err

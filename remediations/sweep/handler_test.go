@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -16,7 +17,9 @@ import (
 	"github.com/bucketguard/bucketguard/remediations/alert"
 	"github.com/bucketguard/bucketguard/remediations/config"
 	"github.com/bucketguard/bucketguard/remediations/contract"
+	"github.com/bucketguard/bucketguard/remediations/emulator"
 	"github.com/bucketguard/bucketguard/remediations/fake"
+	"github.com/bucketguard/bucketguard/remediations/ledger"
 	"github.com/bucketguard/bucketguard/remediations/op"
 	"github.com/bucketguard/bucketguard/remediations/posture"
 	"github.com/bucketguard/bucketguard/remediations/sweep"
@@ -243,4 +246,54 @@ func jsonMessage(t *testing.T, structured string) string {
 		t.Fatal(err)
 	}
 	return m["default"]
+}
+
+// Issue 11.2, the sweep: a part that dies in the middle of a bucket (after
+// its policy fix, before its alert) is retried by Lambda with the same
+// event; the bucket's journal, kept before its first write, makes the
+// retried part tell the incident once, with what the dead part found and
+// fixed.
+func TestDeadPartsIncidentToldOnceByItsRetry(t *testing.T) {
+	f := fake.New()
+	name := "acme-0000"
+	b := clean(name)
+	b.BPA = nil
+	b.Policy = emulator.PolicyDoc(emulator.PublicReadStatement(name), emulator.TLSStatement(name))
+	f.Put(name, b)
+	on := posture.AllOn
+	f.SetAccountBPA(&on)
+	h := handler(f, &invoker{}, time.Now)
+	store := &ledger.Store{DB: f.Ledger(), Table: "ledger"}
+	h.Alerts.Incidents, h.Engine.Journal = store, store
+	h.Options.Concurrency = 1
+	var dead atomic.Bool
+	f.Fault = func(o op.Operation, _ string, _ int) error {
+		if dead.Load() {
+			return context.Canceled
+		}
+		if o == op.PutBucketPolicy {
+			dead.Store(true) // the policy fix lands; then the part dies
+		}
+		return nil
+	}
+	raw := []byte(`{}`)
+	_ = h.Handle(lambdaCtx("part-1"), raw)
+	if n := len(f.Published()); n != 0 {
+		t.Fatalf("the dead part published %d alerts: %+v", n, f.Published()[0].Attributes)
+	}
+	// Lambda retries the part with the same event and request id, later.
+	f.Fault = nil
+	h.Alerts.Now = func() time.Time { return time.Now().Add(time.Hour) }
+	if err := h.Handle(lambdaCtx("part-1"), raw); err != nil {
+		t.Fatal(err)
+	}
+	told := 0
+	for _, m := range f.Published() {
+		if m.Attributes["bucket"] == name && strings.Contains(m.Message, "policy-public-statement") {
+			told++
+		}
+	}
+	if told != 1 {
+		t.Errorf("the incident was told %d times, want once", told)
+	}
 }
