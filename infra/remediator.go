@@ -39,7 +39,7 @@ type RemediatorProps struct {
 	// ReservedConcurrency, when above 0, reserves (and caps) the
 	// function's concurrency.
 	ReservedConcurrency int
-	Description string
+	Description         string
 }
 
 // Remediator is one Lambda function running the engine: its role, its log

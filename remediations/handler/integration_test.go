@@ -440,7 +440,9 @@ func TestEncryptionNeverWeakerOnTheEmulator(t *testing.T) {
 		{"another account's key, accepted keys set", foreign, []string{own}, kmsKey, plan.EncryptionForeignKey},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			r := newERig(t, func(c *config.Config) { c.Encryption, c.KMSKeyARN, c.AcceptedKMSKeys = config.SSEKMS, kmsKey, tc.accepted })
+			r := newERig(t, func(c *config.Config) {
+				c.Encryption, c.KMSKeyARN, c.AcceptedKMSKeys = config.SSEKMS, kmsKey, tc.accepted
+			})
 			b := "acme-dsse"
 			r.baseline(b, "data-team")
 			r.encryption(b, "aws:kms:dsse", tc.key)
