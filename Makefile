@@ -10,7 +10,7 @@ FUZZTIME ?= 30s
 SCALE ?= 1000
 # Packages with tests tagged integration (they also run their unit tests).
 # They share one emulator, which each test resets: -p 1 runs them in turn.
-INTEGRATION_PKGS := ./remediations/handler/ ./remediations/sweep/ ./cmd/demo/ ./cmd/bucketguard/
+INTEGRATION_PKGS := ./remediations/handler/ ./remediations/sweep/ ./cmd/demo/ ./cmd/bucketguard/ ./functions/remediate/
 CDK := infra/.cdk-cli/node_modules/.bin/cdk
 VENV := .venv
 # The CDK runs its jsii kernel on Node; synth needs no AWS account or network.
@@ -39,7 +39,9 @@ unit:
 	$(GO) test -count=1 ./...
 
 ## integration: the tests tagged integration, against moto server on loopback
-integration: $(VENV)/.installed
+## (the remediate function under the Lambda Runtime Interface Emulator reads
+## its environment from the synthesized template)
+integration: $(VENV)/.installed synth
 	.ci/emulator $(GO) test -tags integration -count=1 -p 1 $(INTEGRATION_PKGS)
 
 ## scale: the sweep and bucketguard scan on SCALE (1,000) buckets in the emulator
@@ -96,6 +98,7 @@ cfn-lint: synth $(VENV)/.installed
 fuzz:
 	$(GO) test ./events -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./remediations/policy -run '^$$' -fuzz '^FuzzPolicy$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./remediations/policy -run '^$$' -fuzz '^FuzzDeniesTo$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./remediations/acl -run '^$$' -fuzz '^FuzzACL$$' -fuzztime $(FUZZTIME)
 
 ## bench: the benchmarks, with allocations

@@ -62,7 +62,7 @@ func TestParseSettingsErrors(t *testing.T) {
 		{map[string]any{"regions": "eu-west-1", "sweepSchedule": "daily"}, `context "sweepSchedule": "daily" is not rate(`},
 		{map[string]any{"regions": "eu-west-1", "remediateConcurrency": float64(-1)}, `context "remediateConcurrency": -1 is not a whole number from 0 (unreserved) to 1000`},
 		{map[string]any{"regions": "eu-west-1", "remediateConcurrency": "lots"}, `context "remediateConcurrency": lots is not a whole number`},
-		{map[string]any{"regions": "eu-west-1", "sweepConcurrency": float64(100)}, `context "sweepConcurrency": "100" is not a whole number from 1 to 32`},
+		{map[string]any{"regions": "eu-west-1", "sweepConcurrency": float64(100)}, `context "sweepConcurrency": "100" is not a whole number from 1 to 64`},
 		{map[string]any{"regions": "eu-west-1", "approvalTagKey": "aws:x"}, `context "approvalTagKey": "aws:x" starts with the reserved prefix aws:`},
 		{map[string]any{"regions": "eu-west-1", "mode": map[string]any{}}, `context "mode": map[] is not a string`},
 	}

@@ -40,8 +40,8 @@ func parseScanFlags(args []string) (scanFlags, error) {
 		return f, err
 	case len(args) != 0:
 		return f, invalid("scan takes no arguments, got %q", args)
-	case f.concurrency < 0 || f.concurrency > 32:
-		return f, invalid("--concurrency %d is not from 1 to 32", f.concurrency)
+	case f.concurrency < 0 || f.concurrency > config.MaxSweepConcurrency:
+		return f, invalid("--concurrency %d is not from 1 to %d", f.concurrency, config.MaxSweepConcurrency)
 	}
 	for _, r := range f.regions {
 		if !events.ValidRegion(r) {

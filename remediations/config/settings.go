@@ -153,11 +153,11 @@ var table = []entry{
 			c.EventAttempts = n
 			return ""
 		}, format: func(c Config) string { return strconv.Itoa(c.EventAttempts) }},
-	{Setting: Setting{Env: EnvSweepConcurrency, Context: "sweepConcurrency", Field: "SweepConcurrency", Meaning: "buckets a sweep evaluates at once (1 to 32)"},
+	{Setting: Setting{Env: EnvSweepConcurrency, Context: "sweepConcurrency", Field: "SweepConcurrency", Meaning: "buckets a sweep evaluates at once (1 to 64: a Lambda environment has 1,024 file descriptors)"},
 		parse: func(c *Config, v string) string {
 			n, err := strconv.Atoi(v)
-			if err != nil || n < 1 || n > 32 {
-				return "is not a whole number from 1 to 32"
+			if err != nil || n < 1 || n > MaxSweepConcurrency {
+				return "is not a whole number from 1 to " + strconv.Itoa(MaxSweepConcurrency)
 			}
 			c.SweepConcurrency = n
 			return ""

@@ -1,0 +1,119 @@
+package sweep_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/bucketguard/bucketguard/remediations"
+	"github.com/bucketguard/bucketguard/remediations/acl"
+	"github.com/bucketguard/bucketguard/remediations/alert"
+	"github.com/bucketguard/bucketguard/remediations/config"
+	"github.com/bucketguard/bucketguard/remediations/emulator"
+	"github.com/bucketguard/bucketguard/remediations/fake"
+	"github.com/bucketguard/bucketguard/remediations/ledger"
+	"github.com/bucketguard/bucketguard/remediations/op"
+	"github.com/bucketguard/bucketguard/remediations/posture"
+	"github.com/bucketguard/bucketguard/remediations/sweep"
+)
+
+// mixedAccount is n buckets in make scale's mix (emulator.MixKind): of
+// every 20, two with a public statement beside a partner's, two without
+// Block Public Access, one with a public ACL, one approved website, the
+// rest clean.
+func mixedAccount(n int) *fake.Fake {
+	f := fake.New()
+	for i := range n {
+		name := emulator.MixName(i)
+		b := clean(name)
+		switch emulator.MixKind(i) {
+		case emulator.PublicPolicy:
+			b.Policy = emulator.PolicyDoc(emulator.PartnerStatement(name), emulator.PublicReadStatement(name), emulator.TLSStatement(name))
+		case emulator.BPAOff:
+			b.BPA = nil
+		case emulator.PublicACL:
+			b.BPA = nil
+			b.ACL = fake.PrivateACL()
+			b.ACL.Grants = append(b.ACL.Grants, acl.Grant{Grantee: acl.Grantee{Type: acl.Group, URI: acl.AllUsers}, Permission: "READ"})
+		case emulator.ApprovedSite:
+			b.Tags = map[string]string{"bucketguard:approved-public": "true"}
+			b.BPA = &posture.BPA{BlockPublicAcls: true, IgnorePublicAcls: true}
+			b.Website = &posture.Website{IndexDocument: "index.html"}
+			b.Policy = emulator.PolicyDoc(emulator.PublicReadStatement(name))
+		}
+		f.Put(name, b)
+	}
+	on := posture.AllOn
+	f.SetAccountBPA(&on)
+	return f
+}
+
+// resetPeakRSS starts a new peak-RSS measurement (Linux: clear_refs 5).
+func resetPeakRSS() { _ = os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) }
+
+// peakRSS is the process's peak resident set since the last reset, in MiB.
+func peakRSS() float64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, _ := strconv.Atoi(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")))
+			return float64(kb) / 1024
+		}
+	}
+	return 0
+}
+
+// BenchmarkSweepAtLatency: the sweep as deployed (engine, ledger, alerts)
+// over the fakes, every call held 20 ms as a network round trip would be:
+// buckets a second and peak RSS, by concurrency, over a mixed account, in
+// notify mode (report only: reads, and an alert for the buckets with
+// findings) and in enforce mode (the fixes too).
+func BenchmarkSweepAtLatency(b *testing.B) {
+	const delay = 20 * time.Millisecond
+	n := 1000
+	if s := os.Getenv("BUCKETGUARD_BENCH_BUCKETS"); s != "" {
+		n, _ = strconv.Atoi(s)
+	}
+	for _, kind := range []string{"report", "fix"} {
+		for _, c := range []int{4, 16, 32, 48, 64, 96, 128} {
+			b.Run(fmt.Sprintf("%s/c=%d", kind, c), func(b *testing.B) {
+				var perSec, rss float64
+				for b.Loop() {
+					b.StopTimer()
+					f := mixedAccount(n)
+					f.Delay = func(op.Operation) time.Duration { return delay }
+					cfg := config.Default()
+					if kind == "report" {
+						cfg.Mode = config.Notify
+					}
+					store := &ledger.Store{DB: f.Ledger(), Table: "ledger"}
+					h := &sweep.Handler{
+						Engine:  &remediations.Engine{S3: f.S3(), Control: f.Control(), Config: cfg, Journal: store, Approvals: store},
+						List:    f.S3(),
+						Alerts:  &alert.Sender{SNS: f.SNS(), TopicARN: "arn:aws:sns:eu-west-1:111122223333:alerts", Ledger: f.Ledger(), LedgerTable: "ledger", Incidents: store},
+						Options: sweep.Options{Region: "eu-west-1", Concurrency: c, PageSize: 1000},
+						Log:     quiet,
+					}
+					resetPeakRSS()
+					b.StartTimer()
+					start := time.Now()
+					p, err := h.Part(context.Background(), fake.Account, &sweep.Continuation{Run: "bench"}, quiet)
+					if err != nil || p.Tally.Seen != n {
+						b.Fatal(err, p.Tally.Seen)
+					}
+					perSec = float64(n) / time.Since(start).Seconds()
+					rss = peakRSS()
+				}
+				b.ReportMetric(perSec, "buckets/s")
+				b.ReportMetric(rss, "peak-RSS-MiB")
+			})
+		}
+	}
+}
