@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"sync"
 
+	"github.com/bucketguard/bucketguard/remediations/acl"
+	"github.com/bucketguard/bucketguard/remediations/fake"
 	"github.com/bucketguard/bucketguard/remediations/posture"
 )
 
@@ -79,3 +81,33 @@ func (s Scene) Mixed(ctx context.Context, n int) error {
 	wg.Wait()
 	return firstErr
 }
+
+// MixedFake is n buckets in the same mix as Mixed, on the in-memory fakes,
+// with the account's Block Public Access all on.
+func MixedFake(n int) *fake.Fake {
+	f := fake.New()
+	on := posture.AllOn
+	for i := range n {
+		name := MixName(i)
+		b := fake.Bucket{BPA: &on, Encryption: &posture.Encryption{Algorithm: "AES256"}, Policy: PolicyDoc(TLSStatement(name))}
+		switch MixKind(i) {
+		case PublicPolicy:
+			b.Policy = PolicyDoc(PartnerStatement(name), PublicReadStatement(name), TLSStatement(name))
+		case BPAOff:
+			b.BPA = nil
+		case PublicACL:
+			b.BPA = nil
+			b.ACL = fake.PrivateACL()
+			b.ACL.Grants = append(b.ACL.Grants, acl.Grant{Grantee: acl.Grantee{Type: acl.Group, URI: acl.AllUsers}, Permission: "READ"})
+		case ApprovedSite:
+			b.Tags = map[string]string{"bucketguard:approved-public": "true"}
+			b.BPA = &posture.BPA{BlockPublicAcls: true, IgnorePublicAcls: true}
+			b.Website = &posture.Website{IndexDocument: "index.html"}
+			b.Policy = PolicyDoc(PublicReadStatement(name))
+		}
+		f.Put(name, b)
+	}
+	f.SetAccountBPA(&on)
+	return f
+}
+

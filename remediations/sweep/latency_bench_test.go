@@ -10,47 +10,14 @@ import (
 	"time"
 
 	"github.com/bucketguard/bucketguard/remediations"
-	"github.com/bucketguard/bucketguard/remediations/acl"
 	"github.com/bucketguard/bucketguard/remediations/alert"
 	"github.com/bucketguard/bucketguard/remediations/config"
 	"github.com/bucketguard/bucketguard/remediations/emulator"
 	"github.com/bucketguard/bucketguard/remediations/fake"
 	"github.com/bucketguard/bucketguard/remediations/ledger"
 	"github.com/bucketguard/bucketguard/remediations/op"
-	"github.com/bucketguard/bucketguard/remediations/posture"
 	"github.com/bucketguard/bucketguard/remediations/sweep"
 )
-
-// mixedAccount is n buckets in make scale's mix (emulator.MixKind): of
-// every 20, two with a public statement beside a partner's, two without
-// Block Public Access, one with a public ACL, one approved website, the
-// rest clean.
-func mixedAccount(n int) *fake.Fake {
-	f := fake.New()
-	for i := range n {
-		name := emulator.MixName(i)
-		b := clean(name)
-		switch emulator.MixKind(i) {
-		case emulator.PublicPolicy:
-			b.Policy = emulator.PolicyDoc(emulator.PartnerStatement(name), emulator.PublicReadStatement(name), emulator.TLSStatement(name))
-		case emulator.BPAOff:
-			b.BPA = nil
-		case emulator.PublicACL:
-			b.BPA = nil
-			b.ACL = fake.PrivateACL()
-			b.ACL.Grants = append(b.ACL.Grants, acl.Grant{Grantee: acl.Grantee{Type: acl.Group, URI: acl.AllUsers}, Permission: "READ"})
-		case emulator.ApprovedSite:
-			b.Tags = map[string]string{"bucketguard:approved-public": "true"}
-			b.BPA = &posture.BPA{BlockPublicAcls: true, IgnorePublicAcls: true}
-			b.Website = &posture.Website{IndexDocument: "index.html"}
-			b.Policy = emulator.PolicyDoc(emulator.PublicReadStatement(name))
-		}
-		f.Put(name, b)
-	}
-	on := posture.AllOn
-	f.SetAccountBPA(&on)
-	return f
-}
 
 // resetPeakRSS starts a new peak-RSS measurement (Linux: clear_refs 5).
 func resetPeakRSS() { _ = os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) }
@@ -87,7 +54,7 @@ func BenchmarkSweepAtLatency(b *testing.B) {
 				var perSec, rss float64
 				for b.Loop() {
 					b.StopTimer()
-					f := mixedAccount(n)
+					f := emulator.MixedFake(n)
 					f.Delay = func(op.Operation) time.Duration { return delay }
 					cfg := config.Default()
 					if kind == "report" {
