@@ -89,13 +89,28 @@ func (e *Engine) Needs(t posture.Target) read.Needs {
 // Result then holds what was done so far. Permanent failures (AccessDenied,
 // a vanished bucket) are in the Result, with a nil error.
 func (e *Engine) Evaluate(ctx context.Context, t posture.Target, trigger *events.Change, log *slog.Logger) (Result, error) {
-	return e.EvaluateJournaled(ctx, t, trigger, "", log)
+	return e.EvaluateJournaled(ctx, t, trigger, Incident{}, log)
 }
 
-// EvaluateJournaled is Evaluate that, before its first write, keeps the
-// journal under key (an incident key) with e.Journal, so that a retry can
-// tell the whole incident. An empty key keeps none.
-func (e *Engine) EvaluateJournaled(ctx context.Context, t posture.Target, trigger *events.Change, key string, log *slog.Logger) (res Result, err error) {
+// Incident ties an evaluation that may write to its incident (a CloudTrail
+// event, or a bucket of a sweep run).
+type Incident struct {
+	// Key names the incident; the journal is kept under it. Empty keeps
+	// none.
+	Key string
+	// Attempt names this attempt: its own journal is replaced when the
+	// fix is planned again, an earlier attempt's is kept.
+	Attempt string
+	// Gate, when set, is asked before the first write: an error stops the
+	// evaluation without writing (the incident could not be claimed, or
+	// another delivery of it is running) and is returned.
+	Gate func() error
+}
+
+// EvaluateJournaled is Evaluate that, before its first write, passes the
+// incident's gate and keeps the journal under its key with e.Journal, so
+// that a retry can tell the whole incident.
+func (e *Engine) EvaluateJournaled(ctx context.Context, t posture.Target, trigger *events.Change, inc Incident, log *slog.Logger) (res Result, err error) {
 	start := e.now()
 	res = Result{Trigger: trigger, Target: t, Mode: e.Config.Mode, Findings: []plan.Finding{}, Actions: []ActionResult{}, Started: start.UTC()}
 	defer func() { res.Duration = e.now().Sub(start).Round(time.Millisecond).String() }()
@@ -147,15 +162,25 @@ func (e *Engine) EvaluateJournaled(ctx context.Context, t posture.Target, trigge
 		record.Add(1)
 		go func() {
 			defer record.Done()
+			// The record changes what a retry would see: the journal,
+			// kept first, lets the retry still tell the change.
+			if e.Journal != nil && inc.Key != "" {
+				if j, err := journalOf(res.Started, p); err == nil {
+					if err := e.Journal.SaveJournal(ctx, inc.Key, inc.Attempt, j); err != nil {
+						log.Warn("journal", contract.FieldErr, err)
+					}
+				}
+			}
 			if err := e.Approvals.SetApproval(ctx, t.Account, t.Bucket, rec, in.Actor, in.Now); err != nil {
 				log.Warn("approval record", contract.FieldErr, err) // told this time; the next change is told against the older record
 			}
 		}()
 	}
+	var gateErr error
 	if p.Mode == config.Enforce && len(p.Steps) > 0 {
 		// Before the first write: the journal, and the policy and ACL read
 		// again, in one round; a concurrent change is planned again.
-		p = e.prewrite(ctx, t, &before, in, p, key, log, &res)
+		p, gateErr = e.prewrite(ctx, t, &before, in, p, inc, log, &res)
 	}
 	res.Findings, res.Exemption, res.Severity = p.Findings, p.Exemption, p.Severity()
 	res.Notes = append(res.Notes, p.Notes...)
@@ -167,9 +192,17 @@ func (e *Engine) EvaluateJournaled(ctx context.Context, t posture.Target, trigge
 	log.Info(contract.MsgPlan, "findings", len(p.Findings), contract.FieldSeverity, res.Severity, "steps", len(p.Steps), "mode", p.Mode)
 
 	outcome := planned(p)
-	var runErr error
-	if p.Mode == config.Enforce && len(p.Steps) > 0 {
+	runErr := gateErr
+	if p.Mode == config.Enforce && len(p.Steps) > 0 && gateErr == nil {
 		runErr = e.run(ctx, t, p, outcome, log, &res)
+	}
+	if gateErr != nil {
+		for k, ar := range outcome {
+			if ar.Outcome == Planned {
+				ar.Outcome, ar.Detail = NotStarted, gateErr.Error()
+				outcome[k] = ar
+			}
+		}
 	}
 	for _, a := range p.Actions {
 		res.Actions = append(res.Actions, outcome[a.Key()])
@@ -197,20 +230,26 @@ const maxReplans = 3
 // statement, say) would be overwritten: instead it is planned again from
 // what is there now, at most maxReplans times; after that the policy and
 // ACL are left unwritten and the conflict is reported.
-func (e *Engine) prewrite(ctx context.Context, t posture.Target, before *posture.Posture, in plan.Input, p plan.Plan, key string, log *slog.Logger, res *Result) plan.Plan {
+func (e *Engine) prewrite(ctx context.Context, t posture.Target, before *posture.Posture, in plan.Input, p plan.Plan, inc Incident, log *slog.Logger, res *Result) (plan.Plan, error) {
+	if inc.Gate != nil {
+		if err := inc.Gate(); err != nil {
+			return p, err
+		}
+	}
 	var seen []string
 	for attempt := 1; ; attempt++ {
 		var wg sync.WaitGroup
-		if e.Journal != nil && key != "" {
+		if e.Journal != nil && inc.Key != "" {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
 				j, err := journalOf(res.Started, p)
 				if err == nil {
-					err = e.Journal.SaveJournal(ctx, key, j)
+					err = e.Journal.SaveJournal(ctx, inc.Key, inc.Attempt, j)
 				}
 				if err != nil {
 					log.Warn("journal", contract.FieldErr, err) // the alert is then due from this attempt
+					res.Journaled = false
 					return
 				}
 				res.Journaled = true
@@ -228,42 +267,58 @@ func (e *Engine) prewrite(ctx context.Context, t posture.Target, before *posture
 			}
 		}
 		ops = slices.Compact(ops)
+		var rr read.RoundResult
 		if len(ops) > 0 {
-			read.Round(ctx, read.Clients{S3: e.S3, Control: e.Control}, &again, ops, true)
+			rr = read.Round(ctx, read.Clients{S3: e.S3, Control: e.Control}, &again, ops, false)
 		}
 		wg.Wait()
+		switch {
+		case rr.Gone != nil:
+			return p, fmt.Errorf("read again before writing: %w", awserr.ErrBucketGone)
+		case len(rr.Transient) > 0:
+			// Not knowing what is there now, writing would be blind: the
+			// retry plans again.
+			return p, fmt.Errorf("read again before writing: %w", errors.Join(rr.Transient...))
+		}
 		var changed []string
-		if slices.Contains(ops, op.GetBucketPolicy) && again.Policy.Known() && (again.Policy.State != before.Policy.State || again.Policy.Value != before.Policy.Value) {
+		policyAgain := slices.Contains(ops, op.GetBucketPolicy)
+		aclAgain := slices.Contains(ops, op.GetBucketAcl)
+		if (policyAgain && !again.Policy.Known()) || (aclAgain && !again.ACL.Known()) {
+			return giveUp(p, []string{"bucket policy or ACL, read again just before the write,"}, "could not be read again"), nil
+		}
+		if policyAgain && (again.Policy.State != before.Policy.State || again.Policy.Value != before.Policy.Value) {
 			changed = append(changed, "bucket policy")
 		}
-		if slices.Contains(ops, op.GetBucketAcl) && again.ACL.Known() && !reflect.DeepEqual(again.ACL, before.ACL) {
+		if aclAgain && !reflect.DeepEqual(again.ACL, before.ACL) {
 			changed = append(changed, "ACL")
 		}
 		if len(changed) == 0 {
-			for _, what := range seen {
-				p.Findings = append(p.Findings, plan.Finding{ID: plan.ConcurrentChange, Severity: plan.Info, Setting: "policy",
-					Summary: fmt.Sprintf("the %s changed between bucketguard's read and its write; the fix was planned again from what is there now, so the change is kept", what)})
-			}
-			return p
+			return p, nil
 		}
 		log.Warn("concurrent change", "settings", changed, "attempt", attempt)
 		seen = appendNew(seen, changed)
 		if attempt == maxReplans {
-			return giveUp(p, changed)
+			return giveUp(p, changed, fmt.Sprintf("kept changing while bucketguard read it (%d times)", maxReplans)), nil
 		}
-		before.Policy, before.ACL = again.Policy, again.ACL
+		// AWS's verdict was on the old policy: the new one is judged alone.
+		before.Policy, before.ACL, before.PolicyStatus = again.Policy, again.ACL, posture.Fact[bool]{State: posture.Unread}
 		p = plan.New(*before, in)
+		// Said in the plan, so that the journal kept next says it too.
+		for _, what := range seen {
+			p.Findings = append(p.Findings, plan.Finding{ID: plan.ConcurrentChange, Severity: plan.Info, Setting: "policy",
+				Summary: fmt.Sprintf("the %s changed between bucketguard's read and its write; the fix was planned again from what is there now, so the change is kept", what)})
+		}
 		if len(p.Steps) == 0 {
-			return p
+			return p, nil
 		}
 	}
 }
 
 // giveUp drops the policy and ACL writes of a plan whose settings keep
 // changing, and reports it.
-func giveUp(p plan.Plan, changed []string) plan.Plan {
+func giveUp(p plan.Plan, changed []string, why string) plan.Plan {
 	what := strings.Join(changed, " and ")
-	reason := fmt.Sprintf("the %s kept changing while bucketguard read it (%d times): not written, so that no one's change is overwritten", what, maxReplans)
+	reason := fmt.Sprintf("the %s %s: not written, so that no one's change is overwritten", what, why)
 	var steps []plan.Step
 	dropped := map[plan.ActionName]bool{}
 	for _, st := range p.Steps {
@@ -282,7 +337,7 @@ func giveUp(p plan.Plan, changed []string) plan.Plan {
 	}
 	p.Steps = steps
 	p.Findings = append(p.Findings, plan.Finding{ID: plan.ConcurrentChange, Severity: plan.High, Setting: "policy", Summary: reason})
-	p.Unresolved = append(p.Unresolved, "the "+what+" could not be fixed while it kept changing")
+	p.Unresolved = append(p.Unresolved, "the "+what+" could not be fixed: "+why)
 	return p
 }
 

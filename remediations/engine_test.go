@@ -257,9 +257,17 @@ func TestEncryption(t *testing.T) {
 		{"a team's own key by bare id is kept", &posture.Encryption{Algorithm: "aws:kms", KMSKeyID: "5555eeee-12ab-34cd-56ef-1234567890ab"}, kms, nil, true, plan.EncryptionOwnKey},
 		{"an accepted key", &posture.Encryption{Algorithm: "aws:kms", KMSKeyID: ownKey}, accepting, nil, false, ""},
 		{"a key not accepted is replaced", &posture.Encryption{Algorithm: "aws:kms", KMSKeyID: otherOwnKey}, accepting,
-			&posture.Encryption{Algorithm: "aws:kms", KMSKeyID: key, BucketKey: true}, true, plan.EncryptionWeaker},
+			&posture.Encryption{Algorithm: "aws:kms", KMSKeyID: key, BucketKey: true}, true, plan.EncryptionKeyNotAccepted},
 		{"a key not accepted, DSSE, is replaced keeping DSSE", &posture.Encryption{Algorithm: "aws:kms:dsse", KMSKeyID: otherOwnKey}, accepting,
-			&posture.Encryption{Algorithm: "aws:kms:dsse", KMSKeyID: key}, true, plan.EncryptionWeaker},
+			&posture.Encryption{Algorithm: "aws:kms:dsse", KMSKeyID: key}, true, plan.EncryptionKeyNotAccepted},
+		{"a key named by alias is kept", &posture.Encryption{Algorithm: "aws:kms", KMSKeyID: "alias/team-data"}, accepting, nil, true, plan.EncryptionOwnKey},
+		{"an accepted alias", &posture.Encryption{Algorithm: "aws:kms", KMSKeyID: "alias/team-data"},
+			func(c *config.Config) {
+				kms(c)
+				c.AcceptedKMSKeys = []string{"arn:aws:kms:eu-west-1:111122223333:alias/team-data"}
+			}, nil, false, ""},
+		{"aws/s3 named explicitly is the AWS managed key", &posture.Encryption{Algorithm: "aws:kms", KMSKeyID: "alias/aws/s3"}, kms,
+			&posture.Encryption{Algorithm: "aws:kms", KMSKeyID: key, BucketKey: true}, true, plan.EncryptionWeaker},
 		{"another account's key is reported, not replaced", &posture.Encryption{Algorithm: "aws:kms", KMSKeyID: foreignKey}, kms, nil, true, plan.EncryptionForeignKey},
 		{"another account's key is replaced with accepted keys set", &posture.Encryption{Algorithm: "aws:kms", KMSKeyID: foreignKey}, accepting,
 			&posture.Encryption{Algorithm: "aws:kms", KMSKeyID: key, BucketKey: true}, true, plan.EncryptionForeignKey},

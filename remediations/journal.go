@@ -27,7 +27,7 @@ type Journal struct {
 // Journaler keeps journals (ledger.Store), by incident key: the CloudTrail
 // event id, or the sweep run and bucket.
 type Journaler interface {
-	SaveJournal(ctx context.Context, key string, journal []byte) error
+	SaveJournal(ctx context.Context, key, attempt string, journal []byte) error
 }
 
 // maxJournal keeps a journal well inside DynamoDB's 400 KB item.
@@ -75,13 +75,14 @@ func ParseJournal(b []byte) (Journal, error) {
 
 // Merge folds the journal of an earlier attempt into this result, so that
 // its alert tells the whole incident: the earlier findings first (with
-// their wording), then the new ones; each earlier action with this
-// attempt's outcome if it ran it again, else as written by the earlier
-// attempt and found in place now; the before-state as the earlier attempt
-// read it.
-func (r *Result) Merge(j Journal) {
+// their wording), then the new ones (a finding is the same when it says the
+// same); each earlier action with this attempt's outcome if it ran it
+// again, else, when this attempt read the bucket (checked), as written by
+// the earlier attempt and found in place, and when it could not, as not
+// known; the before-state as the earlier attempt read it.
+func (r *Result) Merge(j Journal, checked bool) {
 	key := func(f plan.Finding) string {
-		return fmt.Sprintf("%s|%s|%v|%v|%s", f.ID, f.Setting, deref(f.Statement), deref(f.Grant), f.AccessPoint)
+		return fmt.Sprintf("%s|%s|%s|%s", f.ID, f.Setting, f.AccessPoint, f.Summary)
 	}
 	seen := map[string]bool{}
 	fs := []plan.Finding{}
@@ -111,8 +112,11 @@ func (r *Result) Merge(j Journal) {
 			continue
 		}
 		ar := ActionResult{Action: a, Outcome: Verified, Detail: "written by an earlier attempt; found in place by this one"}
-		if a.Skipped != "" {
+		switch {
+		case a.Skipped != "":
 			ar.Outcome, ar.Detail = Skipped, a.Skipped
+		case !checked:
+			ar.Outcome, ar.Detail = Unverified, "planned by an earlier attempt; this attempt could not read the bucket to check it"
 		}
 		acts = append(acts, ar)
 	}
@@ -132,13 +136,6 @@ func (r *Result) Merge(j Journal) {
 	}
 	r.Severity = plan.Worst(fs)
 	r.Status = status(*r, r.Mode)
-}
-
-func deref(p *int) any {
-	if p == nil {
-		return nil
-	}
-	return *p
 }
 
 func appendNew(base, more []string) []string {

@@ -4,14 +4,18 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/bucketguard/bucketguard/remediations"
+	"github.com/bucketguard/bucketguard/remediations/awserr"
 	"github.com/bucketguard/bucketguard/remediations/contract"
 	"github.com/bucketguard/bucketguard/remediations/ledger"
+	"github.com/bucketguard/bucketguard/remediations/op"
 )
 
 // Incidents keeps, for each incident (a CloudTrail event, or a bucket of a
@@ -20,8 +24,8 @@ import (
 type Incidents interface {
 	Claim(ctx context.Context, key string, now, until time.Time) (ledger.Incident, error)
 	Told(ctx context.Context, key, digest string) error
-	Untell(ctx context.Context, key, digest string, journal []byte) error
 	Release(ctx context.Context, key string) error
+	Peek(ctx context.Context, key string) (ledger.Incident, error)
 }
 
 // Release lets the incident's lease go when the attempt ends without
@@ -35,28 +39,74 @@ func (s *Sender) Release(ctx context.Context, key string, log *slog.Logger) {
 	}
 }
 
+// ErrHeldElsewhere means another delivery of the incident holds it: this
+// one writes and tells nothing.
+var ErrHeldElsewhere = errors.New("another delivery of this incident is being handled")
+
+// Claimed is the answer to a claim, waited for once.
+type Claimed struct {
+	once sync.Once
+	ch   chan claim
+	inc  ledger.Incident
+	err  error
+}
+
+type claim struct {
+	inc ledger.Incident
+	err error
+}
+
+// Wait returns the incident as claimed, or why it could not be.
+func (c *Claimed) Wait() (ledger.Incident, error) {
+	c.once.Do(func() {
+		if c.ch != nil {
+			r := <-c.ch
+			c.inc, c.err = r.inc, r.err
+		}
+	})
+	return c.inc, c.err
+}
+
+// Gate is the engine's gate for the incident: no write before the claim
+// is known, none if it failed (retried) or another delivery holds it.
+func (c *Claimed) Gate() error {
+	inc, err := c.Wait()
+	switch {
+	case err != nil:
+		return &awserr.TransientError{Op: string(op.UpdateItem), Err: err}
+	case !inc.Held:
+		return ErrHeldElsewhere
+	}
+	return nil
+}
+
 // Claim starts claiming an incident, to run beside the evaluation's read
-// round, and returns what waits for the answer. Without a ledger (or a
-// key), or when the ledger fails, the attempt goes ahead as the holder, with
-// no journal and nothing told before.
-func (s *Sender) Claim(ctx context.Context, key string, log *slog.Logger) func() ledger.Incident {
+// round. Without a ledger (or a key) the attempt is the holder, with no
+// journal and nothing told before.
+func (s *Sender) Claim(ctx context.Context, key string) *Claimed {
 	if s == nil || s.Incidents == nil || key == "" {
-		return func() ledger.Incident { return ledger.Incident{Held: true} }
+		return &Claimed{inc: ledger.Incident{Held: true}}
 	}
 	until := s.now().Add(15 * time.Minute)
 	if dl, ok := ctx.Deadline(); ok {
 		until = dl
 	}
-	ch := make(chan ledger.Incident, 1)
+	c := &Claimed{ch: make(chan claim, 1)}
 	go func() {
 		inc, err := s.Incidents.Claim(ctx, key, s.now(), until)
 		if err != nil {
-			log.Warn("incident claim", contract.FieldErr, err)
-			inc = ledger.Incident{Held: true}
+			// The claim failed (DynamoDB throttled, say): read what an
+			// earlier attempt left, and go on without the lease; the alert
+			// is then told without a record.
+			if peek, perr := s.Incidents.Peek(ctx, key); perr == nil {
+				inc, err = peek, nil
+			} else {
+				err = errors.Join(err, perr)
+			}
 		}
-		ch <- inc
+		c.ch <- claim{inc, err}
 	}()
-	return func() ledger.Incident { return <-ch }
+	return c
 }
 
 // Digest identifies what an alert says (findings and action outcomes, not
@@ -82,7 +132,7 @@ func (m Message) Digest() string {
 func (s *Sender) Tell(ctx context.Context, res remediations.Result, key string, inc ledger.Incident, log *slog.Logger) (Message, Receipt, error) {
 	m := Render(res)
 	attrs := []any{contract.FieldStatus, string(res.Status), contract.FieldSeverity, string(res.Severity)}
-	if s == nil || s.Incidents == nil || key == "" {
+	if s == nil || s.Incidents == nil || key == "" || inc.Unclaimed {
 		r, err := s.Send(ctx, m.Envelope(), log, attrs...)
 		return m, r, err
 	}
@@ -94,18 +144,16 @@ func (s *Sender) Tell(ctx context.Context, res remediations.Result, key string, 
 	}
 	e := m.Envelope()
 	e.Key = "" // the incident's record stands for the claim
-	told := make(chan error, 1)
-	go func() { told <- s.Incidents.Told(ctx, key, digest) }()
 	r, err := s.Send(ctx, e, log, attrs...)
-	terr := <-told
-	switch {
-	case err != nil && terr == nil:
-		j, _ := remediations.JournalOf(res)
-		if uerr := s.Incidents.Untell(ctx, key, digest, j); uerr != nil {
-			log.Error("incident record", contract.FieldErr, uerr)
-		}
-	case terr != nil:
+	if err != nil {
+		return m, r, err // nothing recorded: the journal stays for the retry
+	}
+	// Recorded only once delivered: a process that dies between the two
+	// tells it again on its retry (a duplicate beats a loss).
+	tctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.callTimeout())
+	defer cancel()
+	if terr := s.Incidents.Told(tctx, key, digest); terr != nil {
 		log.Warn("incident record", contract.FieldErr, terr) // told; a redelivery may tell it again
 	}
-	return m, r, err
+	return m, r, nil
 }

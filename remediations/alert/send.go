@@ -99,6 +99,15 @@ func (s *Sender) now() time.Time {
 	return time.Now()
 }
 
+// callTimeout bounds each call of the alert path: the publish, the spill,
+// the ledger record.
+func (s *Sender) callTimeout() time.Duration {
+	if s.PublishTimeout > 0 {
+		return s.PublishTimeout
+	}
+	return 10 * time.Second
+}
+
 func (s *Sender) publishTimeout(ctx context.Context) time.Duration {
 	d := s.PublishTimeout
 	if d <= 0 {
@@ -162,7 +171,9 @@ func (s *Sender) deliver(ctx context.Context, e Envelope) (Receipt, error) {
 		return Receipt{Delivery: contract.Published, MessageID: id}, nil
 	}
 	if s.Fallback != nil && s.FallbackURL != "" {
-		ferr := Spill(ctx, s.Fallback, s.FallbackURL, e, err)
+		sctx, cancel := context.WithTimeout(ctx, s.callTimeout())
+		ferr := Spill(sctx, s.Fallback, s.FallbackURL, e, err)
+		cancel()
 		if ferr == nil {
 			return Receipt{Delivery: contract.Spilled, Err: err}, nil
 		}

@@ -227,4 +227,3 @@ func (c Config) Reserve() (readBack, alert time.Duration) {
 // when S3 throttles: the adaptive retryer paces the requests anyway.
 // https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html
 const MaxSweepConcurrency = 64
-

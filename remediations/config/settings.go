@@ -60,10 +60,11 @@ type entry struct {
 }
 
 var (
-	topicRE  = regexp.MustCompile(`^arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$`)
-	kmsKeyRE = regexp.MustCompile(`^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/(mrk-)?[0-9a-fA-F-]{32,36}$`)
-	tableRE  = regexp.MustCompile(`^[A-Za-z0-9_.-]{3,255}$`)
-	queueRE  = regexp.MustCompile(`^https?://[A-Za-z0-9.:-]+/[0-9]{12}/[A-Za-z0-9_-]{1,80}(\.fifo)?$`)
+	topicRE    = regexp.MustCompile(`^arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$`)
+	kmsAliasRE = regexp.MustCompile(`^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:alias/[A-Za-z0-9/_-]{1,256}$`)
+	kmsKeyRE   = regexp.MustCompile(`^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/(mrk-)?[0-9a-fA-F-]{32,36}$`)
+	tableRE    = regexp.MustCompile(`^[A-Za-z0-9_.-]{3,255}$`)
+	queueRE    = regexp.MustCompile(`^https?://[A-Za-z0-9.:-]+/[0-9]{12}/[A-Za-z0-9_-]{1,80}(\.fifo)?$`)
 )
 
 // table is the one list of settings, in the docs' order.
@@ -105,8 +106,8 @@ var table = []entry{
 			c.AcceptedKMSKeys = nil
 			for _, k := range strings.Split(v, ",") {
 				k = strings.TrimSpace(k)
-				if !kmsKeyRE.MatchString(k) {
-					return "is not a comma-separated list of KMS key ARNs (arn:aws:kms:<region>:<account>:key/<id>)"
+				if !kmsKeyRE.MatchString(k) && !kmsAliasRE.MatchString(k) {
+					return "is not a comma-separated list of KMS key or alias ARNs (arn:aws:kms:<region>:<account>:key/<id> or :alias/<name>)"
 				}
 				c.AcceptedKMSKeys = append(c.AcceptedKMSKeys, k)
 			}

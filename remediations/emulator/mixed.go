@@ -110,4 +110,3 @@ func MixedFake(n int) *fake.Fake {
 	f.SetAccountBPA(&on)
 	return f
 }
-

@@ -248,8 +248,11 @@ func Operation(r *http.Request, body []byte) (op, bucket string) {
 	if t := r.Header.Get("X-Amz-Target"); t != "" {
 		if m := targetRE.FindStringSubmatch(t); m != nil {
 			svc := "sqs"
-			if strings.HasPrefix(t, "AWSSecurityTokenService") {
+			switch {
+			case strings.HasPrefix(t, "AWSSecurityTokenService"):
 				svc = "sts"
+			case strings.HasPrefix(t, "DynamoDB_"):
+				svc = "dynamodb"
 			}
 			return svc + ":" + m[1], ""
 		}

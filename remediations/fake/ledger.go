@@ -127,6 +127,14 @@ func holds(cond string, item map[string]types.AttributeValue, vals map[string]ty
 			}
 			continue
 		}
+		if a, b, ok := strings.Cut(term, " = "); ok {
+			have, _ := item[a].(*types.AttributeValueMemberS)
+			want, _ := vals[b].(*types.AttributeValueMemberS)
+			if have != nil && want != nil && have.Value == want.Value {
+				return true
+			}
+			continue
+		}
 		if a, b, ok := strings.Cut(term, " < "); ok {
 			have, _ := item[a].(*types.AttributeValueMemberN)
 			want, _ := vals[b].(*types.AttributeValueMemberN)

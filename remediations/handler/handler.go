@@ -7,6 +7,8 @@ package handler
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -88,41 +90,72 @@ func (h *Handler) Process(ctx context.Context, raw json.RawMessage) (Report, err
 	// The incident is the event: claimed beside the read round, journaled
 	// before the first write, told once.
 	key := c.EventID
-	claimed := h.Alerts.Claim(ctx, key, log)
-	res, runErr := h.Engine.EvaluateJournaled(ctx, TargetOf(c), &c, key, log)
+	claimed := h.Alerts.Claim(ctx, key)
+	res, runErr := h.Engine.EvaluateJournaled(ctx, TargetOf(c), &c, remediations.Incident{Key: key, Attempt: attemptID(), Gate: claimed.Gate}, log)
 	rep.Result = &res
-	inc := claimed()
-	if !inc.Held {
-		log.Info(contract.MsgSkip, "reason", "another delivery of this event is being handled", "attempts", inc.Attempts)
-		rep.Skip = "another delivery of this event is being handled"
+	inc, claimErr := claimed.Wait()
+	switch {
+	case claimErr != nil && len(res.Findings) > 0:
+		// Without the incident's record, what was told and what an earlier
+		// attempt kept are unknown: nothing was written, and the retry
+		// claims it.
+		log.Warn(contract.MsgRetry, contract.FieldErr, claimErr, "wrote", res.Wrote())
+		return rep, errors.Join(runErr, fmt.Errorf("claim incident %s: %w", key, claimErr))
+	case claimErr != nil:
 		return rep, runErr
+	case !inc.Held:
+		log.Info(contract.MsgSkip, "reason", alert.ErrHeldElsewhere.Error(), "attempts", inc.Attempts)
+		rep.Skip = alert.ErrHeldElsewhere.Error()
+		return rep, nil
+	}
+	retry := alert.RetryComing
+	if inc.Attempts+1 >= h.Engine.Config.EventAttempts {
+		retry = alert.NoRetry // the last attempt tells what it has
 	}
 	if len(inc.Journal) > 0 {
+		if runErr != nil && retry == alert.RetryComing {
+			// An earlier attempt's journal waits for an attempt that
+			// finishes: this one failed too, and the next one tells.
+			log.Warn(contract.MsgRetry, contract.FieldErr, runErr, "wrote", res.Wrote(), "journal", "kept")
+			if !inc.Unclaimed {
+				h.Alerts.Release(ctx, key, log)
+			}
+			return rep, runErr
+		}
 		if j, err := remediations.ParseJournal(inc.Journal); err != nil {
 			log.Warn("journal", contract.FieldErr, err)
 		} else {
-			res.Merge(j)
+			res.Merge(j, len(res.Actions) > 0 || runErr == nil)
 			log.Info("journal", "merged", true, "attempts", inc.Attempts+1)
 		}
 	}
 	if runErr != nil {
 		log.Warn(contract.MsgRetry, contract.FieldErr, runErr, "wrote", res.Wrote(), "journaled", res.Journaled)
 	}
-	retry := alert.RetryComing
-	if inc.Attempts+1 >= h.Engine.Config.EventAttempts {
-		retry = alert.NoRetry // the last attempt tells what it has
-	}
 	if !alert.Due(res, runErr, retry) {
 		if res.Journaled || len(inc.Journal) > 0 || runErr != nil {
-			h.Alerts.Release(ctx, key, log)
+			if !inc.Unclaimed {
+				h.Alerts.Release(ctx, key, log)
+			}
 		}
 		return rep, runErr
 	}
 	msg, receipt, err := h.Alerts.Tell(ctx, res, key, inc, log)
+	if err != nil && !inc.Unclaimed {
+		h.Alerts.Release(ctx, key, log) // the retry tells it
+	}
 	rep.Message, rep.MessageID, rep.Delivery = &msg, receipt.MessageID, receipt.Delivery
 	if err != nil {
 		// Nowhere: it is in the log; fail, so that the retry tries again.
 		return rep, errors.Join(runErr, err)
 	}
 	return rep, runErr
+}
+
+// attemptID names one attempt at an event (Lambda's retries keep the
+// request id): its journal is its own to replace.
+func attemptID() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
 }

@@ -100,6 +100,21 @@ type Incident struct {
 	Journal []byte
 	// Told are the digests of the alerts already told.
 	Told []string
+	// Unclaimed is true when the claim failed and the incident was only
+	// read: told without a record, and the journal kept (a duplicate beats
+	// a loss).
+	Unclaimed bool
+}
+
+// Peek reads an incident without claiming it, when the claim failed.
+func (s *Store) Peek(ctx context.Context, key string) (Incident, error) {
+	out, err := s.DB.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(s.Table), ConsistentRead: aws.Bool(true), Key: incidentKey(key)})
+	if err != nil {
+		return Incident{}, fmt.Errorf("read incident %s in %s: %w", key, s.Table, err)
+	}
+	inc := incidentOf(out.Item)
+	inc.Held, inc.Unclaimed = true, true
+	return inc, nil
 }
 
 // IncidentAPI is what incidents need of DynamoDB.
@@ -148,15 +163,21 @@ func (s *Store) Claim(ctx context.Context, key string, now, until time.Time) (In
 	return inc, nil
 }
 
-// SaveJournal keeps the journal of an attempt about to write, unless an
-// earlier attempt's untold journal is already kept (it tells the incident
-// from its start).
-func (s *Store) SaveJournal(ctx context.Context, key string, journal []byte) error {
+// SaveJournal keeps the journal of an attempt about to write, replacing the
+// same attempt's (its fix was planned again), but not an earlier attempt's
+// untold journal: that one tells the incident from its start.
+func (s *Store) SaveJournal(ctx context.Context, key, attempt string, journal []byte) error {
 	_, err := s.update(ctx, &dynamodb.UpdateItemInput{
-		Key:                       incidentKey(key),
-		UpdateExpression:          aws.String("SET journal = if_not_exists(journal, :j)"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":j": &types.AttributeValueMemberS{Value: string(journal)}},
+		Key:                 incidentKey(key),
+		UpdateExpression:    aws.String("SET journal = :j, journal_attempt = :a"),
+		ConditionExpression: aws.String("attribute_not_exists(journal) OR journal_attempt = :a"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":j": &types.AttributeValueMemberS{Value: string(journal)}, ":a": &types.AttributeValueMemberS{Value: attempt}},
 	})
+	var ccf *types.ConditionalCheckFailedException
+	if errors.As(err, &ccf) {
+		return nil // an earlier attempt's journal is kept
+	}
 	if err != nil {
 		return fmt.Errorf("save journal of %s in %s: %w", key, s.Table, err)
 	}
@@ -168,29 +189,11 @@ func (s *Store) SaveJournal(ctx context.Context, key string, journal []byte) err
 func (s *Store) Told(ctx context.Context, key, digest string) error {
 	_, err := s.update(ctx, &dynamodb.UpdateItemInput{
 		Key:                       incidentKey(key),
-		UpdateExpression:          aws.String("ADD told :d REMOVE lease, journal"),
+		UpdateExpression:          aws.String("ADD told :d REMOVE lease, journal, journal_attempt"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{":d": &types.AttributeValueMemberSS{Value: []string{digest}}},
 	})
 	if err != nil {
 		return fmt.Errorf("record alert of %s in %s: %w", key, s.Table, err)
-	}
-	return nil
-}
-
-// Untell undoes Told when the alert reached neither SNS nor the fallback
-// queue: the digest goes, and the journal comes back for the retry.
-func (s *Store) Untell(ctx context.Context, key, digest string, journal []byte) error {
-	in := &dynamodb.UpdateItemInput{
-		Key:                       incidentKey(key),
-		UpdateExpression:          aws.String("DELETE told :d"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":d": &types.AttributeValueMemberSS{Value: []string{digest}}},
-	}
-	if len(journal) > 0 {
-		in.UpdateExpression = aws.String("SET journal = :j DELETE told :d")
-		in.ExpressionAttributeValues[":j"] = &types.AttributeValueMemberS{Value: string(journal)}
-	}
-	if _, err := s.update(ctx, in); err != nil {
-		return fmt.Errorf("undo alert record of %s in %s: %w", key, s.Table, err)
 	}
 	return nil
 }

@@ -72,13 +72,17 @@ type encryptionJudgement struct {
 	problem  string
 	severity Severity
 	replace  bool
-	// foreign marks a key of another account.
-	foreign bool
+	// foreign marks a key of another account; notAccepted a key that is
+	// neither configured nor accepted.
+	foreign, notAccepted bool
 }
 
 func (j encryptionJudgement) id() FindingID {
 	if j.foreign {
 		return EncryptionForeignKey
+	}
+	if j.notAccepted {
+		return EncryptionKeyNotAccepted
 	}
 	if !j.replace {
 		return EncryptionOwnKey
@@ -110,9 +114,15 @@ func judgeEncryption(e posture.Encryption, cfg config.Config, account string) en
 		}
 	}
 	enforced := len(cfg.AcceptedKMSKeys) > 0
+	alias := strings.Contains(e.KMSKeyID, "alias/")
 	switch owner := keyAccount(e.KMSKeyID); {
-	case e.KMSKeyID == "":
+	case e.KMSKeyID == "" || e.KMSKeyID == "alias/aws/s3" || strings.HasSuffix(e.KMSKeyID, ":alias/aws/s3"):
 		return encryptionJudgement{problem: "default encryption uses the AWS managed key aws/s3, not the configured KMS key", severity: Medium, replace: true}
+	case alias && (owner == "" || owner == account):
+		// S3 keeps the key as it was given; an alias may name the
+		// configured key or an accepted one, which only KMS can tell.
+		return encryptionJudgement{severity: Low,
+			problem: fmt.Sprintf("default encryption names KMS key alias %s; bucketguard cannot tell which key it is, so it is kept (list the alias ARN in %s to accept it)", e.KMSKeyID, config.EnvAcceptedKMSKeys)}
 	case owner != "" && owner != account:
 		j := encryptionJudgement{severity: High, replace: enforced, foreign: true,
 			problem: fmt.Sprintf("default encryption uses KMS key %s of another account (%s): whoever controls that key can refuse this account its own data", e.KMSKeyID, owner)}
@@ -121,7 +131,7 @@ func judgeEncryption(e posture.Encryption, cfg config.Config, account string) en
 		}
 		return j
 	case enforced:
-		return encryptionJudgement{problem: fmt.Sprintf("default encryption uses KMS key %s, which is neither the configured key nor an accepted one", e.KMSKeyID), severity: Medium, replace: true}
+		return encryptionJudgement{problem: fmt.Sprintf("default encryption uses KMS key %s, which is neither the configured key nor an accepted one", e.KMSKeyID), severity: Medium, replace: true, notAccepted: true}
 	}
 	return encryptionJudgement{severity: Low,
 		problem: fmt.Sprintf("default encryption uses this account's own KMS key %s, not the configured one; kept, since replacing a team's key can break its applications (list it in %s to accept it, or list the accepted keys to have others replaced)", e.KMSKeyID, config.EnvAcceptedKMSKeys)}
@@ -138,13 +148,14 @@ func keyAccount(key string) string {
 	return ""
 }
 
-// SameKey compares a bucket's KMSMasterKeyID, which may be a key id or ARN,
-// with the configured key ARN.
+// SameKey compares a bucket's KMSMasterKeyID, which may be a key id, a key
+// ARN, an alias name or an alias ARN (S3 keeps it as given), with a
+// configured or accepted key or alias ARN.
 func SameKey(have, wantARN string) bool {
 	if have == "" {
 		return false
 	}
-	return have == wantARN || strings.HasSuffix(wantARN, ":key/"+have)
+	return have == wantARN || strings.HasSuffix(wantARN, ":key/"+have) || (strings.HasPrefix(have, "alias/") && strings.HasSuffix(wantARN, ":"+have))
 }
 
 func (pl *planner) ownership() {

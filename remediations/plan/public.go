@@ -65,9 +65,21 @@ func (pl *planner) policy() {
 	pl.denials = doc.DeniesTo(pl.caller())
 	pl.delegation(doc)
 	// A website endpoint serves HTTP only: a TLS-only Deny would refuse
-	// every request to the site, so a website bucket never gets one.
+	// every request to the site. So a bucket that may serve a site (public
+	// read approved, or not known to be unapproved) never gets one when it
+	// has a website, or when its website configuration could not be read.
+	// A bucket that is not approved cannot serve a site (Block Public
+	// Access keeps it private), and keeps the TLS-only Deny.
 	website := pl.p.Website.State == posture.Set
-	opts := policy.FixOptions{KeepPublicRead: pl.keepPublicRead, RequireTLS: cfg.RequireTLS && !website, Partition: pl.p.Partition(), Bucket: pl.p.Bucket}
+	siteExempt := ""
+	switch {
+	case !pl.keepPublicRead:
+	case website:
+		siteExempt = websiteNoTLS
+	case pl.p.Website.State == posture.Failed:
+		siteExempt = "the bucket's website configuration could not be read (" + pl.p.Website.Error + "), and a website endpoint serves HTTP only: a TLS-only Deny could take an approved site down"
+	}
+	opts := policy.FixOptions{KeepPublicRead: pl.keepPublicRead, RequireTLS: cfg.RequireTLS && siteExempt == "", Partition: pl.p.Partition(), Bucket: pl.p.Bucket}
 	fix := doc.Fix(opts)
 	tlsSkipped := ""
 	if fix.AddedTLS && !fix.Empty && len(fix.Policy) > policy.MaxBytes {
@@ -94,9 +106,9 @@ func (pl *planner) policy() {
 		pl.website(hasTLS)
 	}
 	tlsMissing := cfg.RequireTLS && !hasTLS
-	if website && tlsMissing {
+	if siteExempt != "" && tlsMissing {
 		tlsMissing = false
-		tlsSkipped = websiteNoTLS
+		tlsSkipped = siteExempt
 	}
 	if tlsMissing {
 		pl.find(Finding{ID: TLSNotRequired, Severity: Medium, Setting: "policy",
@@ -124,7 +136,7 @@ func (pl *planner) policy() {
 			Why:    fmt.Sprintf("remove public statement(s) %s; %s", ints(fix.Dropped), keptNote(len(doc.Statements)-len(fix.Dropped))),
 			Before: before, After: after})
 	}
-	if tlsMissing || tlsSkipped == websiteNoTLS {
+	if tlsMissing || (siteExempt != "" && tlsSkipped == siteExempt) {
 		a := Action{Name: RequireTLS, Setting: "policy",
 			Why:    fmt.Sprintf("add Deny statement %q on aws:SecureTransport = false for the bucket and its objects", doc.FreeSid(policy.TLSSid)),
 			Before: before, After: after, Skipped: tlsSkipped}

@@ -17,6 +17,7 @@ import (
 	"github.com/bucketguard/bucketguard/remediations"
 	"github.com/bucketguard/bucketguard/remediations/alert"
 	"github.com/bucketguard/bucketguard/remediations/contract"
+	"github.com/bucketguard/bucketguard/remediations/ledger"
 	"github.com/bucketguard/bucketguard/remediations/posture"
 )
 
@@ -144,17 +145,22 @@ func (h *Handler) Part(ctx context.Context, account string, cont *Continuation, 
 		// retried from where it began, and its buckets' journals are told
 		// then.
 		key := "sweep/" + cont.Run + "/" + account + "/" + b.Name
-		claimed := h.Alerts.Claim(ctx, key, blog)
-		res, err := h.Engine.EvaluateJournaled(ctx, posture.Target{Account: account, Region: b.Region, Bucket: b.Name}, nil, key, blog)
+		claimed := h.Alerts.Claim(ctx, key)
+		res, err := h.Engine.EvaluateJournaled(ctx, posture.Target{Account: account, Region: b.Region, Bucket: b.Name}, nil,
+			remediations.Incident{Key: key, Attempt: cont.Run + "/" + fmt.Sprint(time.Now().UnixNano()), Gate: claimed.Gate}, blog)
 		res.Run = cont.Run
-		inc := claimed()
-		if !inc.Held {
+		inc, claimErr := claimed.Wait()
+		switch {
+		case claimErr != nil:
+			blog.Warn("incident claim", contract.FieldErr, claimErr)
+			inc = ledger.Incident{Held: true} // told without the record: a duplicate beats a loss
+		case !inc.Held:
 			blog.Info(contract.MsgSkip, "reason", "another part is evaluating this bucket")
 			return res, err
 		}
 		if len(inc.Journal) > 0 {
 			if j, jerr := remediations.ParseJournal(inc.Journal); jerr == nil {
-				res.Merge(j)
+				res.Merge(j, len(res.Actions) > 0 || err == nil)
 			}
 		}
 		if !alert.Due(res, err, alert.NoRetry) {
