@@ -26,6 +26,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 
 	"github.com/bucketguard/bucketguard/events"
@@ -87,11 +89,25 @@ func main() {
 	ctx := context.Background()
 	t := &tb{}
 	defer t.close()
-	eventRounds(ctx, t)
-	rie(ctx, t)
-	sweepAtLatency(ctx)
-	connections(ctx, t)
-	sizes()
+	for _, part := range []struct {
+		name string
+		run  func()
+	}{
+		{"events", func() { eventRounds(ctx, t) }},
+		{"rie", func() { rie(ctx, t) }},
+		{"sweep", func() { sweepAtLatency(ctx) }},
+		{"connections", func() { connections(ctx, t) }},
+		{"throttling", func() { throttling(ctx, t) }},
+		{"sizes", sizes},
+	} {
+		// BENCH_ONLY=name runs one part, for working on it.
+		if only := os.Getenv("BENCH_ONLY"); only != "" && only != part.name {
+			continue
+		}
+		start := time.Now()
+		part.run()
+		fmt.Fprintf(os.Stderr, "bench: %s took %s\n", part.name, time.Since(start).Round(time.Second))
+	}
 	fmt.Println()
 	fmt.Printf("%-31s %-60s %-18s %s\n", "", "", "measured", "target / note")
 	last := ""
@@ -404,6 +420,50 @@ func connections(ctx context.Context, t *tb) {
 		}
 		add(section, fmt.Sprintf("new connections per 1,000 buckets, %s pool", pool), fmt.Sprintf("%.0f", per), note)
 	}
+}
+
+// throttling sweeps a mixed account on moto while the proxy answers the
+// first attempt of every call on one bucket in ten with 503 SlowDown, with the standard retryer (3 attempts) and with the adaptive
+// one the sweep function runs with (AWS_RETRY_MODE=adaptive,
+// AWS_MAX_ATTEMPTS=10): buckets a second and buckets that failed.
+func throttling(ctx context.Context, t *tb) {
+	n := 100
+	e := emulator.NewEmulator(t)
+	scene := emulator.Scene{S3: e.Direct.S3, Control: e.Direct.Control, Region: e.Region, Account: account}
+	must(scene.Mixed(ctx, n))
+	cfg := config.Default()
+	cfg.Mode = config.Notify
+	for i, mode := range []string{"standard, 3 attempts", "adaptive, 10 attempts"} {
+		sdk := emulator.EmulatorConfig(e.Proxy.URL, e.Region)
+		sdk.HTTPClient = clients.HTTPClient(cfg.CallTimeout, startup.Conns(cfg))
+		if i == 1 {
+			sdk.Retryer = func() aws.Retryer {
+				return retry.NewAdaptiveMode(func(o *retry.AdaptiveModeOptions) {
+					o.StandardOptions = append(o.StandardOptions, func(so *retry.StandardOptions) { so.MaxAttempts = 10; so.MaxBackoff = 50 * time.Millisecond })
+				})
+			}
+		}
+		set := clients.New(sdk)
+		h := &sweep.Handler{Engine: &remediations.Engine{S3: set.S3, Control: set.Control, Config: cfg}, List: set.S3,
+			Options: sweep.Options{Region: e.Region, Concurrency: cfg.SweepConcurrency, PageSize: 1000}, Log: quiet}
+		e.Proxy.Reset()
+		for b := 0; b < n; b += 10 {
+			e.Proxy.Add(&emulator.Rule{Op: "*", Bucket: emulator.MixName(b), Attempts: []int{1}, Status: 503, Code: "SlowDown", Message: "Please reduce your request rate."})
+		}
+		start := time.Now()
+		tctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+		p, err := h.Part(tctx, account, &sweep.Continuation{Run: fmt.Sprint("throttle-", i)}, quiet)
+		cancel()
+		must(err)
+		section := ""
+		if i == 0 {
+			section = "throttled (moto, 503 SlowDown)"
+		}
+		add(section, fmt.Sprintf("1 bucket in 10 refused once per call, %s: buckets/s, failed", mode),
+			fmt.Sprintf("%.0f, %d", float64(p.Tally.Seen)/time.Since(start).Seconds(), p.Tally.Errors), fmt.Sprintf("%d requests", e.Proxy.Count()))
+		check(p.Tally.Errors == 0, "%s: %d buckets failed under throttling", mode, p.Tally.Errors)
+	}
+	e.Proxy.Reset()
 }
 
 // sizes reports the Lambda bundles make build made.
