@@ -151,13 +151,3 @@ func appendNew(base, more []string) []string {
 	}
 	return out
 }
-
-// JournalOf is the journal of a result, encoded: what to keep for a retry
-// when the result's alert could not be told.
-func JournalOf(r Result) ([]byte, error) {
-	p := plan.Plan{Findings: r.Findings, Exemption: r.Exemption, Notes: r.Notes, Unresolved: r.Unresolved}
-	for _, a := range r.Actions {
-		p.Actions = append(p.Actions, a.Action)
-	}
-	return journalOf(r.Started, p)
-}

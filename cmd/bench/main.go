@@ -138,13 +138,10 @@ type scenario struct {
 
 func eventRounds(ctx context.Context, t *tb) {
 	e := emulator.NewEmulator(t)
-	topic, _, err := emulator.Inbox(ctx, e.Direct, "bucketguard-alerts", "owner-inbox")
+	a, err := emulator.NewAlerting(ctx, e.Direct)
 	must(err)
-	fallback, err := emulator.CreateQueue(ctx, e.Direct, "bucketguard-undelivered")
-	must(err)
-	must(emulator.LedgerTable(ctx, e.Direct, "bucketguard-ledger"))
 	cfg := config.Default()
-	cfg.TopicARN, cfg.FallbackQueueURL, cfg.LedgerTable, cfg.SelfRoleARN = topic, fallback, "bucketguard-ledger", "arn:aws:iam::111122223333:role/bucketguard"
+	cfg.TopicARN, cfg.FallbackQueueURL, cfg.LedgerTable, cfg.SelfRoleARN = a.Topic, a.Fallback, a.Ledger, "arn:aws:iam::111122223333:role/bucketguard"
 	sdk := emulator.EmulatorConfig(e.Proxy.URL, e.Region)
 	sdk.HTTPClient = clients.HTTPClient(cfg.CallTimeout, startup.Conns(cfg))
 	engine, alerts := startup.Parts(cfg, clients.New(sdk))
@@ -246,11 +243,8 @@ func event(sample, bucket, region, id string) []byte {
 // Runtime Interface Emulator with the template's environment.
 func rie(ctx context.Context, t *tb) {
 	e := emulator.NewEmulator(t)
-	topic, _, err := emulator.Inbox(ctx, e.Direct, "bucketguard-alerts", "owner-inbox")
+	alerting, err := emulator.NewAlerting(ctx, e.Direct)
 	must(err)
-	fallback, err := emulator.CreateQueue(ctx, e.Direct, "bucketguard-undelivered")
-	must(err)
-	must(emulator.LedgerTable(ctx, e.Direct, "bucketguard-ledger"))
 	dir, err := os.MkdirTemp("", "bucketguard-bench")
 	must(err)
 	defer os.RemoveAll(dir)
@@ -263,21 +257,8 @@ func rie(ctx context.Context, t *tb) {
 	}
 	build(filepath.Join(dir, "aws-lambda-rie"), "github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie")
 	template := filepath.Join("cdk.out", "BucketGuard-"+e.Region+".template.json")
-	resolve := func(id, attr string) (string, error) {
-		switch {
-		case strings.HasPrefix(id, "AlertingTopic"):
-			return topic, nil
-		case strings.HasPrefix(id, "AlertingUndelivered"):
-			return fallback, nil
-		case strings.HasPrefix(id, "AlertingLedger"):
-			return "bucketguard-ledger", nil
-		case attr == "Arn" && strings.Contains(id, "Role"):
-			return "arn:aws:iam::111122223333:role/" + id, nil
-		}
-		return "", fmt.Errorf("no stand-in for %s %s", id, attr)
-	}
 	for _, fn := range []string{"remediate", "sweep"} {
-		env, err := emulator.FunctionEnv(template, strings.ToUpper(fn[:1])+fn[1:]+"Function", resolve)
+		env, err := emulator.FunctionEnv(template, strings.ToUpper(fn[:1])+fn[1:]+"Function", alerting.Resolve)
 		must(err)
 		env["AWS_REGION"], env["AWS_ENDPOINT_URL"] = e.Region, e.Endpoint
 		env["AWS_ACCESS_KEY_ID"], env["AWS_SECRET_ACCESS_KEY"] = "testing", "testing"
@@ -335,11 +316,12 @@ func sweepAtLatency(ctx context.Context) {
 				Options: sweep.Options{Region: "eu-west-1", Concurrency: c, PageSize: 1000},
 				Log:     quiet,
 			}
-			resetPeakRSS()
+			emulator.ResetPeakRSS()
 			start := time.Now()
 			p, err := h.Part(ctx, fake.Account, &sweep.Continuation{Run: "bench"}, quiet)
 			must(err)
 			perSec := float64(p.Tally.Seen) / time.Since(start).Seconds()
+			rss, _ := emulator.PeakRSS("self")
 			what, target := "report only", 1000.0
 			if mode == config.Enforce {
 				what, target = "with fixes", 600
@@ -352,23 +334,10 @@ func sweepAtLatency(ctx context.Context) {
 			if c == 16 && mode == config.Notify {
 				section = "sweep (fakes, 20 ms a call)"
 			}
-			add(section, fmt.Sprintf("concurrency %d, %s: buckets/s, peak RSS", c, what), fmt.Sprintf("%.0f, %.0f MiB", perSec, peakRSS()), note)
+			add(section, fmt.Sprintf("concurrency %d, %s: buckets/s, peak RSS", c, what), fmt.Sprintf("%.0f, %.0f MiB", perSec, rss), note)
 			check(p.Tally.Seen == n, "sweep saw %d buckets, want %d", p.Tally.Seen, n)
 		}
 	}
-}
-
-func resetPeakRSS() { _ = os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) }
-
-func peakRSS() float64 {
-	b, _ := os.ReadFile("/proc/self/status")
-	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			kb, _ := strconv.Atoi(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")))
-			return float64(kb) / 1024
-		}
-	}
-	return 0
 }
 
 // connections counts the connections a warm sweep opens on moto, with the

@@ -24,26 +24,11 @@ import (
 func TestRemediateUnderTheRuntimeInterfaceEmulator(t *testing.T) {
 	e := emulator.NewEmulator(t)
 	ctx := emulator.Ctx(t)
-	topic, inbox, err := emulator.Inbox(ctx, e.Direct, "bucketguard-alerts", "owner-inbox")
+	alerting, err := emulator.NewAlerting(ctx, e.Direct)
 	must(t, err)
-	fallback, err := emulator.CreateQueue(ctx, e.Direct, "bucketguard-undelivered")
-	must(t, err)
-	must(t, emulator.LedgerTable(ctx, e.Direct, "bucketguard-ledger"))
 
 	template := filepath.Join("..", "..", "cdk.out", "BucketGuard-"+e.Region+".template.json")
-	env, err := emulator.FunctionEnv(template, "RemediateFunction", func(id, attr string) (string, error) {
-		switch {
-		case strings.HasPrefix(id, "AlertingTopic"):
-			return topic, nil
-		case strings.HasPrefix(id, "AlertingUndelivered"):
-			return fallback, nil
-		case strings.HasPrefix(id, "AlertingLedger"):
-			return "bucketguard-ledger", nil
-		case attr == "Arn" && strings.Contains(id, "Role"):
-			return "arn:aws:iam::111122223333:role/" + id, nil
-		}
-		return "", os.ErrNotExist
-	})
+	env, err := emulator.FunctionEnv(template, "RemediateFunction", alerting.Resolve)
 	if err != nil {
 		t.Fatalf("%v (make synth writes cdk.out)", err)
 	}
@@ -88,7 +73,7 @@ func TestRemediateUnderTheRuntimeInterfaceEmulator(t *testing.T) {
 	if p.BucketBPA.State != posture.Set || p.BucketBPA.Value != posture.AllOn || strings.Contains(p.Policy.Value, "PublicRead") || !strings.Contains(p.Policy.Value, "Partner") {
 		t.Errorf("bucket not remediated: BPA %+v policy %s\n%s", p.BucketBPA, p.Policy.Value, rie.Output())
 	}
-	ns, err := emulator.Drain(ctx, e.Direct, inbox)
+	ns, err := emulator.Drain(ctx, e.Direct, alerting.Inbox)
 	must(t, err)
 	if len(ns) != 1 || ns[0].Attribute("bucket") != b || ns[0].Attribute("owner") != "finance" {
 		t.Fatalf("alerts %+v\n%s", ns, rie.Output())

@@ -2,8 +2,6 @@ package alert
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"strconv"
@@ -36,14 +34,6 @@ const LedgerTTL = 24 * time.Hour
 // sent; a redelivery that finds the same says the same, and is not.
 func (m Message) Key() string {
 	d := m.Document
-	h := sha256.New()
-	fmt.Fprintf(h, "%s|%s|%s|%s|%s\n", d.Account, d.Region, d.Bucket, d.AccessPoint, d.Status)
-	for _, f := range d.Findings {
-		fmt.Fprintf(h, "F|%s|%s|%s\n", f.ID, f.Severity, f.Summary)
-	}
-	for _, a := range d.Actions {
-		fmt.Fprintf(h, "A|%s|%s|%s\n", a.Name, a.Outcome, a.Error)
-	}
 	id := "operator"
 	switch {
 	case d.Event != nil:
@@ -51,7 +41,7 @@ func (m Message) Key() string {
 	case d.Run != "":
 		id = "sweep/" + d.Run + "/" + d.Bucket
 	}
-	return id + "/" + hex.EncodeToString(h.Sum(nil))[:32]
+	return id + "/" + m.Digest()
 }
 
 // Claim records the key; it reports false when the key was already there.

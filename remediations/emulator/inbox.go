@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -97,4 +98,43 @@ func Drain(ctx context.Context, set clients.Set, queueURL string) ([]Notificatio
 			}
 		}
 	}
+}
+
+// Alerting is the alert path a stack deploys, made in the emulator: the
+// topic with an owner's queue subscribed, the fallback queue, the ledger.
+type Alerting struct {
+	Topic    string // topic ARN
+	Inbox    string // URL of the queue subscribed to the topic
+	Fallback string // fallback queue URL
+	Ledger   string // ledger table name
+}
+
+// NewAlerting creates the alert path.
+func NewAlerting(ctx context.Context, set clients.Set) (Alerting, error) {
+	a := Alerting{Ledger: "bucketguard-alerts-sent"}
+	var err error
+	if a.Topic, a.Inbox, err = Inbox(ctx, set, "bucketguard-alerts", "owner-inbox"); err != nil {
+		return a, err
+	}
+	if a.Fallback, err = CreateQueue(ctx, set, "bucketguard-undelivered"); err != nil {
+		return a, err
+	}
+	return a, LedgerTable(ctx, set, a.Ledger)
+}
+
+// Resolve stands the emulator's resources in for the stack's, for
+// FunctionEnv: the alerting topic, fallback queue and ledger by their
+// logical ids, and a role's ARN named after its logical id.
+func (a Alerting) Resolve(id, attr string) (string, error) {
+	switch {
+	case strings.HasPrefix(id, "AlertingTopic"):
+		return a.Topic, nil
+	case strings.HasPrefix(id, "AlertingUndelivered"):
+		return a.Fallback, nil
+	case strings.HasPrefix(id, "AlertingLedger"):
+		return a.Ledger, nil
+	case attr == "Arn" && strings.Contains(id, "Role"):
+		return "arn:aws:iam::111122223333:role/" + id, nil
+	}
+	return "", fmt.Errorf("no stand-in for %s %s", id, attr)
 }

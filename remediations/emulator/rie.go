@@ -143,17 +143,7 @@ func (r *RIE) PeakRSS() (float64, bool) {
 	if m == nil {
 		return 0, false
 	}
-	b, err := os.ReadFile("/proc/" + m[1] + "/status")
-	if err != nil {
-		return 0, false
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			kb, _ := strconv.Atoi(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")))
-			return float64(kb) / 1024, true
-		}
-	}
-	return 0, false
+	return PeakRSS(m[1])
 }
 
 // Stop ends the emulator and the function.
@@ -225,4 +215,24 @@ func intrinsic(v any, resolve func(id, attr string) (string, error)) (string, er
 		}
 	}
 	return "", fmt.Errorf("unsupported value %v", v)
+}
+
+// ResetPeakRSS starts a new peak-RSS measurement of this process (Linux:
+// clear_refs 5).
+func ResetPeakRSS() { _ = os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) }
+
+// PeakRSS is a process's peak resident set in MiB ("self" for this one),
+// from /proc; false where there is none.
+func PeakRSS(pid string) (float64, bool) {
+	b, err := os.ReadFile("/proc/" + pid + "/status")
+	if err != nil {
+		return 0, false
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, _ := strconv.Atoi(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")))
+			return float64(kb) / 1024, true
+		}
+	}
+	return 0, false
 }

@@ -48,14 +48,11 @@ func newERig(t *testing.T, mutate ...func(*config.Config)) *erig {
 	t.Helper()
 	e := emulator.NewEmulator(t)
 	r := &erig{t: t, e: e, ctx: emulator.Ctx(t)}
-	var err error
-	r.topic, r.inbox, err = emulator.Inbox(r.ctx, e.Direct, "bucketguard-alerts", "owner-inbox")
+	a, err := emulator.NewAlerting(r.ctx, e.Direct)
 	r.must(err)
-	r.fallback, err = emulator.CreateQueue(r.ctx, e.Direct, "bucketguard-undelivered")
-	r.must(err)
-	r.must(emulator.LedgerTable(r.ctx, e.Direct, "bucketguard-alerts-sent"))
+	r.topic, r.inbox, r.fallback = a.Topic, a.Inbox, a.Fallback
 	cfg := config.Default()
-	cfg.TopicARN, cfg.SelfRoleARN, cfg.FallbackQueueURL, cfg.LedgerTable = r.topic, roleARN, r.fallback, "bucketguard-alerts-sent"
+	cfg.TopicARN, cfg.SelfRoleARN, cfg.FallbackQueueURL, cfg.LedgerTable = r.topic, roleARN, r.fallback, a.Ledger
 	self, err := events.ParseRole(roleARN)
 	r.must(err)
 	cfg.SelfRoles = []events.Role{self}

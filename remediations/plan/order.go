@@ -37,20 +37,3 @@ func DependsOn(b, a Step) bool {
 	}
 	return false
 }
-
-// Rounds is the number of sequential write rounds the steps need: the
-// longest chain of dependencies.
-func Rounds(steps []Step) int {
-	depth := make([]int, len(steps))
-	most := 0
-	for i := range steps {
-		depth[i] = 1
-		for j := range i {
-			if DependsOn(steps[i], steps[j]) && depth[j]+1 > depth[i] {
-				depth[i] = depth[j] + 1
-			}
-		}
-		most = max(most, depth[i])
-	}
-	return most
-}

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -18,24 +17,6 @@ import (
 	"github.com/bucketguard/bucketguard/remediations/op"
 	"github.com/bucketguard/bucketguard/remediations/sweep"
 )
-
-// resetPeakRSS starts a new peak-RSS measurement (Linux: clear_refs 5).
-func resetPeakRSS() { _ = os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) }
-
-// peakRSS is the process's peak resident set since the last reset, in MiB.
-func peakRSS() float64 {
-	b, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			kb, _ := strconv.Atoi(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")))
-			return float64(kb) / 1024
-		}
-	}
-	return 0
-}
 
 // BenchmarkSweepAtLatency: the sweep as deployed (engine, ledger, alerts)
 // over the fakes, every call held 20 ms as a network round trip would be:
@@ -68,7 +49,7 @@ func BenchmarkSweepAtLatency(b *testing.B) {
 						Options: sweep.Options{Region: "eu-west-1", Concurrency: c, PageSize: 1000},
 						Log:     quiet,
 					}
-					resetPeakRSS()
+					emulator.ResetPeakRSS()
 					b.StartTimer()
 					start := time.Now()
 					p, err := h.Part(context.Background(), fake.Account, &sweep.Continuation{Run: "bench"}, quiet)
@@ -76,7 +57,7 @@ func BenchmarkSweepAtLatency(b *testing.B) {
 						b.Fatal(err, p.Tally.Seen)
 					}
 					perSec = float64(n) / time.Since(start).Seconds()
-					rss = peakRSS()
+					rss, _ = emulator.PeakRSS("self")
 				}
 				b.ReportMetric(perSec, "buckets/s")
 				b.ReportMetric(rss, "peak-RSS-MiB")
