@@ -159,24 +159,34 @@ func malformed(format string, args ...any) error {
 // formed but not for bucketguard (failed calls, other names, other services)
 // parse without error: SkipReason says why they need nothing.
 func Parse(raw []byte) (Change, error) {
+	env, rec, err := decode(raw)
+	if err != nil {
+		return Change{}, err
+	}
+	return fromRecord(env, rec)
+}
+
+// decode reads the EventBridge envelope (if any) and the CloudTrail record
+// in it, with the checks every parser of these events makes.
+func decode(raw []byte) (envelope, record, error) {
 	if len(raw) > MaxEventBytes {
-		return Change{}, malformed("event is %d bytes, more than the %d EventBridge allows", len(raw), MaxEventBytes)
+		return envelope{}, record{}, malformed("event is %d bytes, more than the %d EventBridge allows", len(raw), MaxEventBytes)
 	}
 	trimmed := bytes.TrimSpace(raw)
 	if len(trimmed) == 0 || trimmed[0] != '{' {
-		return Change{}, malformed("event is not a JSON object")
+		return envelope{}, record{}, malformed("event is not a JSON object")
 	}
 	var env envelope
 	if err := json.Unmarshal(trimmed, &env); err != nil {
-		return Change{}, malformed("event is not valid JSON of the expected shape: %v", err)
+		return envelope{}, record{}, malformed("event is not valid JSON of the expected shape: %v", err)
 	}
 	detail := json.RawMessage(trimmed) // a bare CloudTrail record
 	if env.Detail != nil {
 		if env.Version != nil && *env.Version != "0" {
-			return Change{}, malformed("EventBridge envelope version %q is not 0", *env.Version)
+			return envelope{}, record{}, malformed("EventBridge envelope version %q is not 0", *env.Version)
 		}
 		if env.DetailType != DetailType {
-			return Change{}, malformed("detail-type %q is not %q", env.DetailType, DetailType)
+			return envelope{}, record{}, malformed("detail-type %q is not %q", env.DetailType, DetailType)
 		}
 		detail = env.Detail
 	} else {
@@ -184,16 +194,18 @@ func Parse(raw []byte) (Change, error) {
 	}
 	detail = bytes.TrimSpace(detail)
 	if len(detail) == 0 || detail[0] != '{' {
-		return Change{}, malformed("detail is not a JSON object")
+		return envelope{}, record{}, malformed("detail is not a JSON object")
 	}
 	var rec record
 	if err := json.Unmarshal(detail, &rec); err != nil {
-		return Change{}, malformed("CloudTrail record: %v", err)
+		return envelope{}, record{}, malformed("CloudTrail record: %v", err)
 	}
-	return fromRecord(env, rec)
+	return env, rec, nil
 }
 
-func fromRecord(env envelope, rec record) (Change, error) {
+// header reads what every CloudTrail record has: name, source, version,
+// time, id, region, account, actor.
+func header(env envelope, rec record) (Change, error) {
 	if rec.EventName == "" {
 		return Change{}, malformed("eventName is missing")
 	}
@@ -233,6 +245,14 @@ func fromRecord(env envelope, rec record) (Change, error) {
 	}
 	if c.EventID == "" {
 		return Change{}, malformed("eventID is missing")
+	}
+	return c, nil
+}
+
+func fromRecord(env envelope, rec record) (Change, error) {
+	c, err := header(env, rec)
+	if err != nil {
+		return Change{}, err
 	}
 
 	// A failed call, another service or a name we do not watch needs no
