@@ -36,7 +36,7 @@ vet:
 	.ci/layers
 
 unit:
-	$(GO) test -count=1 ./...
+	$(GO) test -race -count=1 ./...
 
 ## integration: the tests tagged integration, against moto server on loopback
 ## (the remediate function under the Lambda Runtime Interface Emulator reads

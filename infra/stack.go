@@ -4,6 +4,7 @@ import (
 	"path/filepath"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
@@ -30,6 +31,9 @@ type Stack struct {
 	Detection  *Detection
 	Trail      *Trail
 	Monitoring *Monitoring
+	// Watchdog tells the operations topic when bucketguard is blinded or
+	// disarmed (docs/selfdefense.md).
+	Watchdog *Watchdog
 }
 
 // Function sizes, from measurement (make demo, on the emulator): one event
@@ -120,6 +124,22 @@ func NewStack(scope constructs.Construct, id string, p *StackProps) *Stack {
 		Functions: watched,
 		Queues:    queues,
 	})
+	own := Own{
+		Rules:     []string{*s.Detection.Rule.RuleName()},
+		Functions: []string{*s.Remediate.Function.FunctionName()},
+		Roles:     []string{*s.Remediate.Role.RoleName()},
+		Topics:    []string{*s.Alerting.Topic.TopicArn(), *s.Monitoring.OpsTopic.TopicArn()},
+		Keys:      []string{*s.Alerting.Key.KeyArn()},
+	}
+	if s.Sweep != nil {
+		own.Rules = append(own.Rules, *s.Sweep.Node().FindChild(jsii.String("Schedule")).(awsevents.IRule).RuleName())
+		own.Functions = append(own.Functions, *s.Sweep.Function.FunctionName())
+		own.Roles = append(own.Roles, *s.Sweep.Role.RoleName())
+	}
+	for _, name := range sortedKeys(queues) {
+		own.Queues = append(own.Queues, *queues[name].QueueName())
+	}
+	s.Watchdog = NewWatchdog(stack, "Watchdog", &WatchdogProps{Own: own, OpsTopic: s.Monitoring.OpsTopic, DeadLetter: deadLetters})
 	awscdk.NewCfnOutput(stack, jsii.String("AlertTopicArn"), &awscdk.CfnOutputProps{Value: s.Alerting.Topic.TopicArn(),
 		Description: jsii.String("subscribe owners here, with a filter policy on the owner attribute")})
 	awscdk.NewCfnOutput(stack, jsii.String("RemediatorRoleArn"), &awscdk.CfnOutputProps{Value: s.Remediate.Role.RoleArn(),

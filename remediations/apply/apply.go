@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -61,29 +62,49 @@ func Run(ctx context.Context, c Clients, t posture.Target, steps []plan.Step, ma
 		written int
 		wg      sync.WaitGroup
 	)
+	// admit decides, under mu, whether step i may start.
+	admit := func(i int) bool {
+		if stopErr == nil {
+			if dl, ok := ctx.Deadline(); ok && dl.Sub(now()) < margin {
+				stopErr, reason = awserr.ErrDeadline, "the invocation's deadline was near"
+				log.Warn("stop", "reason", "deadline near", "step", steps[i].Op, "left", dl.Sub(now()).String())
+			}
+		}
+		if stopErr != nil {
+			res[i].Reason = reason
+			return false
+		}
+		return true
+	}
+	// The writes that wait for nothing are admitted together, before any
+	// of them runs: a failure of one never stops another that was ready
+	// at the same moment.
+	waits := make([]bool, len(steps))
+	admitted := make([]bool, len(steps))
+	for i, st := range steps {
+		waits[i] = slices.ContainsFunc(steps, func(o plan.Step) bool { return plan.DependsOn(st, o) })
+		if !waits[i] {
+			admitted[i] = admit(i)
+		}
+	}
 	for i, st := range steps {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			defer close(done[i])
-			for j := range steps {
-				if j != i && plan.DependsOn(st, steps[j]) {
-					<-done[j]
+			if waits[i] {
+				for j := range steps {
+					if j != i && plan.DependsOn(st, steps[j]) {
+						<-done[j]
+					}
 				}
-			}
-			mu.Lock()
-			if stopErr == nil {
-				if dl, ok := ctx.Deadline(); ok && dl.Sub(now()) < margin {
-					stopErr, reason = awserr.ErrDeadline, "the invocation's deadline was near"
-					log.Warn("stop", "reason", "deadline near", "step", st.Op, "left", dl.Sub(now()).String())
-				}
-			}
-			if stopErr != nil {
-				res[i].Reason = reason
+				mu.Lock()
+				admitted[i] = admit(i)
 				mu.Unlock()
+			}
+			if !admitted[i] {
 				return
 			}
-			mu.Unlock()
 			err := write(ctx, c, t, st)
 			mu.Lock()
 			defer mu.Unlock()
