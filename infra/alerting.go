@@ -51,7 +51,7 @@ func NewAlerting(scope constructs.Construct, id string, props *AlertingProps) *A
 	}), jsii.Bool(true))
 	// The watchdog's rules publish to the encrypted operations topic:
 	// EventBridge needs the key to, as CloudWatch does.
-	// https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html#compatibility-with-aws-services
+	// https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html
 	key.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 		Sid:        jsii.String("EventBridgePublishesToOpsTopic"),
 		Principals: &[]awsiam.IPrincipal{awsiam.NewServicePrincipal(jsii.String("events.amazonaws.com"), nil)},
