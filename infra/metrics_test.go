@@ -12,14 +12,15 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 
 	"github.com/bucketguard/bucketguard/events"
-	"github.com/bucketguard/bucketguard/remediations"
-	"github.com/bucketguard/bucketguard/remediations/alert"
 	"github.com/bucketguard/bucketguard/remediations/config"
 	"github.com/bucketguard/bucketguard/remediations/contract"
 	"github.com/bucketguard/bucketguard/remediations/emulator"
 	"github.com/bucketguard/bucketguard/remediations/fake"
 	"github.com/bucketguard/bucketguard/remediations/handler"
+	"github.com/bucketguard/bucketguard/remediations/incident"
+	"github.com/bucketguard/bucketguard/remediations/op"
 	"github.com/bucketguard/bucketguard/remediations/posture"
+	"github.com/bucketguard/bucketguard/remediations/startup"
 	"github.com/bucketguard/bucketguard/remediations/sweep"
 )
 
@@ -46,23 +47,37 @@ func metricFilters(t *testing.T, tpl map[string]any) []metricFilter {
 	return out
 }
 
-// handlerLog is the remediate function's log for two events: one whose
-// alert is published, one whose alert reaches neither SNS nor a queue.
+// handlerLog is the remediate function's log for three events: one whose
+// alert is published, one whose alert reaches neither SNS nor a queue, and
+// one fixed while the ledger refuses its journal.
 func handlerLog(t *testing.T) string {
 	t.Helper()
 	f := fake.New()
-	for _, b := range []string{"acme-one", "acme-two"} {
+	buckets := []string{"acme-one", "acme-two", "acme-three"}
+	for _, b := range buckets {
 		f.Put(b, fake.Bucket{Policy: emulator.PolicyDoc(emulator.PublicReadStatement(b))})
 	}
 	var logs bytes.Buffer
 	h := &handler.Handler{
-		Engine: &remediations.Engine{S3: f.S3(), Control: f.Control(), Config: config.Default()},
-		Alerts: &alert.Sender{SNS: f.SNS(), TopicARN: "arn:aws:sns:eu-west-1:111122223333:alerts"},
-		Log:    slog.New(slog.NewJSONHandler(&logs, nil)),
+		Incidents: wire(f, nil),
+		Log:       slog.New(slog.NewJSONHandler(&logs, nil)),
 	}
-	for i, b := range []string{"acme-one", "acme-two"} {
-		if i == 1 {
+	for i, b := range buckets {
+		switch i {
+		case 1:
 			f.Fault = fake.FailOp("sns:Publish", fake.APIError("InternalError", "SNS is down"))
+		case 2:
+			f.Fault = nil
+			h.Incidents = wire(f, f.Store())
+			updates := 0
+			f.Fault = func(o op.Operation, _ string, _ int) error {
+				if o == op.UpdateItem {
+					if updates++; updates == 2 { // the claim passes; the journal is refused
+						return fake.APIError("InternalServerError", "the table is down")
+					}
+				}
+				return nil
+			}
 		}
 		ev := eventFor(t, b)
 		if _, err := h.Process(context.Background(), ev); (err != nil) != (i == 1) {
@@ -113,12 +128,11 @@ func sweepLog(t *testing.T) (string, sweep.Tally) {
 		Invocation: func(context.Context) (sweep.Invocation, bool) {
 			return sweep.Invocation{RequestID: "run-1", FunctionARN: "arn:aws:lambda:eu-west-1:111122223333:function:sweep"}, true
 		},
-		Engine:  &remediations.Engine{S3: f.S3(), Control: f.Control(), Config: config.Default()},
-		List:    f.S3(),
-		Alerts:  &alert.Sender{SNS: f.SNS(), TopicARN: "arn:aws:sns:eu-west-1:111122223333:alerts"},
-		Next:    noInvoke{},
-		Options: sweep.Options{Region: "eu-west-1", Concurrency: 2, Margin: time.Second},
-		Log:     log,
+		Incidents: wire(f, nil),
+		List:      f.S3(),
+		Next:      noInvoke{},
+		Options:   sweep.Options{Region: "eu-west-1", Concurrency: 2, Margin: time.Second},
+		Log:       log,
 	}
 	cont := &sweep.Continuation{Run: "run-1", Part: 1}
 	progress, err := h.Part(context.Background(), fake.Account, cont, log)
@@ -138,8 +152,8 @@ func sweepLog(t *testing.T) (string, sweep.Tally) {
 func TestMetricFiltersCountRealLogLines(t *testing.T) {
 	_, tpls, _ := synth(t)
 	filters := metricFilters(t, tpls[0])
-	if len(filters) != 4 {
-		t.Fatalf("%d metric filters, want 2 per function", len(filters))
+	if len(filters) != 6 {
+		t.Fatalf("%d metric filters, want 3 per function", len(filters))
 	}
 	hlog := handlerLog(t)
 	slog, tally := sweepLog(t)
@@ -149,11 +163,19 @@ func TestMetricFiltersCountRealLogLines(t *testing.T) {
 	logs := map[string][]map[string]any{"Remediate": jsonLines(t, hlog), "Sweep": jsonLines(t, slog)}
 	want := map[string]map[string]int{
 		// metric → function → count
-		"Remediations":      {"Remediate": 2, "Sweep": 2}, // the part's 2 bucket alerts; Handle then finds them clean
+		"Remediations":      {"Remediate": 3, "Sweep": 2}, // the part's 2 bucket alerts; Handle then finds them clean
 		"UndeliveredAlerts": {"Remediate": 1, "Sweep": 3}, // the 2 bucket alerts and Handle's summary, once each
+		"Unjournaled":       {"Remediate": 1, "Sweep": 0},
 	}
 	for _, f := range filters {
 		fn := f.dimensions["Function"]
+		if fn == "" { // one metric for every function: the filter's id names it
+			for _, name := range []string{"Remediate", "Sweep"} {
+				if strings.Contains(f.id, name) {
+					fn = name
+				}
+			}
+		}
 		p, err := parseFilter(f.pattern)
 		if err != nil {
 			t.Fatalf("%s: %v", f.id, err)
@@ -182,4 +204,12 @@ func TestMetricFiltersCountRealLogLines(t *testing.T) {
 	if !strings.Contains(hlog, `"kind":"bucket"`) || !strings.Contains(slog, `"kind":"sweep-summary"`) {
 		t.Error("the alert lines do not say their kind")
 	}
+}
+
+// wire wires the protocol over the fakes as start-up does, with the ledger
+// given (nil: none).
+func wire(f *fake.Fake, l startup.Ledger) *incident.Protocol {
+	cfg := config.Default()
+	cfg.TopicARN = "arn:aws:sns:eu-west-1:111122223333:alerts"
+	return startup.Wire(cfg, startup.Clients{S3: f.S3(), Control: f.Control(), SNS: f.SNS(), Ledger: l})
 }

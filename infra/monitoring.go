@@ -124,6 +124,22 @@ func NewMonitoring(scope constructs.Construct, id string, p *MonitoringProps) *M
 			awscloudwatch.NewGraphWidget(&awscloudwatch.GraphWidgetProps{Title: jsii.String(w.Name + ": invocations and errors"),
 				Left: &[]awscloudwatch.IMetric{w.Function.MetricInvocations(five), w.Function.MetricErrors(five), w.Function.MetricThrottles(five)}, Width: jsii.Number(12)}))
 	}
+	// A write made without a durable journal: until its alert is told, a
+	// death of the attempt would lose the incident. One metric for every
+	// function (no dimension), so one alarm.
+	unjournaled := awscloudwatch.NewMetric(&awscloudwatch.MetricProps{Namespace: jsii.String(Namespace), MetricName: jsii.String("Unjournaled"),
+		Statistic: jsii.String("Sum"), Period: awscdk.Duration_Minutes(jsii.Number(5))})
+	for _, w := range p.Functions {
+		awslogs.NewMetricFilter(c, jsii.String(w.Name+"Unjournaled"), &awslogs.MetricFilterProps{
+			LogGroup:        w.LogGroup,
+			FilterPattern:   awslogs.FilterPattern_Literal(jsii.String(contract.UnjournaledLines())),
+			MetricNamespace: jsii.String(Namespace),
+			MetricName:      unjournaled.MetricName(),
+			MetricValue:     jsii.String("1"),
+		})
+	}
+	alarm("Unjournaled", unjournaled, 1, awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD, awscloudwatch.TreatMissingData_NOT_BREACHING,
+		"bucketguard: a fix went ahead without its journal (the ledger refused it); an attempt that died then would lose the incident's alert")
 	for _, name := range sortedKeys(p.Queues) {
 		q := p.Queues[name]
 		alarm(name+"NotEmpty", q.MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{

@@ -17,12 +17,6 @@ import (
 	"github.com/bucketguard/bucketguard/remediations/op"
 )
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	jsii.Close()
-	os.Exit(code)
-}
-
 var (
 	fixtureOnce sync.Once
 	fixture     struct {
@@ -183,7 +177,7 @@ func TestFunctions(t *testing.T) {
 			}
 		}
 		fn := function(t, tpl, "RemediateFunction")
-		// Issue 11.6: the remediate function's concurrency is reserved
+		// The remediate function's concurrency is reserved
 		// (the default, from context), the sweep's is not.
 		if fn["ReservedConcurrentExecutions"] != float64(DefaultRemediateConcurrency) {
 			t.Errorf("remediate reserved concurrency %v, want %d", fn["ReservedConcurrentExecutions"], DefaultRemediateConcurrency)
@@ -341,7 +335,7 @@ func checkRole(t *testing.T, tpl map[string]any, fn string, s Settings, extra []
 				t.Errorf("%s: %s resource %s", fn, k.name, jsonOf(st["Resource"]))
 			}
 		}
-		// Issue 10.5: every write is tied to the function's own credentials.
+		// Every write is tied to the function's own credentials.
 		cond := jsonOf(w["Condition"])
 		if !strings.Contains(cond, `"ArnLike":{"lambda:SourceFunctionArn":[{"Fn::GetAtt":["`+fn+`Function`) {
 			t.Errorf("%s: writes on %s not tied to the function: %s", fn, k.name, cond)

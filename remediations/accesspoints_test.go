@@ -30,7 +30,7 @@ func apPolicy(name string, stmts ...string) string {
 	return doc(stmts...)
 }
 
-// Issue 10.1: a bucket that delegates to its access points, with an access
+// A bucket that delegates to its access points, with an access
 // point whose Block Public Access is off and whose policy opens read, write
 // and delete to everyone. Before, check said "clean"; now the access point's
 // public statement goes, its partner statement stays byte for byte, and the

@@ -12,7 +12,6 @@ import (
 	"log/slog"
 	"reflect"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
@@ -21,7 +20,6 @@ import (
 	"github.com/bucketguard/bucketguard/remediations/awserr"
 	"github.com/bucketguard/bucketguard/remediations/config"
 	"github.com/bucketguard/bucketguard/remediations/contract"
-	"github.com/bucketguard/bucketguard/remediations/ledger"
 	"github.com/bucketguard/bucketguard/remediations/op"
 	"github.com/bucketguard/bucketguard/remediations/plan"
 	"github.com/bucketguard/bucketguard/remediations/posture"
@@ -44,8 +42,8 @@ type ControlClient interface {
 // Approvals remembers each bucket's public-read approval between
 // invocations (ledger.Store).
 type Approvals interface {
-	Approval(ctx context.Context, account, bucket string) (*ledger.Approval, error)
-	SetApproval(ctx context.Context, account, bucket string, a ledger.Approval, by string, at time.Time) error
+	Approval(ctx context.Context, account, bucket string) (*plan.ApprovalTags, error)
+	SetApproval(ctx context.Context, account, bucket string, a plan.ApprovalTags, by string, at time.Time) error
 }
 
 // Engine evaluates targets. Build it once; it is safe for concurrent use.
@@ -56,9 +54,6 @@ type Engine struct {
 	// Approvals, when set, records approvals, so that a call that changes
 	// one is told against what was there.
 	Approvals Approvals
-	// Journal, when set, keeps each evaluation's journal before its first
-	// write (EvaluateJournaled).
-	Journal Journaler
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
 }
@@ -89,267 +84,363 @@ func (e *Engine) Needs(t posture.Target) read.Needs {
 // Result then holds what was done so far. Permanent failures (AccessDenied,
 // a vanished bucket) are in the Result, with a nil error.
 func (e *Engine) Evaluate(ctx context.Context, t posture.Target, trigger *events.Change, log *slog.Logger) (Result, error) {
-	return e.EvaluateJournaled(ctx, t, trigger, Incident{}, log)
+	return e.EvaluateAttempt(ctx, t, trigger, Attempt{}, log)
 }
 
-// Incident ties an evaluation that may write to its incident (a CloudTrail
-// event, or a bucket of a sweep run).
-type Incident struct {
-	// Key names the incident; the journal is kept under it. Empty keeps
-	// none.
-	Key string
-	// Attempt names this attempt: its own journal is replaced when the
-	// fix is planned again, an earlier attempt's is kept.
-	Attempt string
+// Attempt is what the incident protocol (package incident) gives an
+// evaluation that may write: a gate to pass and a place to keep the journal
+// before the first write.
+type Attempt struct {
 	// Gate, when set, is asked before the first write: an error stops the
 	// evaluation without writing (the incident could not be claimed, or
 	// another delivery of it is running) and is returned.
 	Gate func() error
+	// Keep, when set, makes the journal durable. It is called before the
+	// first write, again when the fix is planned again, and before an
+	// approval record changes what a retry would see.
+	Keep func(context.Context, Journal) error
 }
 
-// EvaluateJournaled is Evaluate that, before its first write, passes the
-// incident's gate and keeps the journal under its key with e.Journal, so
-// that a retry can tell the whole incident.
-func (e *Engine) EvaluateJournaled(ctx context.Context, t posture.Target, trigger *events.Change, inc Incident, log *slog.Logger) (res Result, err error) {
+// EvaluateAttempt is Evaluate for one attempt at an incident: no write
+// before the attempt's gate is passed and its journal kept.
+func (e *Engine) EvaluateAttempt(ctx context.Context, t posture.Target, trigger *events.Change, at Attempt, log *slog.Logger) (Result, error) {
 	start := e.now()
-	res = Result{Trigger: trigger, Target: t, Mode: e.Config.Mode, Findings: []plan.Finding{}, Actions: []ActionResult{}, Started: start.UTC()}
-	defer func() { res.Duration = e.now().Sub(start).Round(time.Millisecond).String() }()
+	ev := &evaluation{e: e, trigger: trigger, log: log, gate: at.Gate, journal: &keeper{keep: at.Keep, log: log},
+		res: Result{Trigger: trigger, Target: t, Mode: e.Config.Mode, Findings: []plan.Finding{}, Actions: []ActionResult{}, Started: start.UTC()}}
+	res, err := ev.run(ctx, t)
+	res.Duration = e.now().Sub(start).Round(time.Millisecond).String()
+	return res, err
+}
 
-	reader := read.Clients{S3: e.S3, Control: e.Control}
-	if ap := t.AccessPoint; ap != nil && ap.Kind == posture.BucketAccessPoint {
-		// A bucket's access point: evaluate its bucket, with all its
-		// access points.
-		bucket, err := read.AccessPointBucket(ctx, e.Control, t.Account, t.Region, ap.Name)
-		switch {
-		case awserr.Code(err) == "NoSuchAccessPoint":
-			res.Status = contract.Clean
-			log.Info(contract.MsgSkip, "reason", "access point gone", "access_point", ap.Name)
-			return res, nil
-		case awserr.Transient(err):
-			return res, &awserr.TransientError{Op: string(op.GetAccessPoint), Err: err}
-		case err != nil:
-			res.Status, res.Severity, res.Error = contract.Failed, plan.High, err.Error()
-			res.Findings = append(res.Findings, plan.Finding{ID: plan.Unreadable("access-point"), Severity: plan.High, Setting: "access-point", AccessPoint: ap.Name,
-				Summary: fmt.Sprintf("could not find the bucket of access point %s (%s); it was not judged", ap.Name, awserr.Describe(err))})
-			return res, nil
-		}
-		t = posture.Target{Account: t.Account, Region: t.Region, Bucket: bucket}
-		res.Target = t
+// evaluation is one evaluation of a target. Its methods are the arrows of
+// the flow: resolve → read → plan → prewrite → write and verify → finish.
+// run's goroutine owns it; the approval record and the journal saves work
+// on copies of what they write.
+type evaluation struct {
+	e       *Engine
+	trigger *events.Change
+	log     *slog.Logger
+	gate    func() error
+	journal *keeper
+	in      plan.Input
+	before  posture.Posture
+	plan    plan.Plan
+	res     Result
+}
+
+func (ev *evaluation) run(ctx context.Context, t posture.Target) (Result, error) {
+	t, done, err := ev.resolve(ctx, t)
+	if done {
+		return ev.res, err
 	}
-	prior := e.priorApproval(ctx, t, trigger, log) // in the read round
-	before, err := read.Posture(ctx, reader, t, e.Needs(t))
-	res.Before = &before
-	if errors.Is(err, awserr.ErrBucketGone) {
-		res.Status, res.Severity, res.Error = contract.BucketGone, plan.Info, err.Error()
-		res.Findings = append(res.Findings, plan.Finding{ID: plan.BucketGone, Severity: plan.Info, Setting: "bucket",
-			Summary: "the bucket no longer exists (NoSuchBucket): nothing is left to fix"})
-		log.Info(contract.MsgSkip, "reason", "bucket gone")
-		return res, nil
+	prior := ev.e.priorApproval(ctx, t, ev.trigger, ev.log) // in the read round
+	if done, err := ev.read(ctx, t); done {
+		return ev.res, err
 	}
-	if err != nil {
-		return res, err
-	}
-	in := plan.Input{Config: e.Config, Now: e.now()}
-	if trigger != nil {
-		in.Event, in.Actor, in.RequestTags, in.RemovedTags = trigger.Name, trigger.Actor.String(), trigger.RequestTags, trigger.RemovedTags
-		in.PriorApproval, in.ApprovalsRecorded = prior()
-	}
-	p := plan.New(before, in)
-	var record sync.WaitGroup // the approval record is written beside what follows
-	defer record.Wait()
-	if p.RecordApproval != nil && e.Approvals != nil {
-		rec := ledger.Approval{Value: p.RecordApproval.Value, Until: p.RecordApproval.Until}
-		record.Add(1)
-		go func() {
-			defer record.Done()
-			// The record changes what a retry would see: the journal,
-			// kept first, lets the retry still tell the change.
-			if e.Journal != nil && inc.Key != "" {
-				if j, err := journalOf(res.Started, p); err == nil {
-					if err := e.Journal.SaveJournal(ctx, inc.Key, inc.Attempt, j); err != nil {
-						log.Warn("journal", contract.FieldErr, err)
-					}
-				}
-			}
-			if err := e.Approvals.SetApproval(ctx, t.Account, t.Bucket, rec, in.Actor, in.Now); err != nil {
-				log.Warn("approval record", contract.FieldErr, err) // told this time; the next change is told against the older record
-			}
-		}()
-	}
+	ev.planFirst(prior)
+	recorded := ev.recordApproval(ctx, t)
+	defer recorded()
 	var gateErr error
-	if p.Mode == config.Enforce && len(p.Steps) > 0 {
-		// Before the first write: the journal, and the policy and ACL read
-		// again, in one round; a concurrent change is planned again.
-		p, gateErr = e.prewrite(ctx, t, &before, in, p, inc, log, &res)
+	if ev.writes() {
+		gateErr = ev.prewrite(ctx, t)
 	}
-	res.Findings, res.Exemption, res.Severity = p.Findings, p.Exemption, p.Severity()
-	res.Notes = append(res.Notes, p.Notes...)
-	res.Unresolved = p.Unresolved
-	res.Owner = before.Tags.Value[e.Config.OwnerTagKey]
-	for _, n := range p.Notes {
-		log.Warn("cross-check", "note", n)
-	}
-	log.Info(contract.MsgPlan, "findings", len(p.Findings), contract.FieldSeverity, res.Severity, "steps", len(p.Steps), "mode", p.Mode)
-
-	outcome := planned(p)
+	ev.summarize()
+	outcome := planned(ev.plan)
 	runErr := gateErr
-	if p.Mode == config.Enforce && len(p.Steps) > 0 && gateErr == nil {
-		runErr = e.run(ctx, t, p, outcome, log, &res)
+	switch {
+	case gateErr != nil:
+		notStarted(outcome, gateErr)
+	case ev.writes():
+		runErr = ev.e.run(ctx, t, ev.plan, outcome, ev.log, &ev.res)
 	}
-	if gateErr != nil {
-		for k, ar := range outcome {
-			if ar.Outcome == Planned {
-				ar.Outcome, ar.Detail = NotStarted, gateErr.Error()
-				outcome[k] = ar
-			}
+	return ev.finish(outcome, runErr)
+}
+
+// writes reports whether the plan has writes to make.
+func (ev *evaluation) writes() bool { return ev.plan.Mode == config.Enforce && len(ev.plan.Steps) > 0 }
+
+// resolve turns a bucket's access point into its bucket: the bucket is
+// evaluated, with all its access points. done reports that the evaluation
+// ends here (the access point is gone, or its bucket cannot be found).
+func (ev *evaluation) resolve(ctx context.Context, t posture.Target) (posture.Target, bool, error) {
+	ap := t.AccessPoint
+	if ap == nil || ap.Kind != posture.BucketAccessPoint {
+		return t, false, nil
+	}
+	bucket, err := read.AccessPointBucket(ctx, ev.e.Control, t.Account, t.Region, ap.Name)
+	switch {
+	case awserr.Code(err) == "NoSuchAccessPoint":
+		ev.res.Status = contract.Clean
+		ev.log.Info(contract.MsgSkip, "reason", "access point gone", "access_point", ap.Name)
+		return t, true, nil
+	case awserr.Transient(err):
+		return t, true, &awserr.TransientError{Op: string(op.GetAccessPoint), Err: err}
+	case err != nil:
+		ev.res.Status, ev.res.Severity, ev.res.Error = contract.Failed, plan.High, err.Error()
+		ev.res.Findings = append(ev.res.Findings, plan.AccessPointUnresolvedFinding(ap.Name, awserr.Describe(err)))
+		return t, true, nil
+	}
+	t = posture.Target{Account: t.Account, Region: t.Region, Bucket: bucket}
+	ev.res.Target = t
+	return t, false, nil
+}
+
+// read is the read round. done reports that the evaluation ends here.
+func (ev *evaluation) read(ctx context.Context, t posture.Target) (done bool, err error) {
+	ev.before, err = read.Posture(ctx, read.Clients{S3: ev.e.S3, Control: ev.e.Control}, t, ev.e.Needs(t))
+	ev.res.Before = &ev.before
+	switch {
+	case errors.Is(err, awserr.ErrBucketGone):
+		ev.res.Status, ev.res.Severity, ev.res.Error = contract.BucketGone, plan.Info, err.Error()
+		ev.res.Findings = append(ev.res.Findings, plan.BucketGoneFinding())
+		ev.log.Info(contract.MsgSkip, "reason", "bucket gone")
+		return true, nil
+	case err != nil:
+		return true, err
+	}
+	return false, nil
+}
+
+// planFirst makes the first plan, from what the read round saw.
+func (ev *evaluation) planFirst(prior func() (*plan.ApprovalTags, bool)) {
+	ev.in = plan.Input{Config: ev.e.Config, Now: ev.e.now()}
+	if c := ev.trigger; c != nil {
+		ev.in.Event, ev.in.Actor, ev.in.RequestTags, ev.in.RemovedTags = c.Name, c.Actor.String(), c.RequestTags, c.RemovedTags
+		ev.in.PriorApproval, ev.in.ApprovalsRecorded = prior()
+	}
+	ev.plan = plan.New(ev.before, ev.in)
+}
+
+// recordApproval starts recording the approval the plan saw, beside what
+// follows, and returns a function that waits for it. The record changes
+// what a retry would see, so the journal of the first plan is kept first:
+// the retry still tells the change.
+func (ev *evaluation) recordApproval(ctx context.Context, t posture.Target) (wait func()) {
+	a := ev.plan.RecordApproval
+	if a == nil || ev.e.Approvals == nil {
+		return func() {}
+	}
+	j, rec, by, at := ev.journalOf(), *a, ev.in.Actor, ev.in.Now
+	n := ev.journal.next()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		ev.journal.save(ctx, n, j)
+		if err := ev.e.Approvals.SetApproval(ctx, t.Account, t.Bucket, rec, by, at); err != nil {
+			ev.log.Warn("approval record", contract.FieldErr, err) // told this time; the next change is told against the older record
 		}
+	}()
+	return func() { <-done }
+}
+
+// journalOf is the journal of the plan as it stands.
+func (ev *evaluation) journalOf() Journal {
+	p := ev.plan
+	return Journal{Started: ev.res.Started, Findings: p.Findings, Actions: p.Actions, Exemption: p.Exemption, Notes: p.Notes, Unresolved: p.Unresolved}
+}
+
+// summarize puts the plan's verdict in the result.
+func (ev *evaluation) summarize() {
+	p := ev.plan
+	ev.res.Findings, ev.res.Exemption, ev.res.Severity = p.Findings, p.Exemption, p.Severity()
+	ev.res.Notes = append(ev.res.Notes, p.Notes...)
+	ev.res.Unresolved = p.Unresolved
+	ev.res.Owner = ev.before.Tags.Value[ev.e.Config.OwnerTagKey]
+	ev.res.Journaled = ev.journal.kept()
+	for _, n := range p.Notes {
+		ev.log.Warn("cross-check", "note", n)
 	}
-	for _, a := range p.Actions {
-		res.Actions = append(res.Actions, outcome[a.Key()])
+	ev.log.Info(contract.MsgPlan, "findings", len(p.Findings), contract.FieldSeverity, ev.res.Severity, "steps", len(p.Steps), "mode", p.Mode)
+}
+
+// finish puts the actions' outcomes and the status in the result.
+func (ev *evaluation) finish(outcome map[string]ActionResult, runErr error) (Result, error) {
+	for _, a := range ev.plan.Actions {
+		ev.res.Actions = append(ev.res.Actions, outcome[a.Key()])
 	}
-	res.Status = status(res, p.Mode)
+	ev.res.Status = status(ev.res, ev.plan.Mode)
 	switch {
 	case errors.Is(runErr, awserr.ErrBucketGone):
-		res.Error = runErr.Error()
-		return res, nil // nothing left to retry for
+		ev.res.Error = runErr.Error()
+		return ev.res, nil // nothing left to retry for
 	case runErr != nil:
-		res.Error = runErr.Error()
-		return res, runErr
+		ev.res.Error = runErr.Error()
+		return ev.res, runErr
 	}
-	return res, nil
+	return ev.res, nil
+}
+
+// notStarted marks every planned action as not started, and why.
+func notStarted(outcome map[string]ActionResult, why error) {
+	for k, ar := range outcome {
+		if ar.Outcome == Planned {
+			ar.Outcome, ar.Detail = NotStarted, why.Error()
+			outcome[k] = ar
+		}
+	}
 }
 
 // maxReplans bounds how many times a concurrent change of the policy or the
 // ACL is planned again before bucketguard gives up writing them.
 const maxReplans = 3
 
-// prewrite is the round before the first write: the journal is made
-// durable (when a journaler and a key are given) while the bucket policy
-// and ACL about to be written are read again. S3 has no conditional write
-// for either, so a change made since the posture read (a new partner
-// statement, say) would be overwritten: instead it is planned again from
-// what is there now, at most maxReplans times; after that the policy and
-// ACL are left unwritten and the conflict is reported.
-func (e *Engine) prewrite(ctx context.Context, t posture.Target, before *posture.Posture, in plan.Input, p plan.Plan, inc Incident, log *slog.Logger, res *Result) (plan.Plan, error) {
-	if inc.Gate != nil {
-		if err := inc.Gate(); err != nil {
-			return p, err
+// prewrite is the round before the first write: once the gate is passed,
+// the journal is made durable while the bucket policy and ACL about to be
+// written are read again. S3 has no conditional write for either, so a
+// change made since the posture read (a new partner statement, say) would
+// be overwritten: instead it is planned again from what is there now, at
+// most maxReplans times; after that the policy and ACL are left unwritten
+// and the conflict is reported.
+func (ev *evaluation) prewrite(ctx context.Context, t posture.Target) error {
+	if ev.gate != nil {
+		if err := ev.gate(); err != nil {
+			return err
 		}
 	}
 	var seen []string
 	for attempt := 1; ; attempt++ {
-		var wg sync.WaitGroup
-		if e.Journal != nil && inc.Key != "" {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				j, err := journalOf(res.Started, p)
-				if err == nil {
-					err = e.Journal.SaveJournal(ctx, inc.Key, inc.Attempt, j)
-				}
-				if err != nil {
-					log.Warn("journal", contract.FieldErr, err) // the alert is then due from this attempt
-					res.Journaled = false
-					return
-				}
-				res.Journaled = true
-			}()
-		}
-		again := *before
-		var ops []op.Operation
-		for _, st := range p.Steps {
-			switch {
-			case st.AccessPoint != nil:
-			case st.Op == op.PutBucketPolicy || st.Op == op.DeleteBucketPolicy:
-				ops = append(ops, op.GetBucketPolicy)
-			case st.Op == op.PutBucketAcl:
-				ops = append(ops, op.GetBucketAcl)
-			}
-		}
-		ops = slices.Compact(ops)
-		var rr read.RoundResult
-		if len(ops) > 0 {
-			rr = read.Round(ctx, read.Clients{S3: e.S3, Control: e.Control}, &again, ops, false)
-		}
-		wg.Wait()
+		changed, err := ev.readAgain(ctx, t)
 		switch {
-		case rr.Gone != nil:
-			return p, fmt.Errorf("read again before writing: %w", awserr.ErrBucketGone)
-		case len(rr.Transient) > 0:
-			// Not knowing what is there now, writing would be blind: the
-			// retry plans again.
-			return p, fmt.Errorf("read again before writing: %w", errors.Join(rr.Transient...))
+		case err != nil:
+			return err
+		case len(changed) == 0:
+			return nil
 		}
-		var changed []string
-		policyAgain := slices.Contains(ops, op.GetBucketPolicy)
-		aclAgain := slices.Contains(ops, op.GetBucketAcl)
-		if (policyAgain && !again.Policy.Known()) || (aclAgain && !again.ACL.Known()) {
-			return giveUp(p, []string{"bucket policy or ACL, read again just before the write,"}, "could not be read again"), nil
-		}
-		if policyAgain && (again.Policy.State != before.Policy.State || again.Policy.Value != before.Policy.Value) {
-			changed = append(changed, "bucket policy")
-		}
-		if aclAgain && !reflect.DeepEqual(again.ACL, before.ACL) {
-			changed = append(changed, "ACL")
-		}
-		if len(changed) == 0 {
-			return p, nil
-		}
-		log.Warn("concurrent change", "settings", changed, "attempt", attempt)
+		ev.log.Warn("concurrent change", "settings", changed, "attempt", attempt)
 		seen = appendNew(seen, changed)
 		if attempt == maxReplans {
-			return giveUp(p, changed, fmt.Sprintf("kept changing while bucketguard read it (%d times)", maxReplans)), nil
+			ev.plan = ev.plan.GiveUp(changed, fmt.Sprintf("kept changing while bucketguard read it (%d times)", maxReplans))
+			return nil
 		}
-		// AWS's verdict was on the old policy: the new one is judged alone.
-		before.Policy, before.ACL, before.PolicyStatus = again.Policy, again.ACL, posture.Fact[bool]{State: posture.Unread}
-		p = plan.New(*before, in)
-		// Said in the plan, so that the journal kept next says it too.
-		for _, what := range seen {
-			p.Findings = append(p.Findings, plan.Finding{ID: plan.ConcurrentChange, Severity: plan.Info, Setting: "policy",
-				Summary: fmt.Sprintf("the %s changed between bucketguard's read and its write; the fix was planned again from what is there now, so the change is kept", what)})
-		}
-		if len(p.Steps) == 0 {
-			return p, nil
+		ev.plan = plan.New(ev.before, ev.in)
+		ev.plan.Replanned(seen) // said in the plan, so that the journal kept next says it too
+		if len(ev.plan.Steps) == 0 {
+			return nil
 		}
 	}
 }
 
-// giveUp drops the policy and ACL writes of a plan whose settings keep
-// changing, and reports it.
-func giveUp(p plan.Plan, changed []string, why string) plan.Plan {
-	what := strings.Join(changed, " and ")
-	reason := fmt.Sprintf("the %s %s: not written, so that no one's change is overwritten", what, why)
-	var steps []plan.Step
-	dropped := map[plan.ActionName]bool{}
-	for _, st := range p.Steps {
-		if st.AccessPoint == nil && (st.Op == op.PutBucketPolicy || st.Op == op.DeleteBucketPolicy || st.Op == op.PutBucketAcl) {
-			for _, a := range st.Actions {
-				dropped[a] = true
-			}
-			continue
-		}
-		steps = append(steps, st)
-	}
-	for i, a := range p.Actions {
-		if a.AccessPoint == "" && dropped[a.Name] {
-			p.Actions[i].Skipped = reason
+// readAgain keeps the journal of the plan as it stands while it reads
+// again the settings the plan rewrites, and reports which changed. A
+// change updates the posture the next plan is made from; AWS's verdict was
+// on the old policy, so the new one is judged alone.
+func (ev *evaluation) readAgain(ctx context.Context, t posture.Target) ([]string, error) {
+	kept := ev.journal.saveAsync(ctx, ev.journalOf())
+	var ops []op.Operation
+	for _, st := range ev.plan.Steps {
+		switch {
+		case !st.Rewrites():
+		case st.Op == op.PutBucketAcl:
+			ops = append(ops, op.GetBucketAcl)
+		default:
+			ops = append(ops, op.GetBucketPolicy)
 		}
 	}
-	p.Steps = steps
-	p.Findings = append(p.Findings, plan.Finding{ID: plan.ConcurrentChange, Severity: plan.High, Setting: "policy", Summary: reason})
-	p.Unresolved = append(p.Unresolved, "the "+what+" could not be fixed: "+why)
-	return p
+	slices.Sort(ops)
+	ops = slices.Compact(ops)
+	again := ev.before
+	var rr read.RoundResult
+	if len(ops) > 0 {
+		rr = read.Round(ctx, read.Clients{S3: ev.e.S3, Control: ev.e.Control}, &again, ops, false)
+	}
+	<-kept
+	switch {
+	case rr.Gone != nil:
+		return nil, fmt.Errorf("read again before writing: %w", awserr.ErrBucketGone)
+	case len(rr.Transient) > 0:
+		// Not knowing what is there now, writing would be blind: the
+		// retry plans again.
+		return nil, fmt.Errorf("read again before writing: %w", errors.Join(rr.Transient...))
+	}
+	policyAgain, aclAgain := slices.Contains(ops, op.GetBucketPolicy), slices.Contains(ops, op.GetBucketAcl)
+	if (policyAgain && !again.Policy.Known()) || (aclAgain && !again.ACL.Known()) {
+		ev.plan = ev.plan.GiveUp([]string{"bucket policy or ACL, read again just before the write,"}, "could not be read again")
+		return nil, nil
+	}
+	var changed []string
+	if policyAgain && (again.Policy.State != ev.before.Policy.State || again.Policy.Value != ev.before.Policy.Value) {
+		changed = append(changed, "bucket policy")
+	}
+	if aclAgain && !reflect.DeepEqual(again.ACL, ev.before.ACL) {
+		changed = append(changed, "ACL")
+	}
+	if len(changed) > 0 {
+		ev.before.Policy, ev.before.ACL, ev.before.PolicyStatus = again.Policy, again.ACL, posture.Fact[bool]{State: posture.Unread}
+	}
+	return changed, nil
+}
+
+// keeper makes an attempt's journal durable. It is the one owner of what
+// was saved: saves run one at a time, in the order the journals were made,
+// and a journal made earlier never replaces one made later.
+type keeper struct {
+	keep func(context.Context, Journal) error
+	log  *slog.Logger
+
+	mu      sync.Mutex
+	made    int // journals numbered so far
+	saved   int // the number of the latest journal saved (or tried)
+	savedOK bool
+}
+
+// next numbers a journal about to be made.
+func (k *keeper) next() int {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.made++
+	return k.made
+}
+
+// saveAsync numbers j and saves it beside what the caller does next; the
+// channel closes when it is done.
+func (k *keeper) saveAsync(ctx context.Context, j Journal) <-chan struct{} {
+	n := k.next()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		k.save(ctx, n, j)
+	}()
+	return done
+}
+
+// save keeps journal number n, unless a later one is kept already.
+func (k *keeper) save(ctx context.Context, n int, j Journal) {
+	if k.keep == nil {
+		return
+	}
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if n < k.saved {
+		return
+	}
+	k.saved = n
+	if err := k.keep(ctx, j); err != nil {
+		// The fix still goes ahead: closing the exposure comes first.
+		// Until the incident is told, a death of this attempt would lose
+		// what it found; this line (and its metric) counts that window.
+		k.log.Error(contract.MsgUnjournaled, contract.FieldErr, err)
+		k.savedOK = false
+		return
+	}
+	k.savedOK = true
+}
+
+// kept reports whether the latest journal made is durable.
+func (k *keeper) kept() bool {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.keep != nil && k.savedOK && k.saved == k.made
 }
 
 // priorApproval starts reading the approval last recorded for the bucket,
 // when the triggering call can change tags, and returns a function that
 // waits for it: the state, and whether records are kept.
-func (e *Engine) priorApproval(ctx context.Context, t posture.Target, trigger *events.Change, log *slog.Logger) func() (*plan.ApprovalState, bool) {
+func (e *Engine) priorApproval(ctx context.Context, t posture.Target, trigger *events.Change, log *slog.Logger) func() (*plan.ApprovalTags, bool) {
 	if e.Approvals == nil || trigger == nil || !trigger.Name.ChangesTags() || t.Bucket == "" {
-		return func() (*plan.ApprovalState, bool) { return nil, false }
+		return func() (*plan.ApprovalTags, bool) { return nil, false }
 	}
 	type answer struct {
-		a   *ledger.Approval
+		a   *plan.ApprovalTags
 		err error
 	}
 	ch := make(chan answer, 1)
@@ -357,16 +448,13 @@ func (e *Engine) priorApproval(ctx context.Context, t posture.Target, trigger *e
 		a, err := e.Approvals.Approval(ctx, t.Account, t.Bucket)
 		ch <- answer{a, err}
 	}()
-	return func() (*plan.ApprovalState, bool) {
+	return func() (*plan.ApprovalTags, bool) {
 		r := <-ch
-		switch {
-		case r.err != nil:
+		if r.err != nil {
 			log.Warn("approval record", contract.FieldErr, r.err)
 			return nil, false // told from the request alone
-		case r.a == nil:
-			return nil, true
 		}
-		return &plan.ApprovalState{Value: r.a.Value, Until: r.a.Until}, true
+		return r.a, true
 	}
 }
 

@@ -19,7 +19,6 @@ import (
 	"github.com/bucketguard/bucketguard/remediations/config"
 	"github.com/bucketguard/bucketguard/remediations/contract"
 	"github.com/bucketguard/bucketguard/remediations/fake"
-	"github.com/bucketguard/bucketguard/remediations/ledger"
 	"github.com/bucketguard/bucketguard/remediations/op"
 	"github.com/bucketguard/bucketguard/remediations/plan"
 	"github.com/bucketguard/bucketguard/remediations/policy"
@@ -247,7 +246,7 @@ func TestEncryption(t *testing.T) {
 			&posture.Encryption{Algorithm: "aws:kms", KMSKeyID: key, BucketKey: true, BlockedTypes: []string{"SSE-C"}}, true, plan.EncryptionWeaker},
 		{"configured key by id", &posture.Encryption{Algorithm: "aws:kms", KMSKeyID: "1234abcd-12ab-34cd-56ef-1234567890ab"}, kms, nil, false, ""},
 		{"DSSE with the configured key", &posture.Encryption{Algorithm: "aws:kms:dsse", KMSKeyID: key}, kms, nil, false, ""},
-		// Issue 11.4: never a weaker algorithm, and a team's own key is
+		// Never a weaker algorithm, and a team's own key is
 		// not replaced unless accepted keys are configured.
 		{"DSSE is stronger than configured SSE-S3", &posture.Encryption{Algorithm: "aws:kms:dsse", KMSKeyID: ownKey}, func(*config.Config) {}, nil, false, ""},
 		{"DSSE with the AWS managed key keeps DSSE", &posture.Encryption{Algorithm: "aws:kms:dsse"}, kms,
@@ -668,7 +667,7 @@ func TestResultJSONIsStable(t *testing.T) {
 	}
 }
 
-// Issue 10.3: any change of the approval, by whatever call, is told naming
+// Any change of the approval, by whatever call, is told naming
 // who made it (against the recorded approval when a ledger keeps one), and
 // a change to an approved bucket's public surface is told, listing what is
 // public, though nothing is removed.
@@ -677,7 +676,7 @@ func TestApprovalIntegrity(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
 		tags    map[string]string
-		prior   *ledger.Approval
+		prior   *plan.ApprovalTags
 		change  events.Change
 		ledger  bool
 		want    plan.FindingID
@@ -687,13 +686,13 @@ func TestApprovalIntegrity(t *testing.T) {
 			events.Change{Name: events.TagResource, Actor: actor, RequestTags: map[string]string{"bucketguard:approved-public": "true"}}, true, plan.ApprovalGranted, "user/mallory with TagResource"},
 		{"CreateBucket with the tag grants", approved(""), nil, events.Change{Name: events.CreateBucket, Actor: actor}, true, plan.ApprovalGranted, "CreateBucket"},
 		{"CreateBucket with the tag, no ledger", approved(""), nil, events.Change{Name: events.CreateBucket, Actor: actor}, false, plan.ApprovalGranted, "CreateBucket"},
-		{"expiry extended", approved("2099-01-01T00:00:00Z"), &ledger.Approval{Value: "true", Until: "2027-01-01T00:00:00Z"},
+		{"expiry extended", approved("2099-01-01T00:00:00Z"), &plan.ApprovalTags{Value: "true", Until: "2027-01-01T00:00:00Z"},
 			events.Change{Name: events.PutBucketTagging, Actor: actor}, true, plan.ApprovalChanged, "was approved until 2027-01-01T00:00:00Z"},
-		{"UntagResource removes", map[string]string{"owner": "web-team"}, &ledger.Approval{Value: "true"},
+		{"UntagResource removes", map[string]string{"owner": "web-team"}, &plan.ApprovalTags{Value: "true"},
 			events.Change{Name: events.UntagResource, Actor: actor, RemovedTags: []string{"bucketguard:approved-public"}}, true, plan.ApprovalRemoved, "removed by"},
 		{"UntagResource removes, no ledger", map[string]string{"owner": "web-team"}, nil,
 			events.Change{Name: events.UntagResource, Actor: actor, RemovedTags: []string{"bucketguard:approved-public"}}, false, plan.ApprovalRemoved, "removed by"},
-		{"DeleteBucketTagging removes a recorded approval", nil, &ledger.Approval{Value: "true"}, events.Change{Name: events.DeleteBucketTagging, Actor: actor}, true, plan.ApprovalRemoved, "DeleteBucketTagging"},
+		{"DeleteBucketTagging removes a recorded approval", nil, &plan.ApprovalTags{Value: "true"}, events.Change{Name: events.DeleteBucketTagging, Actor: actor}, true, plan.ApprovalRemoved, "DeleteBucketTagging"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := fake.New()
@@ -702,7 +701,7 @@ func TestApprovalIntegrity(t *testing.T) {
 			b.Tags = tc.tags
 			f.Put("acme-data", b)
 			e := engine(f)
-			store := &ledger.Store{DB: f.Ledger(), Table: "ledger"}
+			store := f.Store()
 			if tc.ledger {
 				e.Approvals = store
 				if tc.prior != nil {

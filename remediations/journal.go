@@ -1,10 +1,12 @@
 package remediations
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/bucketguard/bucketguard/remediations/plan"
 )
@@ -22,44 +24,164 @@ type Journal struct {
 	Exemption  *plan.Exemption `json:"exemption,omitempty"`
 	Notes      []string        `json:"notes,omitempty"`
 	Unresolved []string        `json:"unresolved,omitempty"`
+	// Cut says what was left out to keep the journal within MaxJournal.
+	Cut []string `json:"cut,omitempty"`
 }
 
-// Journaler keeps journals (ledger.Store), by incident key: the CloudTrail
-// event id, or the sweep run and bucket.
-type Journaler interface {
-	SaveJournal(ctx context.Context, key, attempt string, journal []byte) error
-}
+// MaxJournal keeps a journal well inside DynamoDB's 400 KB item, beside
+// the rest of the incident's record.
+const MaxJournal = 300 * 1024
 
-// maxJournal keeps a journal well inside DynamoDB's 400 KB item.
-const maxJournal = 300 * 1024
-
-// journalOf is the plan's journal, encoded; before/after documents are
-// shortened if a bucket with very many access points would not fit.
-func journalOf(started time.Time, p plan.Plan) ([]byte, error) {
-	j := Journal{Started: started, Findings: p.Findings, Actions: p.Actions, Exemption: p.Exemption, Notes: p.Notes, Unresolved: p.Unresolved}
-	for _, limit := range []int{-1, 16 * 1024, 1024, 0} {
-		if limit >= 0 {
-			acts := make([]plan.Action, len(j.Actions))
-			copy(acts, j.Actions)
-			for i := range acts {
-				acts[i].Before, acts[i].After = clip(acts[i].Before, limit), clip(acts[i].After, limit)
-			}
-			j.Actions = acts
-		}
-		b, err := json.Marshal(j)
-		if err != nil {
-			return nil, fmt.Errorf("encode journal: %w", err)
-		}
-		if len(b) <= maxJournal {
-			return b, nil
+// Encode is the journal as stored: at most MaxJournal bytes for any input.
+// When it would be longer, the least important goes first, and Cut says
+// what went: the access points' before/after documents (to 16 KB, 1 KB,
+// none), then every text to 1 KB and every list to 20 entries, then the
+// least severe findings and the last actions (the bucket's come first), as
+// few as it takes; the bucket's own documents only when nothing else is
+// left to cut. Every part then being bounded, an empty journal fits.
+func (j Journal) Encode() ([]byte, error) {
+	b, err := json.Marshal(j)
+	if err != nil || len(b) <= MaxJournal {
+		return b, err
+	}
+	// The access points' documents go first: to 16 KB, 1 KB, none.
+	for _, limit := range []int{16 * 1024, 1024, 0} {
+		if b, err = json.Marshal(j.clipDocuments(limit, -1)); err != nil || len(b) <= MaxJournal {
+			return b, err
 		}
 	}
-	return nil, fmt.Errorf("journal of %d findings and %d actions is over %d bytes", len(j.Findings), len(j.Actions), maxJournal)
+	// Then the texts and the least severe findings; the bucket's own
+	// documents (a bucket policy is at most 20 KB) go only when nothing
+	// else is left to cut.
+	for _, limit := range []int{-1, 16 * 1024, 1024, 0} {
+		b, err := j.clipDocuments(0, limit).clipTexts(1024, 20).largest()
+		if err != nil || b != nil {
+			return b, err
+		}
+	}
+	return nil, fmt.Errorf("journal of %d findings and %d actions is over %d bytes with none kept", len(j.Findings), len(j.Actions), MaxJournal)
 }
 
+// largest is the journal with as many findings (the most severe) and
+// actions (the first) as fit within MaxJournal, each n at most; nil when
+// even none fit.
+func (j Journal) largest() ([]byte, error) {
+	fit := func(n int) ([]byte, bool, error) {
+		b, err := json.Marshal(j.keep(n))
+		return b, err == nil && len(b) <= MaxJournal, err
+	}
+	b, ok, err := fit(0)
+	if err != nil || !ok {
+		return nil, err
+	}
+	lo, hi := 0, max(len(j.Findings), len(j.Actions))
+	for lo < hi {
+		mid := (lo + hi + 1) / 2
+		mb, ok, err := fit(mid)
+		switch {
+		case err != nil:
+			return nil, err
+		case ok:
+			lo, b = mid, mb
+		default:
+			hi = mid - 1
+		}
+	}
+	return b, nil
+}
+
+// clipDocuments shortens the actions' before and after documents: an
+// access point's to apLimit bytes, the bucket's to bucketLimit (-1: whole).
+func (j Journal) clipDocuments(apLimit, bucketLimit int) Journal {
+	acts := slices.Clone(j.Actions)
+	n := 0
+	for i := range acts {
+		limit := bucketLimit
+		if acts[i].AccessPoint != "" {
+			limit = apLimit
+		}
+		for _, s := range []*string{&acts[i].Before, &acts[i].After} {
+			if limit >= 0 && len(*s) > limit {
+				*s, n = clip(*s, limit), n+1
+			}
+		}
+	}
+	j.Actions = acts
+	if n > 0 {
+		j.Cut = append(slices.Clip(j.Cut), fmt.Sprintf("%d before/after document(s) shortened (access points' first)", n))
+	}
+	return j
+}
+
+// clipTexts shortens every other text to limit bytes and the lists of
+// notes and of what remains unresolved to n entries.
+func (j Journal) clipTexts(limit, n int) Journal {
+	fs, acts := slices.Clone(j.Findings), slices.Clone(j.Actions)
+	texts := 0
+	shorten := func(s *string) {
+		if len(*s) > limit {
+			*s, texts = clip(*s, limit), texts+1
+		}
+	}
+	for i := range fs {
+		shorten(&fs[i].Summary)
+		shorten(&fs[i].Setting)
+		shorten(&fs[i].AccessPoint)
+	}
+	for i := range acts {
+		for _, s := range []*string{&acts[i].Why, &acts[i].Skipped, &acts[i].Setting, &acts[i].AccessPoint} {
+			shorten(s)
+		}
+	}
+	list := func(xs []string, what string) []string {
+		out := slices.Clone(xs)
+		for i := range out {
+			shorten(&out[i])
+		}
+		if len(out) > n {
+			j.Cut = append(slices.Clip(j.Cut), fmt.Sprintf("%d of %d %s", len(out)-n, len(out), what))
+			out = out[:n]
+		}
+		return out
+	}
+	j.Notes, j.Unresolved = list(j.Notes, "notes"), list(j.Unresolved, "unresolved entries")
+	if x := j.Exemption; x != nil {
+		c := *x
+		shorten(&c.Tag)
+		if len(c.KeptStatements) > n {
+			c.KeptStatements = c.KeptStatements[:n]
+			j.Cut = append(slices.Clip(j.Cut), "statements kept by the approval beyond the first "+fmt.Sprint(n))
+		}
+		j.Exemption = &c
+	}
+	j.Findings, j.Actions = fs, acts
+	if texts > 0 {
+		j.Cut = append(slices.Clip(j.Cut), fmt.Sprintf("%d text(s), to %d bytes each", texts, limit))
+	}
+	return j
+}
+
+// keep keeps the n most severe findings and the first n actions.
+func (j Journal) keep(n int) Journal {
+	if len(j.Findings) > n {
+		j.Cut = append(slices.Clip(j.Cut), fmt.Sprintf("%d of %d findings (the least severe)", len(j.Findings)-n, len(j.Findings)))
+		j.Findings = plan.MostSevere(j.Findings, n)
+	}
+	if len(j.Actions) > n {
+		j.Cut = append(slices.Clip(j.Cut), fmt.Sprintf("%d of %d actions", len(j.Actions)-n, len(j.Actions)))
+		j.Actions = j.Actions[:n]
+	}
+	return j
+}
+
+// clip shortens s to at most n bytes of it, on a rune boundary, and says
+// how much was kept.
 func clip(s string, n int) string {
 	if len(s) <= n {
 		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
 	}
 	return s[:n] + fmt.Sprintf("... [journal: %d of %d bytes kept]", n, len(s))
 }
@@ -128,6 +250,9 @@ func (r *Result) Merge(j Journal, checked bool) {
 	r.Findings, r.Actions = fs, acts
 	r.Unresolved = appendNew(j.Unresolved, r.Unresolved)
 	r.Notes = append(appendNew(j.Notes, r.Notes), "an earlier attempt began this remediation and could not tell it; this alert tells all of it")
+	if len(j.Cut) > 0 {
+		r.Notes = append(r.Notes, "the earlier attempt's journal was shortened to fit its record ("+strings.Join(j.Cut, "; ")+")")
+	}
 	if r.Exemption == nil {
 		r.Exemption = j.Exemption
 	}

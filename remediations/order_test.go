@@ -17,7 +17,7 @@ import (
 	"github.com/bucketguard/bucketguard/remediations/posture"
 )
 
-// Issue 12.1: over random postures, with a random delay on every call, no
+// Over random postures, with a random delay on every call, no
 // write starts before a write it depends on (plan.DependsOn) has finished;
 // and the writes that depend on nothing go out together, before any write
 // has answered (each call is held 10 to 40 ms, so that scheduling noise
@@ -97,7 +97,7 @@ func ops(spans []fake.Span) string {
 	return strings.Join(s, ",")
 }
 
-// Issue 11.3: the owner adds a statement between bucketguard's posture read
+// The owner adds a statement between bucketguard's posture read
 // and its write. The policy is read again just before the write, the fix is
 // planned again from what is there, the new statement survives, and the
 // alert says a concurrent change was seen.

@@ -17,6 +17,8 @@ import (
 	"github.com/bucketguard/bucketguard/remediations/awserr"
 	"github.com/bucketguard/bucketguard/remediations/clients"
 	"github.com/bucketguard/bucketguard/remediations/config"
+	"github.com/bucketguard/bucketguard/remediations/incident"
+	"github.com/bucketguard/bucketguard/remediations/ledger"
 	"github.com/bucketguard/bucketguard/remediations/posture"
 	"github.com/bucketguard/bucketguard/remediations/startup"
 	"github.com/bucketguard/bucketguard/remediations/sweep"
@@ -29,9 +31,12 @@ type deps struct {
 	// ForRegion returns the S3 client for a region, built once; "" is the
 	// SDK's default region. S3 does not follow a request to another
 	// region's endpoint, so each bucket is read through its own region's.
-	ForRegion    func(region string) remediations.S3Client
-	SNS          alert.Publisher
-	SQS          alert.Queue
+	ForRegion func(region string) remediations.S3Client
+	SNS       alert.Publisher
+	SQS       alert.Queue
+	// Ledger is the DynamoDB table's client, used by replay when
+	// BUCKETGUARD_LEDGER_TABLE is set.
+	Ledger       ledger.API
 	Config       config.Config
 	Account      func(ctx context.Context) (string, error)
 	BucketRegion func(ctx context.Context, bucket string) (string, error)
@@ -79,7 +84,7 @@ func awsDeps(ctx context.Context) (*deps, error) {
 		return aws.ToString(out.Account), nil
 	}
 	return &deps{
-		Control: set.Control, List: set.S3, ForRegion: forRegion, SNS: set.SNS, SQS: set.SQS, Config: cfg,
+		Control: set.Control, List: set.S3, ForRegion: forRegion, SNS: set.SNS, SQS: set.SQS, Ledger: set.DynamoDB, Config: cfg,
 		Account: account, BucketRegion: set.BucketRegion, Region: set.Config.Region, Now: time.Now,
 		Log: slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: level})),
 	}, nil
@@ -103,13 +108,29 @@ func (d *deps) target(ctx context.Context, c *cli, bucket string) (posture.Targe
 }
 
 // sender delivers alerts to the configured topic (and fallback queue), or
-// is nil (render only) when no topic is configured. An operator's explicit
-// run always alerts: the CLI keeps no ledger.
+// is nil (render only) when no topic is configured.
 func (d *deps) sender() *alert.Sender {
 	if d.Config.TopicARN == "" {
 		return nil
 	}
 	return &alert.Sender{SNS: d.SNS, TopicARN: d.Config.TopicARN, Fallback: d.SQS, FallbackURL: d.Config.FallbackQueueURL}
+}
+
+// incidents runs evaluations of one region in the given mode as the
+// functions do; send false renders alerts without sending them. Only an
+// incident with a key (replay's event) uses the ledger, when one is
+// configured: an operator's explicit check, remediate or scan always
+// alerts.
+func (d *deps) incidents(mode config.Mode, region string, send bool) *incident.Protocol {
+	p := &incident.Protocol{Engine: d.engine(mode, region), CallTimeout: d.Config.CallTimeout, Now: d.Now}
+	if send {
+		p.Alerts = d.sender()
+	}
+	if d.Ledger != nil && d.Config.LedgerTable != "" && send {
+		store := &ledger.Store{DB: d.Ledger, Table: d.Config.LedgerTable}
+		p.Engine.Approvals, p.Store = store, store
+	}
+	return p
 }
 
 // engine evaluates buckets of one region in the given mode.

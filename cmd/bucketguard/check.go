@@ -10,6 +10,7 @@ import (
 	"github.com/bucketguard/bucketguard/remediations/alert"
 	"github.com/bucketguard/bucketguard/remediations/config"
 	"github.com/bucketguard/bucketguard/remediations/contract"
+	"github.com/bucketguard/bucketguard/remediations/incident"
 	"github.com/bucketguard/bucketguard/remediations/posture"
 )
 
@@ -81,15 +82,12 @@ func remediate(ctx context.Context, c *cli, args []string) error {
 	if dryRun {
 		mode = config.Notify
 	}
-	res, runErr := d.engine(mode, t.Region).Evaluate(ctx, t, nil, d.Log)
-	id := ""
-	if !dryRun && alert.Due(res, runErr, alert.NoRetry) {
-		_, receipt, err := d.sender().Alert(ctx, res, d.Log)
-		if err != nil {
-			fmt.Fprintf(c.stderr, "bucketguard remediate: alert not delivered: %v\n", err)
-		}
-		id = receipt.MessageID
+	out, _ := d.incidents(mode, t.Region, !dryRun).Run(ctx, incident.Incident{Target: t, Attempts: 1}, d.Log)
+	res, runErr := out.Result, out.EvalErr
+	if out.Receipt.Delivery == contract.Undelivered {
+		fmt.Fprintf(c.stderr, "bucketguard remediate: alert not delivered: %v\n", out.Receipt.Err)
 	}
+	id := out.Receipt.MessageID
 	if err := show(c, res, asJSON, id); err != nil {
 		return err
 	}

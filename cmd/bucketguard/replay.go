@@ -47,10 +47,7 @@ func replay(ctx context.Context, c *cli, args []string) error {
 	}
 	// The bucket is read in the event's region, as the function of that
 	// region's stack would.
-	h := &handler.Handler{Engine: d.engine(mode, change.Region), Self: d.Config.SelfRoles, Log: d.Log}
-	if !dryRun {
-		h.Alerts = d.sender()
-	}
+	h := &handler.Handler{Incidents: d.incidents(mode, change.Region, !dryRun), Self: d.Config.SelfRoles, Log: d.Log}
 	rep, runErr := h.Process(ctx, raw)
 	if errors.Is(runErr, events.ErrMalformed) {
 		return invalid("%v", runErr)

@@ -10,9 +10,9 @@ import (
 
 	"github.com/bucketguard/bucketguard/events"
 	"github.com/bucketguard/bucketguard/remediations"
-	"github.com/bucketguard/bucketguard/remediations/alert"
 	"github.com/bucketguard/bucketguard/remediations/config"
 	"github.com/bucketguard/bucketguard/remediations/contract"
+	"github.com/bucketguard/bucketguard/remediations/incident"
 	"github.com/bucketguard/bucketguard/remediations/posture"
 	"github.com/bucketguard/bucketguard/remediations/sweep"
 )
@@ -112,16 +112,15 @@ func runScan(ctx context.Context, c *cli, d *deps, f scanFlags, account string) 
 	work := context.WithoutCancel(ctx)
 	prog := newProgress(c.stderr, d.Now)
 	defer prog.done()
-	alerts := d.sender()
 	var mu sync.Mutex
 	for _, r := range regions {
 		opts := sweep.Options{Region: r, Concurrency: f.concurrency, PageSize: 1000, Stop: ctx.Done(), Locate: d.BucketRegion, Listed: prog.listed}
 		eval := func(ctx context.Context, b sweep.Bucket) (remediations.Result, error) {
-			res, err := d.engine(mode, b.Region).Evaluate(ctx, posture.Target{Account: account, Region: b.Region, Bucket: b.Name}, nil, d.Log)
-			if f.fix && alerts != nil && alert.Due(res, err, alert.NoRetry) {
-				alerts.Alert(ctx, res, d.Log.With(contract.FieldBucket, b.Name)) // an undelivered alert is in the log
-			}
-			return res, err
+			// With --fix, each bucket is told (an undelivered alert is in the
+			// log); without, nothing is sent.
+			out, _ := d.incidents(mode, b.Region, f.fix).Run(ctx, incident.Incident{Target: posture.Target{Account: account, Region: b.Region, Bucket: b.Name},
+				Attempts: 1}, d.Log.With(contract.FieldBucket, b.Name))
+			return out.Result, out.EvalErr
 		}
 		visit := func(b sweep.Bucket, res remediations.Result, err error) {
 			mu.Lock()

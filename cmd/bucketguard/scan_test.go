@@ -41,7 +41,7 @@ func TestScanReportsAndWritesNothing(t *testing.T) {
 	if !strings.Contains(r.stderr, "scan: 9/9 buckets") {
 		t.Errorf("no progress line on a non-terminal:\n%s", r.stderr)
 	}
-	// Issue 12.2: the buckets are listed once, as they are evaluated; the
+	// The buckets are listed once, as they are evaluated; the
 	// progress learns the total from the pages, not from a second listing.
 	if n := f.Count(op.ListBuckets); n != 1 {
 		t.Errorf("ListBuckets called %d times for one page of buckets", n)

@@ -72,12 +72,10 @@ func run(ctx context.Context, stdout, stderr io.Writer) int {
 	cfg := config.Default()
 	cfg.TopicARN, cfg.SelfRoleARN, cfg.FallbackQueueURL, cfg.LedgerTable = w.topic, roleARN, w.fallback, w.table
 	self, _ := events.ParseRoles(roleARN)
-	engine, alerts := startup.Parts(cfg, set)
 	h := &handler.Handler{
-		Engine: engine,
-		Alerts: alerts,
-		Self:   self,
-		Log:    slog.New(slog.NewJSONHandler(io.Discard, nil)),
+		Incidents: startup.Parts(cfg, set),
+		Self:      self,
+		Log:       slog.New(slog.NewJSONHandler(io.Discard, nil)),
 	}
 	entry := lambda.NewHandler(h.Handle) // what lambda.Start runs
 
@@ -106,7 +104,7 @@ func run(ctx context.Context, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "demo: %s: %v\n", inc.bucket, err)
 			return 1
 		}
-		delivered, err := w.receive(ctx)
+		delivered, err := w.receive(ctx, inc.alert)
 		if err != nil {
 			fmt.Fprintf(stderr, "demo: %s: %v\n", inc.bucket, err)
 			return 1
@@ -151,10 +149,19 @@ func setUp(ctx context.Context, set clients.Set) (*world, error) {
 	return w, emulator.LedgerTable(ctx, set, w.table)
 }
 
-// receive drains the owner's queue: each message is an SNS notification
-// whose Message is the alert document.
-func (w *world) receive(ctx context.Context) ([]alert.Document, error) {
-	ns, err := emulator.Drain(ctx, w.aws, w.inbox)
+// alertWait bounds the wait for an alert on its way from SNS to the owner's
+// queue.
+const alertWait = 10 * time.Second
+
+// receive drains the owner's queue, waiting (bounded) for an alert when one
+// is expected: each message is an SNS notification whose Message is the
+// alert document.
+func (w *world) receive(ctx context.Context, expected bool) ([]alert.Document, error) {
+	want := 0
+	if expected {
+		want = 1
+	}
+	ns, err := emulator.Await(ctx, w.aws, w.inbox, want, alertWait)
 	if err != nil {
 		return nil, err
 	}

@@ -20,7 +20,7 @@ func main() {
 		k.Log.Error("start", "err", err)
 		os.Exit(1)
 	}
-	h := &handler.Handler{Engine: k.Engine, Alerts: k.Alerts, Self: k.Config.SelfRoles, Log: k.Log, RequestID: requestID}
+	h := &handler.Handler{Incidents: k.Incidents, Self: k.Config.SelfRoles, Log: k.Log, RequestID: requestID}
 	lambda.Start(h.Handle)
 }
 

@@ -14,7 +14,7 @@ import (
 	"github.com/bucketguard/bucketguard/remediations/posture"
 )
 
-// Issue 12.4: the real Lambda door. The remediate bootstrap, built for this
+// The real Lambda door. The remediate bootstrap, built for this
 // machine, runs under the AWS Lambda Runtime Interface Emulator with exactly
 // the environment the synthesized template gives the function (make synth:
 // cdk.out), its resources standing for the emulator's; a CloudTrail sample

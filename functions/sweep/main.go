@@ -24,9 +24,8 @@ func main() {
 	}
 	h := &sweep.Handler{
 		Invocation: invocation,
-		Engine:     k.Engine,
+		Incidents:  k.Incidents,
 		List:       k.AWS.S3,
-		Alerts:     k.Alerts,
 		Next:       awslambda.NewFromConfig(k.AWS.Config),
 		Options: sweep.Options{
 			Region:      k.AWS.Config.Region, // each regional stack sweeps its own region

@@ -178,13 +178,15 @@ func (m Envelope) Size() int {
 	return n
 }
 
-// cuts shorten a document, least important first: the before/after
-// documents (the policy as it was is also in the log and CloudTrail),
-// notes, then the wording of findings and the number listed, and last
-// everything but the headline. Each says what it cut.
+// cuts shorten a document, least important first: the access points'
+// before/after documents, notes, the wording of the findings and the
+// number listed (the least severe go first), the bucket's own documents
+// (the policy as it was is also in the journal, the log and CloudTrail),
+// and last everything but the headline. Each says what it cut.
 var cuts = []func(Document) Document{
-	func(d Document) Document { return cutBeforeAfter(d, 16*1024) },
-	func(d Document) Document { return cutBeforeAfter(d, 2*1024) },
+	func(d Document) Document { return cutBeforeAfter(d, 16*1024, true) },
+	func(d Document) Document { return cutBeforeAfter(d, 2*1024, true) },
+	func(d Document) Document { return cutBeforeAfter(d, 0, true) },
 	func(d Document) Document {
 		d.Notes = cutList(d.Notes, 10, 512, &d, "notes")
 		d.Unresolved = cutList(d.Unresolved, 10, 1024, &d, "the list of public access that may remain")
@@ -195,8 +197,10 @@ var cuts = []func(Document) Document{
 		return d
 	},
 	func(d Document) Document { return cutFindings(d, 100, 1024) },
-	func(d Document) Document { return cutBeforeAfter(d, 0) },
+	func(d Document) Document { return cutBeforeAfter(d, 16*1024, false) },
+	func(d Document) Document { return cutBeforeAfter(d, 2*1024, false) },
 	func(d Document) Document { return cutFindings(d, 20, 256) },
+	func(d Document) Document { return cutBeforeAfter(d, 0, false) },
 	func(d Document) Document {
 		// Last resort: the headline, counts and where to look.
 		min := Document{Schema: d.Schema, Summary: d.Summary, Severity: d.Severity, Status: d.Status, Mode: d.Mode,
@@ -213,11 +217,14 @@ var cuts = []func(Document) Document{
 }
 
 // cutBeforeAfter shortens every before/after value longer than limit bytes
-// (0: removes them).
-func cutBeforeAfter(d Document, limit int) Document {
+// (0: removes them): the access points' only, or every action's.
+func cutBeforeAfter(d Document, limit int, accessPointsOnly bool) Document {
 	acts := slices.Clone(d.Actions)
 	n := 0
 	for i := range acts {
+		if accessPointsOnly && acts[i].AccessPoint == "" {
+			continue
+		}
 		for _, s := range []*string{&acts[i].Before, &acts[i].After} {
 			if len(*s) > limit {
 				if limit == 0 {
@@ -231,9 +238,13 @@ func cutBeforeAfter(d Document, limit int) Document {
 	}
 	d.Actions = acts
 	if n > 0 {
-		what := fmt.Sprintf("%d before/after document(s), to %d KB each", n, limit/1024)
+		whose := ""
+		if accessPointsOnly {
+			whose = " of access points"
+		}
+		what := fmt.Sprintf("%d before/after document(s)%s, to %d KB each", n, whose, limit/1024)
 		if limit == 0 {
-			what = fmt.Sprintf("%d before/after document(s), left out", n)
+			what = fmt.Sprintf("%d before/after document(s)%s, left out", n, whose)
 		}
 		d.Cut = append(d.Cut, what)
 	}
@@ -252,8 +263,8 @@ func cutFindings(d Document, n, limit int) Document {
 		}
 	}
 	if len(fs) > n {
-		d.Cut = append(d.Cut, fmt.Sprintf("%d of %d findings, left out", len(fs)-n, len(fs)))
-		fs = fs[:n]
+		d.Cut = append(d.Cut, fmt.Sprintf("%d of %d findings (the least severe), left out", len(fs)-n, len(fs)))
+		fs = plan.MostSevere(fs, n)
 	}
 	if short > 0 {
 		d.Cut = append(d.Cut, fmt.Sprintf("%d finding summaries, to %d bytes each", short, limit))

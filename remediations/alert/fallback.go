@@ -16,9 +16,9 @@ type Queue interface {
 
 var _ Queue = (*sqs.Client)(nil)
 
-// Spill sends an alert SNS would not take to a queue, with the reason, so
+// spill sends an alert SNS would not take to a queue, with the reason, so
 // that it is kept durably (and alarmed on) rather than lost.
-func Spill(ctx context.Context, q Queue, queueURL string, m Envelope, cause error) error {
+func spill(ctx context.Context, q Queue, queueURL string, m Envelope, cause error) error {
 	in := &sqs.SendMessageInput{
 		QueueUrl:    aws.String(queueURL),
 		MessageBody: aws.String(string(m.JSON)),

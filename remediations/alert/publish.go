@@ -33,8 +33,8 @@ func (m Envelope) Input(topicARN string) *sns.PublishInput {
 	return in
 }
 
-// Publish sends the envelope to the topic.
-func Publish(ctx context.Context, p Publisher, topicARN string, m Envelope) (string, error) {
+// publish sends the envelope to the topic.
+func publish(ctx context.Context, p Publisher, topicARN string, m Envelope) (string, error) {
 	out, err := p.Publish(ctx, m.Input(topicARN))
 	if err != nil {
 		return "", fmt.Errorf("publish alert to %s: %w", topicARN, err)

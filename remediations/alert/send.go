@@ -2,13 +2,14 @@ package alert
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"time"
 
-	"github.com/bucketguard/bucketguard/remediations"
-	"github.com/bucketguard/bucketguard/remediations/awserr"
 	"github.com/bucketguard/bucketguard/remediations/contract"
 )
 
@@ -22,61 +23,39 @@ type Envelope struct {
 	Text       string
 	JSON       []byte
 	Attributes map[string]string
-	// Key, when not empty and a ledger is set, makes the delivery
+	// Key, when not empty and sent marks are kept, makes the delivery
 	// once-only.
 	Key string
+	// Status and Severity of a bucket alert, for its log line.
+	Status, Severity string
 }
 
 // Envelope returns the message's wire form, keyed for the ledger.
 func (m Message) Envelope() Envelope {
-	return Envelope{Kind: contract.KindBucket, Subject: m.Subject, Text: m.Text, JSON: m.JSON, Attributes: m.Attributes, Key: m.Key()}
+	return Envelope{Kind: contract.KindBucket, Subject: m.Subject, Text: m.Text, JSON: m.JSON, Attributes: m.Attributes, Key: m.Key(),
+		Status: string(m.Document.Status), Severity: string(m.Document.Severity)}
 }
 
-// Retry says whether the caller's work will be tried again if this
-// evaluation failed: Lambda retries an event invocation that returns an
-// error, while the sweep moves on to the next bucket.
-type Retry bool
-
-// The two cases of Retry.
-const (
-	RetryComing Retry = true
-	NoRetry     Retry = false
-)
-
-// Due decides whether an evaluation needs an alert: it found something, and
-// either it finished, or no retry will come to tell the story, or it wrote
-// something (partial work is told) or stopped at the deadline without a
-// journal to leave the story to the retry. A run that failed before writing
-// anything, with a retry coming, stays quiet: the retry alerts.
-//
-// With the journal kept before the first write, a failed attempt that a
-// retry follows stays quiet whatever it wrote: the retry tells the whole
-// incident from the journal, once. The last attempt always tells.
-func Due(res remediations.Result, err error, retry Retry) bool {
-	switch {
-	case len(res.Findings) == 0:
-		return false
-	case err == nil, retry == NoRetry:
-		return true
-	case res.Journaled:
-		return false
-	}
-	return res.Wrote() || errors.Is(err, awserr.ErrDeadline)
+// SentMarks keeps a mark per keyed alert sent (ledger.Store): EventBridge
+// and Lambda deliver at least once, and a redelivered sweep summary must
+// not be sent twice.
+type SentMarks interface {
+	MarkSent(ctx context.Context, key string, now time.Time) (bool, error)
+	UnmarkSent(ctx context.Context, key string) error
 }
 
-// Sender delivers alerts: once per key when a ledger is set, to SNS, and to
-// the fallback queue when SNS refuses. Build it once. A nil Sender renders
-// and logs an alert without sending it (a dry run).
+// Sender delivers alerts: once per key when sent marks are kept, to SNS,
+// and to the fallback queue when SNS refuses. Build it once. A nil Sender
+// renders and logs an alert without sending it (a dry run). An incident's
+// alert is sent once by the incident protocol (package incident), which
+// calls Send.
 type Sender struct {
 	SNS         Publisher
 	TopicARN    string
 	Fallback    Queue
 	FallbackURL string
-	Ledger      Ledger
-	LedgerTable string
-	// Incidents, when set, makes each incident's alert once-only (Tell)
-	// and keeps journals for retries.
-	Incidents Incidents
+	// Sent, when set, makes keyed envelopes once-only.
+	Sent SentMarks
 	// PublishTimeout bounds the SNS call, so that time is left for the
 	// fallback when SNS hangs. Zero means 10 s; it never exceeds half the
 	// time left before the context's deadline.
@@ -119,22 +98,23 @@ func (s *Sender) publishTimeout(ctx context.Context) time.Duration {
 	return d
 }
 
-// Alert renders the result and delivers it: the one way an evaluation's
-// alert leaves bucketguard.
-func (s *Sender) Alert(ctx context.Context, res remediations.Result, log *slog.Logger) (Message, Receipt, error) {
-	m := Render(res)
-	r, err := s.Send(ctx, m.Envelope(), log, contract.FieldStatus, string(res.Status), contract.FieldSeverity, string(res.Severity))
-	return m, r, err
+// Send delivers an envelope and logs exactly one line about it (LogLine).
+// The error is non-nil only when the alert reached neither SNS nor the
+// fallback queue: the caller must then fail, so that a retry tries again.
+func (s *Sender) Send(ctx context.Context, e Envelope, log *slog.Logger) (Receipt, error) {
+	r, err := s.deliver(ctx, e)
+	LogLine(log, e, r, err)
+	return r, err
 }
 
-// Send delivers an envelope and logs exactly one line about it (message
-// "alert", with its kind and delivery, and the whole document when it could
-// not be delivered), with the extra attributes given. The error is non-nil
-// only when the alert reached neither SNS nor the fallback queue: the caller
-// must then fail, so that a retry tries again.
-func (s *Sender) Send(ctx context.Context, e Envelope, log *slog.Logger, attrs ...any) (Receipt, error) {
-	r, err := s.deliver(ctx, e)
-	args := append([]any{contract.FieldKind, e.Kind, contract.FieldDelivery, r.Delivery}, attrs...)
+// LogLine is the one log line of an alert (message "alert", with its kind,
+// delivery, status and severity, and the whole document when it could not
+// be delivered).
+func LogLine(log *slog.Logger, e Envelope, r Receipt, err error) {
+	args := []any{contract.FieldKind, e.Kind, contract.FieldDelivery, r.Delivery}
+	if e.Status != "" {
+		args = append(args, contract.FieldStatus, e.Status, contract.FieldSeverity, e.Severity)
+	}
 	switch r.Delivery {
 	case contract.Published, contract.Duplicate, contract.Rendered:
 		log.Info(contract.MsgAlert, append(args, contract.FieldMessageID, r.MessageID)...)
@@ -145,7 +125,6 @@ func (s *Sender) Send(ctx context.Context, e Envelope, log *slog.Logger, attrs .
 		// Nowhere: keep it in the log, whole.
 		log.Error(contract.MsgAlert, append(args, contract.FieldErr, err, contract.FieldAlert, json.RawMessage(e.JSON))...)
 	}
-	return r, err
 }
 
 func (s *Sender) deliver(ctx context.Context, e Envelope) (Receipt, error) {
@@ -153,8 +132,8 @@ func (s *Sender) deliver(ctx context.Context, e Envelope) (Receipt, error) {
 		return Receipt{Delivery: contract.Rendered}, nil
 	}
 	claimed := false
-	if e.Key != "" && s.Ledger != nil && s.LedgerTable != "" {
-		first, err := Claim(ctx, s.Ledger, s.LedgerTable, e.Key, s.now())
+	if e.Key != "" && s.Sent != nil {
+		first, err := s.Sent.MarkSent(ctx, e.Key, s.now())
 		switch {
 		case err != nil:
 			// A duplicate beats a loss: send anyway.
@@ -165,14 +144,14 @@ func (s *Sender) deliver(ctx context.Context, e Envelope) (Receipt, error) {
 		}
 	}
 	pctx, cancel := context.WithTimeout(ctx, s.publishTimeout(ctx))
-	id, err := Publish(pctx, s.SNS, s.TopicARN, e)
+	id, err := publish(pctx, s.SNS, s.TopicARN, e)
 	cancel()
 	if err == nil {
 		return Receipt{Delivery: contract.Published, MessageID: id}, nil
 	}
 	if s.Fallback != nil && s.FallbackURL != "" {
 		sctx, cancel := context.WithTimeout(ctx, s.callTimeout())
-		ferr := Spill(sctx, s.Fallback, s.FallbackURL, e, err)
+		ferr := spill(sctx, s.Fallback, s.FallbackURL, e, err)
 		cancel()
 		if ferr == nil {
 			return Receipt{Delivery: contract.Spilled, Err: err}, nil
@@ -180,9 +159,40 @@ func (s *Sender) deliver(ctx context.Context, e Envelope) (Receipt, error) {
 		err = errors.Join(err, ferr)
 	}
 	if claimed {
-		if rerr := Release(ctx, s.Ledger, s.LedgerTable, e.Key); rerr != nil {
+		if rerr := s.Sent.UnmarkSent(ctx, e.Key); rerr != nil {
 			err = errors.Join(err, rerr)
 		}
 	}
 	return Receipt{Delivery: contract.Undelivered, Err: err}, err
+}
+
+// Key is the once-only key of a message sent outside an incident: the
+// CloudTrail event id (or the sweep run and bucket) and a digest of what
+// the alert says. A retry that finishes work left over says something new,
+// and is sent; a redelivery that finds the same says the same, and is not.
+func (m Message) Key() string {
+	d := m.Document
+	id := "operator"
+	switch {
+	case d.Event != nil:
+		id = d.Event.ID
+	case d.Run != "":
+		id = "sweep/" + d.Run + "/" + d.Bucket
+	}
+	return id + "/" + m.Digest()
+}
+
+// Digest identifies what an alert says (findings and action outcomes, not
+// times): the same incident told the same way has the same digest.
+func (m Message) Digest() string {
+	d := m.Document
+	h := sha256.New()
+	fmt.Fprintf(h, "%s|%s|%s|%s|%s\n", d.Account, d.Region, d.Bucket, d.AccessPoint, d.Status)
+	for _, f := range d.Findings {
+		fmt.Fprintf(h, "F|%s|%s|%s\n", f.ID, f.Severity, f.Summary)
+	}
+	for _, a := range d.Actions {
+		fmt.Fprintf(h, "A|%s|%s|%s\n", a.Name, a.Outcome, a.Error)
+	}
+	return hex.EncodeToString(h.Sum(nil))[:32]
 }

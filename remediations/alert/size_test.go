@@ -45,7 +45,7 @@ func hostilePolicy(r *rand.Rand, resource string) string {
 	return `{"Version":"2012-10-17","Statement":[` + strings.Join(stmts, ",") + `]}`
 }
 
-// Issue 11.5: whatever the policies say, the message SNS weighs (Message as
+// Whatever the policies say, the message SNS weighs (Message as
 // sent, subject, attributes) is at most 262,144 bytes; what was cut is said;
 // the JSON stays valid; a message that fits is not cut.
 func TestMessageSizeBoundProperty(t *testing.T) {

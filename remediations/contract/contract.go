@@ -50,6 +50,10 @@ const (
 	MsgVerify = "verify" // one action read back
 	MsgAlert  = "alert"  // one alert delivered (or not): exactly one line per alert
 	MsgRetry  = "retry"  // the invocation asks to be retried
+	// MsgUnjournaled: the journal could not be kept before a write; the
+	// fix went ahead, and until its alert is told a death of the attempt
+	// would lose the story.
+	MsgUnjournaled = "unjournaled"
 )
 
 // Log fields.
@@ -101,6 +105,9 @@ func Selector(field string) string { return "$." + field }
 func AlertLines() string {
 	return Pattern(Is(FieldMsg, MsgAlert), Is(FieldKind, KindBucket))
 }
+
+// UnjournaledLines matches every write made without a durable journal.
+func UnjournaledLines() string { return Pattern(Is(FieldMsg, MsgUnjournaled)) }
 
 // UndeliveredLines matches every alert line, of either kind, whose alert
 // reached neither SNS nor the fallback queue.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -78,13 +79,26 @@ func LedgerTable(ctx context.Context, set clients.Set, name string) error {
 
 // Drain receives and deletes every notification waiting in the queue.
 func Drain(ctx context.Context, set clients.Set, queueURL string) ([]Notification, error) {
+	return Await(ctx, set, queueURL, 0, 0)
+}
+
+// Await receives and deletes notifications until at least want have
+// arrived or within has passed, then takes whatever else is waiting. SNS
+// delivers to a subscribed queue asynchronously, so an alert published a
+// moment ago may not be in the queue yet.
+func Await(ctx context.Context, set clients.Set, queueURL string, want int, within time.Duration) ([]Notification, error) {
 	var out []Notification
+	deadline := time.Now().Add(within)
 	for {
-		msgs, err := set.SQS.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(queueURL), MaxNumberOfMessages: 10})
+		var wait int32
+		if len(out) < want && time.Until(deadline) >= time.Second {
+			wait = 1 // long polling: moto, like SQS, answers as soon as a message is there
+		}
+		msgs, err := set.SQS.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(queueURL), MaxNumberOfMessages: 10, WaitTimeSeconds: wait})
 		if err != nil {
 			return out, fmt.Errorf("receive from %s: %w", queueURL, err)
 		}
-		if len(msgs.Messages) == 0 {
+		if len(msgs.Messages) == 0 && (len(out) >= want || !time.Now().Before(deadline)) {
 			return out, nil
 		}
 		for _, m := range msgs.Messages {

@@ -25,9 +25,20 @@ type Scene struct {
 
 // CreateBucket makes a bucket in the scene's region.
 func (s Scene) CreateBucket(ctx context.Context, b string) error {
-	_, err := s.S3.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(b),
-		CreateBucketConfiguration: &types.CreateBucketConfiguration{LocationConstraint: types.BucketLocationConstraint(s.Region)}})
+	_, err := s.S3.CreateBucket(ctx, CreateBucketInput(b, s.Region))
 	return wrap("create bucket", b, err)
+}
+
+// CreateBucketInput is the request that creates a bucket in a region. S3
+// refuses a LocationConstraint of us-east-1, its default region, with
+// InvalidLocationConstraint: a bucket there is created without one.
+// https://docs.aws.amazon.com/AmazonS3/latest/API/API_CreateBucket.html
+func CreateBucketInput(b, region string) *s3.CreateBucketInput {
+	in := &s3.CreateBucketInput{Bucket: aws.String(b)}
+	if region != "" && region != "us-east-1" {
+		in.CreateBucketConfiguration = &types.CreateBucketConfiguration{LocationConstraint: types.BucketLocationConstraint(region)}
+	}
+	return in
 }
 
 // Baseline makes a bucket clean under the default configuration: Block

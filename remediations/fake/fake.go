@@ -21,7 +21,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/smithy-go"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 
@@ -118,7 +117,7 @@ type Fake struct {
 
 	published []Published
 	sent      []Sent
-	ledger    map[string]map[string]types.AttributeValue
+	store     store
 }
 
 // New returns an empty account.

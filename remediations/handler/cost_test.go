@@ -13,7 +13,7 @@ import (
 
 // TestCallCountsPerScenario pins the AWS cost of one event, per scenario:
 // reads before the first write (the posture round, then the bucket policy
-// and ACL read again just before they are written, issue 11.3), writes,
+// and ACL read again just before they are written), writes,
 // read-backs, publishes.
 func TestCallCountsPerScenario(t *testing.T) {
 	// Statements are written for whichever bucket the sample names.
@@ -44,7 +44,7 @@ func TestCallCountsPerScenario(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			r := newRig(t)
-			r.h.Engine.Config.Mode = tt.mode
+			r.h.Incidents.Engine.Config.Mode = tt.mode
 			for _, name := range []string{"acme-invoices-prod", "acme-public-assets"} {
 				bk := tt.bucket
 				bk.Policy = strings.ReplaceAll(bk.Policy, "BUCKET", name)

@@ -63,10 +63,9 @@ func newERig(t *testing.T, mutate ...func(*config.Config)) *erig {
 	// the call timeout), through the fault proxy.
 	sdk := emulator.EmulatorConfig(e.Proxy.URL, e.Region)
 	sdk.HTTPClient = clients.HTTPClient(cfg.CallTimeout, startup.Conns(cfg))
-	engine, alerts := startup.Parts(cfg, clients.New(sdk))
 	r.h = &handler.Handler{
-		Engine: engine, Alerts: alerts,
-		Self: []events.Role{self}, Log: slog.New(slog.NewJSONHandler(&r.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		Incidents: startup.Parts(cfg, clients.New(sdk)),
+		Self:      []events.Role{self}, Log: slog.New(slog.NewJSONHandler(&r.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 	}
 	return r
 }

@@ -145,7 +145,7 @@ func TestSNSDownAlertIsKept(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := newERig(t)
-			r.h.Alerts.PublishTimeout = 500 * time.Millisecond
+			r.h.Incidents.Alerts.PublishTimeout = 500 * time.Millisecond
 			b := "acme-sns-down"
 			r.incident(b)
 			r.e.Proxy.Add(tc.rule)
@@ -171,7 +171,7 @@ func TestSNSDownAlertIsKept(t *testing.T) {
 	}
 }
 
-// Issue 11.2: a call that hangs, at each write position and after the last
+// A call that hangs, at each write position and after the last
 // write, or a process that dies after its last write. Every call's attempts
 // are bounded (the call timeout), the time for the read-back and the alert
 // is kept, the journal is durable before the first write, and the owner
@@ -385,7 +385,7 @@ func TestHostileEvents(t *testing.T) {
 	}
 }
 
-// Issue 10.2: a policy that opens the bucket and denies bucketguard the tag
+// A policy that opens the bucket and denies bucketguard the tag
 // read (moto does not evaluate bucket policies, so the proxy answers the
 // 403 the Deny would cause). bucketguard cannot tell whether public read is
 // approved: it keeps the statement but turns RestrictPublicBuckets on, says
@@ -420,7 +420,7 @@ func TestTamperingDenyOnTheEmulator(t *testing.T) {
 	}
 }
 
-// Issue 11.3: the owner adds a NewPartner statement between bucketguard's
+// The owner adds a NewPartner statement between bucketguard's
 // posture read and its write (the proxy makes the change just before the
 // policy is read again). The fix is planned again from the new policy: the
 // public statement goes, NewPartner survives, and the alert says a

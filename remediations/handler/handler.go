@@ -7,10 +7,7 @@ package handler
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 
@@ -18,14 +15,14 @@ import (
 	"github.com/bucketguard/bucketguard/remediations"
 	"github.com/bucketguard/bucketguard/remediations/alert"
 	"github.com/bucketguard/bucketguard/remediations/contract"
+	"github.com/bucketguard/bucketguard/remediations/incident"
 	"github.com/bucketguard/bucketguard/remediations/posture"
 )
 
 // Handler turns one event into a remediation and an alert.
 type Handler struct {
-	Engine *remediations.Engine
-	// Alerts delivers the alert; nil renders and logs it without sending it.
-	Alerts *alert.Sender
+	// Incidents runs the event as an incident: evaluated, told once.
+	Incidents *incident.Protocol
 	// Self are bucketguard's own roles: their changes are skipped.
 	Self []events.Role
 	Log  *slog.Logger
@@ -87,75 +84,11 @@ func (h *Handler) Process(ctx context.Context, raw json.RawMessage) (Report, err
 		rep.Skip = reason
 		return rep, nil
 	}
-	// The incident is the event: claimed beside the read round, journaled
-	// before the first write, told once.
-	key := c.EventID
-	claimed := h.Alerts.Claim(ctx, key)
-	res, runErr := h.Engine.EvaluateJournaled(ctx, TargetOf(c), &c, remediations.Incident{Key: key, Attempt: attemptID(), Gate: claimed.Gate}, log)
-	rep.Result = &res
-	inc, claimErr := claimed.Wait()
-	switch {
-	case claimErr != nil && len(res.Findings) > 0:
-		// Without the incident's record, what was told and what an earlier
-		// attempt kept are unknown: nothing was written, and the retry
-		// claims it.
-		log.Warn(contract.MsgRetry, contract.FieldErr, claimErr, "wrote", res.Wrote())
-		return rep, errors.Join(runErr, fmt.Errorf("claim incident %s: %w", key, claimErr))
-	case claimErr != nil:
-		return rep, runErr
-	case !inc.Held:
-		log.Info(contract.MsgSkip, "reason", alert.ErrHeldElsewhere.Error(), "attempts", inc.Attempts)
-		rep.Skip = alert.ErrHeldElsewhere.Error()
-		return rep, nil
-	}
-	retry := alert.RetryComing
-	if inc.Attempts+1 >= h.Engine.Config.EventAttempts {
-		retry = alert.NoRetry // the last attempt tells what it has
-	}
-	if len(inc.Journal) > 0 {
-		if runErr != nil && retry == alert.RetryComing {
-			// An earlier attempt's journal waits for an attempt that
-			// finishes: this one failed too, and the next one tells.
-			log.Warn(contract.MsgRetry, contract.FieldErr, runErr, "wrote", res.Wrote(), "journal", "kept")
-			if !inc.Unclaimed {
-				h.Alerts.Release(ctx, key, log)
-			}
-			return rep, runErr
-		}
-		if j, err := remediations.ParseJournal(inc.Journal); err != nil {
-			log.Warn("journal", contract.FieldErr, err)
-		} else {
-			res.Merge(j, len(res.Actions) > 0 || runErr == nil)
-			log.Info("journal", "merged", true, "attempts", inc.Attempts+1)
-		}
-	}
-	if runErr != nil {
-		log.Warn(contract.MsgRetry, contract.FieldErr, runErr, "wrote", res.Wrote(), "journaled", res.Journaled)
-	}
-	if !alert.Due(res, runErr, retry) {
-		if res.Journaled || len(inc.Journal) > 0 || runErr != nil {
-			if !inc.Unclaimed {
-				h.Alerts.Release(ctx, key, log)
-			}
-		}
-		return rep, runErr
-	}
-	msg, receipt, err := h.Alerts.Tell(ctx, res, key, inc, log)
-	if err != nil && !inc.Unclaimed {
-		h.Alerts.Release(ctx, key, log) // the retry tells it
-	}
-	rep.Message, rep.MessageID, rep.Delivery = &msg, receipt.MessageID, receipt.Delivery
-	if err != nil {
-		// Nowhere: it is in the log; fail, so that the retry tries again.
-		return rep, errors.Join(runErr, err)
-	}
-	return rep, runErr
-}
-
-// attemptID names one attempt at an event (Lambda's retries keep the
-// request id): its journal is its own to replace.
-func attemptID() string {
-	var b [8]byte
-	_, _ = rand.Read(b[:])
-	return hex.EncodeToString(b[:])
+	// The incident is the event: Lambda retries it up to EventAttempts
+	// times, and the protocol tells it once.
+	out, err := h.Incidents.Run(ctx, incident.Incident{Key: c.EventID, Target: TargetOf(c), Trigger: &c,
+		Attempts: h.Incidents.Engine.Config.EventAttempts}, log)
+	rep.Result, rep.Skip, rep.Message = &out.Result, out.Skip, out.Message
+	rep.MessageID, rep.Delivery = out.Receipt.MessageID, out.Receipt.Delivery
+	return rep, err
 }

@@ -14,13 +14,12 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/bucketguard/bucketguard/events"
-	"github.com/bucketguard/bucketguard/remediations"
-	"github.com/bucketguard/bucketguard/remediations/alert"
 	"github.com/bucketguard/bucketguard/remediations/config"
 	"github.com/bucketguard/bucketguard/remediations/contract"
 	"github.com/bucketguard/bucketguard/remediations/fake"
 	"github.com/bucketguard/bucketguard/remediations/handler"
 	"github.com/bucketguard/bucketguard/remediations/posture"
+	"github.com/bucketguard/bucketguard/remediations/startup"
 )
 
 const topic = "arn:aws:sns:eu-west-1:111122223333:bucketguard-alerts"
@@ -48,10 +47,21 @@ func newRig(t *testing.T) rig {
 		t.Fatal(err)
 	}
 	var logs bytes.Buffer
-	e := &remediations.Engine{S3: f.S3(), Control: f.Control(), Config: config.Default(),
-		Now: func() time.Time { return time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC) }}
-	return rig{f: f, logs: &logs, h: &handler.Handler{Engine: e, Alerts: &alert.Sender{SNS: f.SNS(), TopicARN: topic}, Self: []events.Role{self},
-		Log: slog.New(slog.NewJSONHandler(&logs, nil))}}
+	r := rig{f: f, logs: &logs, h: &handler.Handler{Self: []events.Role{self}, Log: slog.New(slog.NewJSONHandler(&logs, nil))}}
+	r.wire(nil)
+	return r
+}
+
+// wire wires the handler's protocol over the fakes as start-up does, with
+// the ledger given (nil: none).
+func (r rig) wire(l startup.Ledger) {
+	cfg := config.Default()
+	cfg.TopicARN = topic
+	if r.h.Incidents != nil {
+		cfg = r.h.Incidents.Engine.Config
+	}
+	r.h.Incidents = startup.Wire(cfg, startup.Clients{S3: r.f.S3(), Control: r.f.Control(), SNS: r.f.SNS(), Ledger: l})
+	r.h.Incidents.Engine.Now = func() time.Time { return time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC) }
 }
 
 // invoke goes through the same entry point lambda.Start uses.
@@ -137,7 +147,7 @@ func TestSNSDownKeepsTheAlert(t *testing.T) {
 		r := newRig(t)
 		r.f.Put("acme-invoices-prod", bucket)
 		r.f.Fault = snsDown
-		r.h.Alerts.Fallback, r.h.Alerts.FallbackURL = r.f.Queue(), "https://sqs.eu-west-1.amazonaws.com/111122223333/bucketguard-undelivered"
+		r.h.Incidents.Alerts.Fallback, r.h.Incidents.Alerts.FallbackURL = r.f.Queue(), "https://sqs.eu-west-1.amazonaws.com/111122223333/bucketguard-undelivered"
 		if err := r.invoke(t, sample(t, "PutBucketPolicy")); err != nil {
 			t.Fatalf("spilled alert still failed the invocation: %v", err)
 		}
@@ -172,7 +182,7 @@ func TestTransientReadIsRetriedWithoutAlert(t *testing.T) {
 
 func TestProcessReportsTheResult(t *testing.T) {
 	r := newRig(t)
-	r.h.Alerts = nil // the CLI's dry run: render, do not send
+	r.h.Incidents.Alerts = nil // the CLI's dry run: render, do not send
 	r.f.Put("acme-invoices-prod", fake.Bucket{})
 	rep, err := r.h.Process(context.Background(), sample(t, "DeleteBucketPublicAccessBlock"))
 	if err != nil || rep.Result == nil || rep.Message == nil || rep.MessageID != "" {
@@ -183,7 +193,7 @@ func TestProcessReportsTheResult(t *testing.T) {
 	}
 }
 
-// Issue 10.1: the access point events, each as CloudTrail writes it, lead to
+// The access point events, each as CloudTrail writes it, lead to
 // the access point's public statement being removed and an alert that names
 // it: a bucket's access point through its bucket (found from the access
 // point when the event does not name it), an Object Lambda or Multi-Region

@@ -322,7 +322,7 @@ func TestExpiredApprovalIsEnforced(t *testing.T) {
 	cleanUnder(t, b, r.posture(b))
 }
 
-// Issue 10.1 on moto: a bucket that delegates to its access points (correctly
+// A bucket that delegates to its access points (correctly
 // non-public), and an access point with Block Public Access off whose policy
 // opens read, write and delete to everyone. The PutAccessPointPolicy event
 // names only the access point: the bucket is found from it; the public
@@ -369,7 +369,7 @@ func canonical(t *testing.T, doc string) string {
 	return c
 }
 
-// Issue 11.1: a website endpoint serves HTTP only, so an approved website
+// A website endpoint serves HTTP only, so an approved website
 // never gets the TLS-only Deny (it would refuse every request to the site),
 // and the alert says why; public write still goes.
 func TestApprovedWebsiteKeepsServingOnTheEmulator(t *testing.T) {
@@ -421,7 +421,7 @@ func TestWebsiteOnUnapprovedBucketOnTheEmulator(t *testing.T) {
 	}
 }
 
-// Issue 11.4: with sse-kms configured, dual-layer encryption with a team's
+// With sse-kms configured, dual-layer encryption with a team's
 // own key is neither downgraded nor re-keyed (reported, low); another
 // account's key is reported (high), and replaced only with accepted keys
 // configured, keeping dual layers.

@@ -1,8 +1,14 @@
 // Package ledger is bucketguard's record in its DynamoDB table (string
 // partition key "pk", TTL attribute "expires"): what it must remember between
-// invocations. Today: the last public-read approval it saw on each bucket, so
-// that any change of it, by whatever call, is told (the alert path keeps its
-// once-only claims in the same table).
+// invocations. Three kinds of item, each under its own key prefix:
+//
+//   - "approval/<account>/<bucket>": the last public-read approval seen on a
+//     bucket, so that any change of it, by whatever call, is told;
+//   - "incident/<key>": an incident's record (the lease of the attempt
+//     working on it, the attempts, the journal, the digests told), for the
+//     incident protocol (package incident);
+//   - a sent mark per keyed alert outside an incident (a sweep summary), so
+//     that a redelivery does not send it twice.
 package ledger
 
 import (
@@ -15,12 +21,16 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/bucketguard/bucketguard/remediations/plan"
 )
 
 // API is what the ledger needs of DynamoDB.
 type API interface {
 	GetItem(context.Context, *dynamodb.GetItemInput, ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
 	PutItem(context.Context, *dynamodb.PutItemInput, ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
+	UpdateItem(context.Context, *dynamodb.UpdateItemInput, ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error)
+	DeleteItem(context.Context, *dynamodb.DeleteItemInput, ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error)
 }
 
 var _ API = (*dynamodb.Client)(nil)
@@ -31,42 +41,35 @@ type Store struct {
 	Table string
 }
 
-// Approval is a bucket's approval tags as last seen ("" when absent).
-type Approval struct {
-	Value string
-	Until string
-}
+// TTL is how long an incident's record and a sent mark are kept: longer
+// than EventBridge and Lambda keep retrying one event (six hours at most).
+const TTL = 24 * time.Hour
 
 func approvalKey(account, bucket string) string { return "approval/" + account + "/" + bucket }
 
+func pk(k string) map[string]types.AttributeValue {
+	return map[string]types.AttributeValue{"pk": &types.AttributeValueMemberS{Value: k}}
+}
+
 // Approval returns the approval last recorded for a bucket, or nil.
-func (s *Store) Approval(ctx context.Context, account, bucket string) (*Approval, error) {
+func (s *Store) Approval(ctx context.Context, account, bucket string) (*plan.ApprovalTags, error) {
 	out, err := s.DB.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(s.Table), ConsistentRead: aws.Bool(true),
-		Key: map[string]types.AttributeValue{"pk": &types.AttributeValueMemberS{Value: approvalKey(account, bucket)}}})
+		Key: pk(approvalKey(account, bucket))})
 	if err != nil {
 		return nil, fmt.Errorf("get approval record of %s in %s: %w", bucket, s.Table, err)
 	}
 	if len(out.Item) == 0 {
 		return nil, nil
 	}
-	a := &Approval{}
-	if v, ok := out.Item["value"].(*types.AttributeValueMemberS); ok {
-		a.Value = v.Value
-	}
-	if v, ok := out.Item["until"].(*types.AttributeValueMemberS); ok {
-		a.Until = v.Value
-	}
-	return a, nil
+	return &plan.ApprovalTags{Value: str(out.Item, "value"), Until: str(out.Item, "until")}, nil
 }
 
 // SetApproval records a bucket's approval, who changed it and when. The
 // record does not expire.
-func (s *Store) SetApproval(ctx context.Context, account, bucket string, a Approval, by string, at time.Time) error {
-	item := map[string]types.AttributeValue{
-		"pk": &types.AttributeValueMemberS{Value: approvalKey(account, bucket)},
-		"by": &types.AttributeValueMemberS{Value: by},
-		"at": &types.AttributeValueMemberS{Value: at.UTC().Format(time.RFC3339)},
-	}
+func (s *Store) SetApproval(ctx context.Context, account, bucket string, a plan.ApprovalTags, by string, at time.Time) error {
+	item := pk(approvalKey(account, bucket))
+	item["by"] = &types.AttributeValueMemberS{Value: by}
+	item["at"] = &types.AttributeValueMemberS{Value: at.UTC().Format(time.RFC3339)}
 	if a.Value != "" {
 		item["value"] = &types.AttributeValueMemberS{Value: a.Value}
 	}
@@ -79,19 +82,8 @@ func (s *Store) SetApproval(ctx context.Context, account, bucket string, a Appro
 	return nil
 }
 
-// Incidents: one item per incident (a CloudTrail event, or a bucket of a
-// sweep run), "incident/<key>", holding the lease of the attempt working on
-// it, how many attempts there were, the journal of the first one that was
-// about to write, and the digests of the alerts told for it. It expires
-// with the alert ledger's claims.
-
-// IncidentTTL is how long an incident is remembered: longer than Lambda
-// retries one event (six hours at most).
-const IncidentTTL = 24 * time.Hour
-
-// Incident is what the ledger remembers of one incident, as it was before
-// this attempt claimed it.
-type Incident struct {
+// Record is an incident's record as it was before this attempt claimed it.
+type Record struct {
 	// Held is true when this attempt holds the lease: no other attempt of
 	// the same incident is running.
 	Held     bool
@@ -100,52 +92,29 @@ type Incident struct {
 	Journal []byte
 	// Told are the digests of the alerts already told.
 	Told []string
-	// Unclaimed is true when the claim failed and the incident was only
-	// read: told without a record, and the journal kept (a duplicate beats
-	// a loss).
+	// Unclaimed is true when the claim failed and the record was only
+	// read (Peek): the attempt goes on without the lease.
 	Unclaimed bool
 }
 
-// Peek reads an incident without claiming it, when the claim failed.
-func (s *Store) Peek(ctx context.Context, key string) (Incident, error) {
-	out, err := s.DB.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(s.Table), ConsistentRead: aws.Bool(true), Key: incidentKey(key)})
-	if err != nil {
-		return Incident{}, fmt.Errorf("read incident %s in %s: %w", key, s.Table, err)
-	}
-	inc := incidentOf(out.Item)
-	inc.Held, inc.Unclaimed = true, true
-	return inc, nil
-}
-
-// IncidentAPI is what incidents need of DynamoDB.
-type IncidentAPI interface {
-	UpdateItem(context.Context, *dynamodb.UpdateItemInput, ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error)
-}
-
-func incidentKey(k string) map[string]types.AttributeValue {
-	return map[string]types.AttributeValue{"pk": &types.AttributeValueMemberS{Value: "incident/" + k}}
-}
+func incidentKey(k string) map[string]types.AttributeValue { return pk("incident/" + k) }
 
 func (s *Store) update(ctx context.Context, in *dynamodb.UpdateItemInput) (*dynamodb.UpdateItemOutput, error) {
-	db, ok := s.DB.(IncidentAPI)
-	if !ok {
-		return nil, fmt.Errorf("ledger %s: the client cannot update items", s.Table)
-	}
 	in.TableName = aws.String(s.Table)
-	return db.UpdateItem(ctx, in)
+	return s.DB.UpdateItem(ctx, in)
 }
 
 // Claim takes the incident's lease until the given time, counts the
-// attempt, and returns the incident as it was. When another attempt holds
-// an unexpired lease, Held is false and nothing changes.
-func (s *Store) Claim(ctx context.Context, key string, now, until time.Time) (Incident, error) {
+// attempt, and returns the record as it was. When another attempt holds an
+// unexpired lease, Held is false and nothing changes.
+func (s *Store) Claim(ctx context.Context, key string, now, until time.Time) (Record, error) {
 	out, err := s.update(ctx, &dynamodb.UpdateItemInput{
 		Key:                 incidentKey(key),
 		UpdateExpression:    aws.String("SET lease = :until, expires = :exp ADD attempts :one"),
 		ConditionExpression: aws.String("attribute_not_exists(lease) OR lease < :now"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{
 			":until": number(until.UnixMilli()), ":now": number(now.UnixMilli()),
-			":exp": number(now.Add(IncidentTTL).Unix()), ":one": number(1),
+			":exp": number(now.Add(TTL).Unix()), ":one": number(1),
 		},
 		ReturnValues:                        types.ReturnValueAllOld,
 		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
@@ -153,14 +122,25 @@ func (s *Store) Claim(ctx context.Context, key string, now, until time.Time) (In
 	var ccf *types.ConditionalCheckFailedException
 	switch {
 	case errors.As(err, &ccf):
-		inc := incidentOf(ccf.Item)
-		return inc, nil
+		return recordOf(ccf.Item), nil
 	case err != nil:
-		return Incident{}, fmt.Errorf("claim incident %s in %s: %w", key, s.Table, err)
+		return Record{}, fmt.Errorf("claim incident %s in %s: %w", key, s.Table, err)
 	}
-	inc := incidentOf(out.Attributes)
-	inc.Held = true
-	return inc, nil
+	r := recordOf(out.Attributes)
+	r.Held = true
+	return r, nil
+}
+
+// Peek reads an incident's record without claiming it, when the claim
+// failed: the attempt goes on as the holder, unclaimed.
+func (s *Store) Peek(ctx context.Context, key string) (Record, error) {
+	out, err := s.DB.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(s.Table), ConsistentRead: aws.Bool(true), Key: incidentKey(key)})
+	if err != nil {
+		return Record{}, fmt.Errorf("read incident %s in %s: %w", key, s.Table, err)
+	}
+	r := recordOf(out.Item)
+	r.Held, r.Unclaimed = true, true
+	return r, nil
 }
 
 // SaveJournal keeps the journal of an attempt about to write, replacing the
@@ -198,30 +178,63 @@ func (s *Store) Told(ctx context.Context, key, digest string) error {
 	return nil
 }
 
-func number(n int64) *types.AttributeValueMemberN {
-	return &types.AttributeValueMemberN{Value: strconv.FormatInt(n, 10)}
-}
-
-func incidentOf(item map[string]types.AttributeValue) Incident {
-	var inc Incident
-	if v, ok := item["attempts"].(*types.AttributeValueMemberN); ok {
-		inc.Attempts, _ = strconv.Atoi(v.Value)
-	}
-	if v, ok := item["journal"].(*types.AttributeValueMemberS); ok {
-		inc.Journal = []byte(v.Value)
-	}
-	if v, ok := item["told"].(*types.AttributeValueMemberSS); ok {
-		inc.Told = v.Value
-	}
-	return inc
-}
-
 // Release lets the lease go, for an attempt that ends without telling (a
-// retry is coming, or nothing was found): the retry need not wait for the
-// lease to expire.
+// retry is coming, or nothing was found): the next attempt need not wait
+// for the lease to expire.
 func (s *Store) Release(ctx context.Context, key string) error {
 	if _, err := s.update(ctx, &dynamodb.UpdateItemInput{Key: incidentKey(key), UpdateExpression: aws.String("REMOVE lease")}); err != nil {
 		return fmt.Errorf("release incident %s in %s: %w", key, s.Table, err)
 	}
 	return nil
+}
+
+// MarkSent marks a keyed alert as sent; it reports false when the mark was
+// already there (a redelivery).
+func (s *Store) MarkSent(ctx context.Context, key string, now time.Time) (bool, error) {
+	item := pk(key)
+	item["expires"] = number(now.Add(TTL).Unix())
+	_, err := s.DB.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(s.Table), Item: item,
+		ConditionExpression: aws.String("attribute_not_exists(pk)")})
+	var ccf *types.ConditionalCheckFailedException
+	switch {
+	case err == nil:
+		return true, nil
+	case errors.As(err, &ccf):
+		return false, nil
+	}
+	return false, fmt.Errorf("mark alert %s sent in %s: %w", key, s.Table, err)
+}
+
+// UnmarkSent removes a sent mark, so that a retry may send what could not
+// be sent.
+func (s *Store) UnmarkSent(ctx context.Context, key string) error {
+	if _, err := s.DB.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: aws.String(s.Table), Key: pk(key)}); err != nil {
+		return fmt.Errorf("unmark alert %s in %s: %w", key, s.Table, err)
+	}
+	return nil
+}
+
+func number(n int64) *types.AttributeValueMemberN {
+	return &types.AttributeValueMemberN{Value: strconv.FormatInt(n, 10)}
+}
+
+func str(item map[string]types.AttributeValue, k string) string {
+	if v, ok := item[k].(*types.AttributeValueMemberS); ok {
+		return v.Value
+	}
+	return ""
+}
+
+func recordOf(item map[string]types.AttributeValue) Record {
+	var r Record
+	if v, ok := item["attempts"].(*types.AttributeValueMemberN); ok {
+		r.Attempts, _ = strconv.Atoi(v.Value)
+	}
+	if j := str(item, "journal"); j != "" {
+		r.Journal = []byte(j)
+	}
+	if v, ok := item["told"].(*types.AttributeValueMemberSS); ok {
+		r.Told = v.Value
+	}
+	return r
 }

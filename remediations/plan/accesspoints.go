@@ -21,14 +21,14 @@ func (pl *planner) accessPoints() {
 	f := pl.p.AccessPoints
 	switch f.State {
 	case posture.Failed:
-		pl.unreadable("access-points", "list of access points", errFact(f))
+		pl.unreadable(AccessPointsUnlisted, "access-points", "list of access points", errFact(f))
 		pl.Unresolved = append(pl.Unresolved, "the bucket's access points could not be listed, so none was judged")
 	case posture.Set:
 		for _, ap := range f.Value {
 			pl.accessPoint(ap)
 		}
 		if pl.p.AccessPointsCapped {
-			pl.find(Finding{ID: Unreadable("access-points"), Severity: High, Setting: "access-points",
+			pl.find(Finding{ID: AccessPointsCapped, Severity: High, Setting: "access-points",
 				Summary: fmt.Sprintf("the bucket has more than %d access points; only the first %d were judged", len(f.Value), len(f.Value))})
 			pl.Unresolved = append(pl.Unresolved, fmt.Sprintf("access points beyond the first %d were not judged", len(f.Value)))
 		}
@@ -62,14 +62,14 @@ func (pl *planner) accessPoint(ap posture.AccessPoint) {
 	var doc *policy.Document
 	switch pf := ap.Policy; pf.State {
 	case posture.Failed:
-		pl.find(Finding{ID: Unreadable(setting), Severity: High, Setting: setting, AccessPoint: ap.Name,
+		pl.find(Finding{ID: AccessPointPolicyUnreadable, Severity: High, Setting: setting, AccessPoint: ap.Name,
 			Summary: fmt.Sprintf("could not read the policy of %s (%s); it was not judged and is left as it is", ap.AccessPointRef, pf.Error)})
 		pl.Unresolved = append(pl.Unresolved, fmt.Sprintf("the policy of %s could not be judged", ap.AccessPointRef))
 		return
 	case posture.Set:
 		d, err := policy.Parse([]byte(pf.Value))
 		if err != nil {
-			pl.find(Finding{ID: PolicyUnparseable, Severity: High, Setting: setting, AccessPoint: ap.Name,
+			pl.find(Finding{ID: AccessPointPolicyUnparseable, Severity: High, Setting: setting, AccessPoint: ap.Name,
 				Summary: fmt.Sprintf("the policy of %s could not be read (%v); it is left as it is", ap.AccessPointRef, err)})
 			return
 		}

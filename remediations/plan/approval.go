@@ -16,17 +16,17 @@ import (
 // change to an approved bucket's public surface is told, listing what is
 // public, though nothing is removed.
 
-// ApprovalState is the raw value of the approval and expiry tags ("" when
+// ApprovalTags is the raw value of the approval and expiry tags ("" when
 // absent), as recorded.
-type ApprovalState struct {
+type ApprovalTags struct {
 	Value string `json:"value,omitempty"`
 	Until string `json:"until,omitempty"`
 }
 
 // approved reports whether the state approves (the value is "true").
-func (a ApprovalState) approved() bool { return strings.EqualFold(strings.TrimSpace(a.Value), "true") }
+func (a ApprovalTags) approved() bool { return strings.EqualFold(strings.TrimSpace(a.Value), "true") }
 
-func (a ApprovalState) String() string {
+func (a ApprovalTags) String() string {
 	switch {
 	case !a.approved():
 		return "not approved"
@@ -54,7 +54,7 @@ func (pl *planner) approval() {
 				"public-read statements are kept, RestrictPublicBuckets stops them granting anything until the tags can be read, everything else is enforced", tags.Error)})
 		return
 	}
-	now := ApprovalState{Value: tags.Value[cfg.ApprovalTagKey], Until: tags.Value[cfg.ApprovalUntilTagKey]}
+	now := ApprovalTags{Value: tags.Value[cfg.ApprovalTagKey], Until: tags.Value[cfg.ApprovalUntilTagKey]}
 	pl.approvalChange(now)
 	if !now.approved() {
 		return
@@ -84,17 +84,17 @@ func (pl *planner) approval() {
 // approvalChange tells a change of the approval made by the triggering call
 // (one that can change tags): against the last recorded approval when a
 // ledger keeps them, else from what the request asked for.
-func (pl *planner) approvalChange(now ApprovalState) {
+func (pl *planner) approvalChange(now ApprovalTags) {
 	in, key, untilKey := pl.in, pl.in.Config.ApprovalTagKey, pl.in.Config.ApprovalUntilTagKey
 	if !in.Event.ChangesTags() {
 		return
 	}
-	var before *ApprovalState
+	var before *ApprovalTags
 	switch {
 	case in.ApprovalsRecorded && in.PriorApproval != nil:
 		before = in.PriorApproval
 	case in.ApprovalsRecorded:
-		before = &ApprovalState{} // never recorded: as if never approved
+		before = &ApprovalTags{} // never recorded: as if never approved
 	default:
 		// No record: the request says what it set or removed.
 		_, set := in.RequestTags[key]
@@ -104,13 +104,13 @@ func (pl *planner) approvalChange(now ApprovalState) {
 		removedUntil := slices.Contains(in.RemovedTags, untilKey)
 		switch {
 		case set || in.Event == events.CreateBucket || (in.Event == events.PutBucketTagging && in.RequestTags == nil):
-			before = &ApprovalState{Value: "(unknown)"}
+			before = &ApprovalTags{Value: "(unknown)"}
 		case removed && !now.approved():
-			before = &ApprovalState{Value: "true"} // as far as can be told
+			before = &ApprovalTags{Value: "true"} // as far as can be told
 		case (setUntil || removedUntil) && now.approved():
 			// Only the expiry changed: an expired approval revived, or a
 			// time-limited one made permanent.
-			before = &ApprovalState{Value: now.Value, Until: "(unknown)"}
+			before = &ApprovalTags{Value: now.Value, Until: "(unknown)"}
 		default:
 			return
 		}

@@ -22,7 +22,7 @@ func (pl *planner) encryption() {
 	var j encryptionJudgement
 	switch f.State {
 	case posture.Failed:
-		pl.unreadable("encryption", "default encryption", errFact(f))
+		pl.unreadable(EncryptionUnreadable, "encryption", "default encryption", errFact(f))
 		return
 	case posture.Absent:
 		j = encryptionJudgement{problem: "the bucket has no default encryption", severity: Medium, replace: true}
@@ -165,7 +165,7 @@ func (pl *planner) ownership() {
 	f := pl.p.Ownership
 	switch f.State {
 	case posture.Failed:
-		pl.unreadable("ownership", "Object Ownership", f)
+		pl.unreadable(OwnershipUnreadable, "ownership", "Object Ownership", f)
 		return
 	case posture.Set:
 		if f.Value == posture.BucketOwnerEnforced {
@@ -206,7 +206,7 @@ func (pl *planner) versioning() {
 	f := pl.p.Versioning
 	switch {
 	case f.State == posture.Failed:
-		pl.unreadable("versioning", "versioning", f)
+		pl.unreadable(VersioningUnreadable, "versioning", "versioning", f)
 		return
 	case f.State == posture.Set && f.Value == "Enabled":
 		return
@@ -228,7 +228,7 @@ func (pl *planner) logging() {
 	f := pl.p.Logging
 	switch f.State {
 	case posture.Failed:
-		pl.unreadable("logging", "server access logging", errFact(f))
+		pl.unreadable(AccessLoggingUnreadable, "logging", "server access logging", errFact(f))
 		return
 	case posture.Set:
 		return // logging somewhere already: the owner's choice
@@ -257,7 +257,7 @@ func (pl *planner) accountBPA(accountEvent bool) {
 		cur = f.Value
 	case posture.Absent:
 	case posture.Failed:
-		pl.unreadable("account-bpa", "account Block Public Access", errFact(f))
+		pl.unreadable(AccountBPAUnreadable, "account-bpa", "account Block Public Access", errFact(f))
 		if !cfg.EnforceAccountBPA {
 			return
 		}

@@ -132,7 +132,7 @@ type Plan struct {
 	Notes     []string       `json:"notes,omitempty"`
 	// RecordApproval is the approval to record, when a call that can change
 	// tags changed it (or it was never recorded).
-	RecordApproval *ApprovalState `json:"record_approval,omitempty"`
+	RecordApproval *ApprovalTags `json:"record_approval,omitempty"`
 	// Unresolved says what public access may remain after the plan that no
 	// valid approval keeps: an evaluation with any is never "remediated".
 	Unresolved []string `json:"unresolved,omitempty"`
@@ -154,7 +154,7 @@ type Input struct {
 	// PriorApproval is the approval as bucketguard last recorded it, for a
 	// call that can change tags; nil when none is recorded (or no ledger
 	// keeps records: then the request alone tells what changed).
-	PriorApproval *ApprovalState
+	PriorApproval *ApprovalTags
 	// ApprovalsRecorded says a ledger keeps approval records.
 	ApprovalsRecorded bool
 }
@@ -209,8 +209,8 @@ func (pl *planner) find(f Finding) { pl.Findings = append(pl.Findings, f) }
 
 // unreadable reports a setting whose read failed: it is not judged, and
 // nothing is written on a guess.
-func (pl *planner) unreadable(setting, label string, f posture.Fact[string]) {
-	pl.find(Finding{ID: Unreadable(setting), Severity: High, Setting: setting,
+func (pl *planner) unreadable(id FindingID, setting, label string, f posture.Fact[string]) {
+	pl.find(Finding{ID: id, Severity: High, Setting: setting,
 		Summary: fmt.Sprintf("could not read the %s (%s); it was not judged and is left as it is", label, f.Error)})
 }
 

@@ -28,7 +28,7 @@ func (pl *planner) acl() {
 	}
 	switch a.State {
 	case posture.Failed:
-		pl.unreadable("acl", "ACL", errFact(a))
+		pl.unreadable(ACLUnreadable, "acl", "ACL", errFact(a))
 		return
 	case posture.Set:
 	default:
@@ -165,7 +165,7 @@ func (pl *planner) policyDocument() *policy.Document {
 		pl.find(Finding{ID: PolicyUnparseable, Severity: High, Setting: "policy",
 			Summary: fmt.Sprintf("the bucket policy could not be read (%v); it is left as it is and Block Public Access is relied on", err)})
 	case posture.Failed:
-		pl.unreadable("policy", "bucket policy", pf)
+		pl.unreadable(PolicyUnreadable, "policy", "bucket policy", pf)
 		if pf.Denied() {
 			// Refused: what bucketguard cannot see may be public. Fail
 			// closed on what deletes nothing.
@@ -253,13 +253,16 @@ func (pl *planner) bucketBPA() {
 		cur = f.Value
 	case posture.Absent:
 	case posture.Failed:
+		// All four on can only tighten whatever is there; anything less
+		// could loosen what cannot be seen.
+		summary := fmt.Sprintf("could not read the bucket's Block Public Access (%s); all four settings are set regardless", f.Error)
 		if want != posture.AllOn {
-			pl.unreadable("bpa", "bucket Block Public Access", errFact(f))
+			summary = fmt.Sprintf("could not read the bucket Block Public Access (%s); it was not judged and is left as it is", f.Error)
+		}
+		pl.find(Finding{ID: BPAUnreadable, Severity: High, Setting: "bpa", Summary: summary})
+		if want != posture.AllOn {
 			return
 		}
-		// All four on can only tighten whatever is there.
-		pl.find(Finding{ID: BPAUnreadable, Severity: High, Setting: "bpa",
-			Summary: fmt.Sprintf("could not read the bucket's Block Public Access (%s); all four settings are set regardless", f.Error)})
 		pl.act(&Step{Op: op.PutPublicAccessBlock, BPA: &want}, Action{Name: BlockPublicAccess, Setting: "bpa",
 			Why: "turn on all four Block Public Access settings", Before: "(unknown)", After: DescribeBPA(want)})
 		return

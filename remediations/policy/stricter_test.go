@@ -8,7 +8,7 @@ import (
 	"github.com/bucketguard/bucketguard/remediations/policy"
 )
 
-// Issue 10.4: where AWS's letter is evaded, bucketguard is stricter, and the
+// Where AWS's letter is evaded, bucketguard is stricter, and the
 // reason says so.
 func TestStricterThanAWS(t *testing.T) {
 	var all8 []string
@@ -46,7 +46,7 @@ func TestStricterThanAWS(t *testing.T) {
 	}
 }
 
-// Issue 10.7: an identity provider of an account is a fixed principal; a web
+// An identity provider of an account is a fixed principal; a web
 // identity provider's host admits everyone it signs in (AWS's own example).
 func TestFederatedPrincipals(t *testing.T) {
 	for _, tc := range []struct {
@@ -100,7 +100,7 @@ func TestAccessPointRules(t *testing.T) {
 	}
 }
 
-// Issue 10.2: Deny statements that can refuse bucketguard's own calls.
+// Deny statements that can refuse bucketguard's own calls.
 func TestDeniesTo(t *testing.T) {
 	c := policy.Caller{RoleARNs: []string{"arn:aws:iam::111122223333:role/BucketGuard-eu-west-1-RemediateRoleABC"}, Account: "111122223333",
 		Region: "eu-west-1", Resource: "arn:aws:s3:::acme-data", Actions: []string{"s3:GetBucketTagging", "s3:PutBucketPolicy", "s3:GetBucketPolicy"}}

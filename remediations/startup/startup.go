@@ -17,6 +17,7 @@ import (
 	"github.com/bucketguard/bucketguard/remediations/alert"
 	"github.com/bucketguard/bucketguard/remediations/clients"
 	"github.com/bucketguard/bucketguard/remediations/config"
+	"github.com/bucketguard/bucketguard/remediations/incident"
 	"github.com/bucketguard/bucketguard/remediations/ledger"
 	"github.com/bucketguard/bucketguard/remediations/read"
 )
@@ -26,8 +27,9 @@ type Kit struct {
 	Config config.Config
 	Log    *slog.Logger
 	AWS    clients.Set
-	Engine *remediations.Engine
-	Alerts *alert.Sender
+	// Incidents runs evaluations as incidents: the engine, the alert
+	// sender and the ledger.
+	Incidents *incident.Protocol
 }
 
 // Lambda starts the function named function. lookup reads the environment
@@ -49,25 +51,50 @@ func Lambda(ctx context.Context, function string, lookup func(string) (string, b
 	if err != nil {
 		return k, fmt.Errorf("clients: %w", err)
 	}
-	k.Engine, k.Alerts = Parts(cfg, k.AWS)
+	k.Incidents = Parts(cfg, k.AWS)
 	return k, nil
 }
 
-// Parts wires the engine and the alert sender (topic, fallback queue and
-// ledger, each as configured) from the settings and the clients.
-func Parts(cfg config.Config, aws clients.Set) (*remediations.Engine, *alert.Sender) {
-	e := &remediations.Engine{S3: aws.S3, Control: aws.Control, Config: cfg}
-	s := &alert.Sender{
-		SNS: aws.SNS, TopicARN: cfg.TopicARN,
-		Fallback: aws.SQS, FallbackURL: cfg.FallbackQueueURL,
-		Ledger: aws.DynamoDB, LedgerTable: cfg.LedgerTable,
-		PublishTimeout: cfg.CallTimeout,
-	}
+// Parts wires the incident protocol from the SDK clients: the engine, the
+// alert sender (topic, fallback queue) and the ledger (approvals,
+// incidents, sent marks), each as configured.
+func Parts(cfg config.Config, aws clients.Set) *incident.Protocol {
+	c := Clients{S3: aws.S3, Control: aws.Control, SNS: aws.SNS, SQS: aws.SQS}
 	if cfg.LedgerTable != "" {
-		store := &ledger.Store{DB: aws.DynamoDB, Table: cfg.LedgerTable}
-		e.Approvals, e.Journal, s.Incidents = store, store, store
+		c.Ledger = &ledger.Store{DB: aws.DynamoDB, Table: cfg.LedgerTable}
 	}
-	return e, s
+	return Wire(cfg, c)
+}
+
+// Ledger is what the protocol keeps in the ledger (ledger.Store).
+type Ledger interface {
+	remediations.Approvals
+	alert.SentMarks
+	incident.Store
+}
+
+var _ Ledger = (*ledger.Store)(nil)
+
+// Clients are what Wire wires: the SDK's clients, or the test rig's fakes.
+type Clients struct {
+	S3      remediations.S3Client
+	Control remediations.ControlClient
+	SNS     alert.Publisher
+	SQS     alert.Queue
+	// Ledger is nil when no ledger table is configured.
+	Ledger Ledger
+}
+
+// Wire is the one wiring of the protocol, for the functions, the demo and
+// the test rigs alike.
+func Wire(cfg config.Config, c Clients) *incident.Protocol {
+	e := &remediations.Engine{S3: c.S3, Control: c.Control, Config: cfg}
+	s := &alert.Sender{SNS: c.SNS, TopicARN: cfg.TopicARN, Fallback: c.SQS, FallbackURL: cfg.FallbackQueueURL, PublishTimeout: cfg.CallTimeout}
+	p := &incident.Protocol{Engine: e, Alerts: s, CallTimeout: cfg.CallTimeout}
+	if c.Ledger != nil {
+		e.Approvals, s.Sent, p.Store = c.Ledger, c.Ledger, c.Ledger
+	}
+	return p
 }
 
 // Conns is the work a function has in flight against one host at most: each

@@ -51,8 +51,8 @@ func TestLambdaRefusesBadSettings(t *testing.T) {
 					t.Errorf("error %q does not name %s", err, s)
 				}
 			}
-			if k.Log == nil || k.Engine != nil || k.Alerts != nil {
-				t.Fatalf("kit after a bad setting: log %v, engine %v, alerts %v", k.Log, k.Engine, k.Alerts)
+			if k.Log == nil || k.Incidents != nil {
+				t.Fatalf("kit after a bad setting: log %v, incidents %v", k.Log, k.Incidents)
 			}
 			k.Log.Error("start", "err", err)
 			var line map[string]any
@@ -89,17 +89,18 @@ func TestLambdaWiresEverythingConfigured(t *testing.T) {
 			if k.AWS.Config.Region != "eu-west-1" || k.AWS.S3 == nil || k.AWS.SNS == nil {
 				t.Fatalf("clients not loaded: region %q", k.AWS.Config.Region)
 			}
-			if k.Engine.S3 == nil || k.Engine.Control == nil || k.Engine.Config.Mode != k.Config.Mode {
-				t.Errorf("engine: %+v", k.Engine)
+			e := k.Incidents.Engine
+			if e.S3 == nil || e.Control == nil || e.Config.Mode != k.Config.Mode {
+				t.Errorf("engine: %+v", e)
 			}
-			a := k.Alerts
+			a := k.Incidents.Alerts
 			if a.SNS == nil || a.TopicARN != topic {
 				t.Errorf("alerts topic: %q", a.TopicARN)
 			}
 			if got := a.FallbackURL != "" && a.Fallback != nil; got != tc.wantQueue {
 				t.Errorf("fallback queue wired = %v, want %v", got, tc.wantQueue)
 			}
-			if got := a.LedgerTable != "" && a.Ledger != nil; got != tc.wantLedger {
+			if got := a.Sent != nil && k.Incidents.Store != nil && e.Approvals != nil; got != tc.wantLedger {
 				t.Errorf("ledger wired = %v, want %v", got, tc.wantLedger)
 			}
 		})

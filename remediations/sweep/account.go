@@ -9,7 +9,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
-	"github.com/bucketguard/bucketguard/remediations/alert"
 	"github.com/bucketguard/bucketguard/remediations/awserr"
 	"github.com/bucketguard/bucketguard/remediations/contract"
 	"github.com/bucketguard/bucketguard/remediations/posture"
@@ -44,7 +43,7 @@ func (h *Handler) accountLevel(ctx context.Context, account string, cont *Contin
 		kinds = append(kinds, posture.MultiRegionAccessPoint)
 	}
 	for _, k := range kinds {
-		refs, err := read.AccountAccessPoints(ctx, h.Engine.Control, account, h.Region, k)
+		refs, err := read.AccountAccessPoints(ctx, h.Incidents.Engine.Control, account, h.Region, k)
 		if awserr.Unsupported(err) {
 			log.Warn("account level", "kind", k, contract.FieldErr, err) // an emulator without the call
 			continue
@@ -59,14 +58,11 @@ func (h *Handler) accountLevel(ctx context.Context, account string, cont *Contin
 		}
 	}
 	for _, target := range targets {
-		res, err := h.Engine.Evaluate(ctx, target, nil, log.With("target", target.Name()))
-		res.Run = cont.Run
+		out, _ := h.Incidents.Run(ctx, h.incident(account, cont.Run, target), log.With("target", target.Name()))
 		t.AccountLevel++
-		t.count(Bucket{Name: target.Name(), Region: target.Region}, res, err)
-		if alert.Due(res, err, alert.NoRetry) {
-			if _, _, serr := h.Alerts.Alert(ctx, res, log); serr != nil {
-				t.Undelivered++
-			}
+		t.count(Bucket{Name: target.Name(), Region: target.Region}, out.Result, out.EvalErr)
+		if out.Receipt.Delivery == contract.Undelivered {
+			t.Undelivered++
 		}
 	}
 	if h.home() && len(h.StackRegions) > 0 {

@@ -18,12 +18,12 @@ import (
 	"time"
 
 	"github.com/bucketguard/bucketguard/remediations"
-	"github.com/bucketguard/bucketguard/remediations/alert"
 	"github.com/bucketguard/bucketguard/remediations/config"
 	"github.com/bucketguard/bucketguard/remediations/contract"
 	"github.com/bucketguard/bucketguard/remediations/emulator"
 	"github.com/bucketguard/bucketguard/remediations/fake"
 	"github.com/bucketguard/bucketguard/remediations/posture"
+	"github.com/bucketguard/bucketguard/remediations/startup"
 	"github.com/bucketguard/bucketguard/remediations/sweep"
 )
 
@@ -63,11 +63,12 @@ func newWorld(t *testing.T, clock func() time.Time) *world {
 	}
 	w.inbox = inbox
 	c := e.Clients
+	cfg := config.Default()
+	cfg.TopicARN = topic
 	w.h = &sweep.Handler{
 		Invocation: lambdaInvocation,
-		Engine:     &remediations.Engine{S3: c.S3, Control: c.Control, Config: config.Default()},
+		Incidents:  startup.Wire(cfg, startup.Clients{S3: c.S3, Control: c.Control, SNS: c.SNS}),
 		List:       c.S3,
-		Alerts:     &alert.Sender{SNS: c.SNS, TopicARN: topic},
 		Next:       w.inv,
 		Options:    sweep.Options{Region: e.Region, Concurrency: 4, PageSize: 1000, Margin: 10 * time.Minute, Now: clock},
 		MaxParts:   20,
@@ -224,7 +225,7 @@ func TestSweepScale(t *testing.T) {
 		mu.Unlock()
 	}
 	eval := func(ctx context.Context, b sweep.Bucket) (remediations.Result, error) {
-		res, err := w.h.Engine.Evaluate(ctx, posture.Target{Account: fake.Account, Region: b.Region, Bucket: b.Name}, nil, quiet)
+		res, err := w.h.Incidents.Engine.Evaluate(ctx, posture.Target{Account: fake.Account, Region: b.Region, Bucket: b.Name}, nil, quiet)
 		sample()
 		return res, err
 	}

@@ -15,9 +15,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
 
 	"github.com/bucketguard/bucketguard/remediations"
-	"github.com/bucketguard/bucketguard/remediations/alert"
 	"github.com/bucketguard/bucketguard/remediations/contract"
-	"github.com/bucketguard/bucketguard/remediations/ledger"
+	"github.com/bucketguard/bucketguard/remediations/incident"
 	"github.com/bucketguard/bucketguard/remediations/posture"
 )
 
@@ -63,11 +62,11 @@ type Invocation struct {
 type Handler struct {
 	// Invocation returns the running invocation; false outside Lambda.
 	Invocation func(context.Context) (Invocation, bool)
-	// Engine evaluates buckets of this function's region.
-	Engine *remediations.Engine
-	List   Lister
-	Alerts *alert.Sender
-	Next   Invoker
+	// Incidents evaluates buckets of this function's region, each an
+	// incident of the run, told once.
+	Incidents *incident.Protocol
+	List      Lister
+	Next      Invoker
 	Options
 	// MaxParts bounds a run's invocations (runaway protection).
 	MaxParts int
@@ -127,10 +126,10 @@ func (h *Handler) Handle(ctx context.Context, raw json.RawMessage) error {
 		log.Info("continue", "reason", out.Stopped, "after", out.Next.After, "seen", cont.Tally.Seen)
 		return nil
 	}
-	s := Summary{Run: cont.Run, Account: account, Region: h.Region, Mode: string(h.Engine.Config.Mode), Started: cont.Started,
+	s := Summary{Run: cont.Run, Account: account, Region: h.Region, Mode: string(h.Incidents.Engine.Config.Mode), Started: cont.Started,
 		Duration: time.Since(cont.Started).Round(time.Second).String(), Parts: cont.Part, Tally: cont.Tally}
 	log.Info("summary", "seen", s.Tally.Seen, "remediated", s.Tally.Count(contract.Remediated), "failing", s.Tally.Failing(), "duration", s.Duration)
-	_, err = h.Alerts.Send(ctx, s.Envelope(), log)
+	_, err = h.Incidents.Alerts.Send(ctx, s.Envelope(), log)
 	return err
 }
 
@@ -140,36 +139,14 @@ func (h *Handler) Handle(ctx context.Context, raw json.RawMessage) error {
 func (h *Handler) Part(ctx context.Context, account string, cont *Continuation, log *slog.Logger) (Progress, error) {
 	var undelivered atomic.Int64 // evaluations run concurrently
 	eval := func(ctx context.Context, b Bucket) (remediations.Result, error) {
-		blog := log.With(contract.FieldBucket, b.Name)
-		// The incident is the bucket in this run: a part that dies is
-		// retried from where it began, and its buckets' journals are told
-		// then.
-		key := "sweep/" + cont.Run + "/" + account + "/" + b.Name
-		claimed := h.Alerts.Claim(ctx, key)
-		res, err := h.Engine.EvaluateJournaled(ctx, posture.Target{Account: account, Region: b.Region, Bucket: b.Name}, nil,
-			remediations.Incident{Key: key, Attempt: cont.Run + "/" + fmt.Sprint(time.Now().UnixNano()), Gate: claimed.Gate}, blog)
-		res.Run = cont.Run
-		inc, claimErr := claimed.Wait()
-		switch {
-		case claimErr != nil:
-			blog.Warn("incident claim", contract.FieldErr, claimErr)
-			inc = ledger.Incident{Held: true} // told without the record: a duplicate beats a loss
-		case !inc.Held:
-			blog.Info(contract.MsgSkip, "reason", "another part is evaluating this bucket")
-			return res, err
-		}
-		if len(inc.Journal) > 0 {
-			if j, jerr := remediations.ParseJournal(inc.Journal); jerr == nil {
-				res.Merge(j, len(res.Actions) > 0 || err == nil)
-			}
-		}
-		if !alert.Due(res, err, alert.NoRetry) {
-			return res, err
-		}
-		if _, _, serr := h.Alerts.Tell(ctx, res, key, inc, blog); serr != nil {
+		// An alert that reached nowhere is in the log and counted; the
+		// bucket's own verdict stands.
+		out, _ := h.Incidents.Run(ctx, h.incident(account, cont.Run, posture.Target{Account: account, Region: b.Region, Bucket: b.Name}),
+			log.With(contract.FieldBucket, b.Name))
+		if out.Receipt.Delivery == contract.Undelivered {
 			undelivered.Add(1)
 		}
-		return res, err
+		return out.Result, out.EvalErr
 	}
 	visit := func(b Bucket, res remediations.Result, err error) {
 		if err != nil {
@@ -179,6 +156,14 @@ func (h *Handler) Part(ctx context.Context, account string, cont *Continuation, 
 	out, err := Run(ctx, h.List, cont.Position, h.Options, eval, visit)
 	out.Tally.Undelivered += int(undelivered.Load())
 	return out, err
+}
+
+// incident is a target of a run as an incident: a part that dies is
+// retried by Lambda from where it began, and tells its targets' journals
+// then; within the run, nothing retries a target, so each attempt tells
+// what it has.
+func (h *Handler) incident(account, run string, t posture.Target) incident.Incident {
+	return incident.Incident{Key: "sweep/" + run + "/" + account + "/" + t.Name(), Target: t, Run: run, Attempts: 1}
 }
 
 // accountOf reads the account from the function's ARN

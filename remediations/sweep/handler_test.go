@@ -13,15 +13,14 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 
-	"github.com/bucketguard/bucketguard/remediations"
-	"github.com/bucketguard/bucketguard/remediations/alert"
 	"github.com/bucketguard/bucketguard/remediations/config"
 	"github.com/bucketguard/bucketguard/remediations/contract"
 	"github.com/bucketguard/bucketguard/remediations/emulator"
 	"github.com/bucketguard/bucketguard/remediations/fake"
-	"github.com/bucketguard/bucketguard/remediations/ledger"
+	"github.com/bucketguard/bucketguard/remediations/incident"
 	"github.com/bucketguard/bucketguard/remediations/op"
 	"github.com/bucketguard/bucketguard/remediations/posture"
+	"github.com/bucketguard/bucketguard/remediations/startup"
 	"github.com/bucketguard/bucketguard/remediations/sweep"
 )
 
@@ -57,11 +56,17 @@ func lambdaCtx(id string) context.Context {
 	return lambdacontext.NewContext(context.Background(), &lambdacontext.LambdaContext{AwsRequestID: id, InvokedFunctionArn: fnARN})
 }
 
+// wire wires the protocol over the fakes as start-up does, with the ledger
+// given (nil: none).
+func wire(cfg config.Config, f *fake.Fake, l startup.Ledger) *incident.Protocol {
+	cfg.TopicARN = "arn:aws:sns:eu-west-1:111122223333:alerts"
+	return startup.Wire(cfg, startup.Clients{S3: f.S3(), Control: f.Control(), SNS: f.SNS(), Ledger: l})
+}
+
 func handler(f *fake.Fake, inv *invoker, clock func() time.Time) *sweep.Handler {
 	return &sweep.Handler{
-		Engine:     &remediations.Engine{S3: f.S3(), Control: f.Control(), Config: config.Default()},
+		Incidents:  wire(config.Default(), f, nil),
 		List:       f.S3(),
-		Alerts:     &alert.Sender{SNS: f.SNS(), TopicARN: "arn:aws:sns:eu-west-1:111122223333:alerts", Ledger: f.Ledger(), LedgerTable: "ledger"},
 		Next:       inv,
 		Options:    sweep.Options{Region: "eu-west-1", Concurrency: 2, PageSize: 7, Margin: 10 * time.Minute, Now: clock},
 		Invocation: lambdaInvocation,
@@ -196,7 +201,7 @@ func TestPartCountsUndeliveredAlerts(t *testing.T) {
 	}
 }
 
-// Issue 10.6 (and 10.1's coverage): once per run, the home region's sweep
+// Once per run, the home region's sweep
 // evaluates the account's Block Public Access and the Multi-Region Access
 // Points, every region's its Object Lambda access points, and the home
 // region's counts the buckets in regions without a stack.
@@ -216,7 +221,7 @@ func TestAccountLevelOncePerRun(t *testing.T) {
 	} {
 		h := handler(f, &invoker{}, nil)
 		h.StackRegions = tc.stacks
-		h.Engine.Config.Mode = config.Notify // report only, so each case sees the same account
+		h.Incidents.Engine.Config.Mode = config.Notify // report only, so each case sees the same account
 		f.Reset()
 		if err := h.Handle(lambdaCtx("run-"+strings.Join(tc.stacks, "-")), []byte(`{"detail-type":"Scheduled Event"}`)); err != nil {
 			t.Fatal(err)
@@ -248,7 +253,7 @@ func jsonMessage(t *testing.T, structured string) string {
 	return m["default"]
 }
 
-// Issue 11.2, the sweep: a part that dies in the middle of a bucket (after
+// A part that dies in the middle of a bucket (after
 // its policy fix, before its alert) is retried by Lambda with the same
 // event; the bucket's journal, kept before its first write, makes the
 // retried part tell the incident once, with what the dead part found and
@@ -263,8 +268,7 @@ func TestDeadPartsIncidentToldOnceByItsRetry(t *testing.T) {
 	on := posture.AllOn
 	f.SetAccountBPA(&on)
 	h := handler(f, &invoker{}, time.Now)
-	store := &ledger.Store{DB: f.Ledger(), Table: "ledger"}
-	h.Alerts.Incidents, h.Engine.Journal = store, store
+	h.Incidents = wire(config.Default(), f, f.Store())
 	h.Options.Concurrency = 1
 	var dead atomic.Bool
 	f.Fault = func(o op.Operation, _ string, _ int) error {
@@ -283,7 +287,7 @@ func TestDeadPartsIncidentToldOnceByItsRetry(t *testing.T) {
 	}
 	// Lambda retries the part with the same event and request id, later.
 	f.Fault = nil
-	h.Alerts.Now = func() time.Time { return time.Now().Add(time.Hour) }
+	h.Incidents.Now = func() time.Time { return time.Now().Add(time.Hour) }
 	if err := h.Handle(lambdaCtx("part-1"), raw); err != nil {
 		t.Fatal(err)
 	}

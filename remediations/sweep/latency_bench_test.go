@@ -8,12 +8,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/bucketguard/bucketguard/remediations"
-	"github.com/bucketguard/bucketguard/remediations/alert"
 	"github.com/bucketguard/bucketguard/remediations/config"
 	"github.com/bucketguard/bucketguard/remediations/emulator"
 	"github.com/bucketguard/bucketguard/remediations/fake"
-	"github.com/bucketguard/bucketguard/remediations/ledger"
 	"github.com/bucketguard/bucketguard/remediations/op"
 	"github.com/bucketguard/bucketguard/remediations/sweep"
 )
@@ -41,13 +38,11 @@ func BenchmarkSweepAtLatency(b *testing.B) {
 					if kind == "report" {
 						cfg.Mode = config.Notify
 					}
-					store := &ledger.Store{DB: f.Ledger(), Table: "ledger"}
 					h := &sweep.Handler{
-						Engine:  &remediations.Engine{S3: f.S3(), Control: f.Control(), Config: cfg, Journal: store, Approvals: store},
-						List:    f.S3(),
-						Alerts:  &alert.Sender{SNS: f.SNS(), TopicARN: "arn:aws:sns:eu-west-1:111122223333:alerts", Ledger: f.Ledger(), LedgerTable: "ledger", Incidents: store},
-						Options: sweep.Options{Region: "eu-west-1", Concurrency: c, PageSize: 1000},
-						Log:     quiet,
+						Incidents: wire(cfg, f, f.Store()),
+						List:      f.S3(),
+						Options:   sweep.Options{Region: "eu-west-1", Concurrency: c, PageSize: 1000},
+						Log:       quiet,
 					}
 					emulator.ResetPeakRSS()
 					b.StartTimer()

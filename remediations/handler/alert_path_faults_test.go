@@ -5,10 +5,11 @@ package handler_test
 import (
 	"context"
 
-	"github.com/aws/aws-lambda-go/lambda"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/bucketguard/bucketguard/remediations/config"
 	"github.com/bucketguard/bucketguard/remediations/emulator"
@@ -30,10 +31,9 @@ func rvToldCounts(r *erig) (alerts, found, before int) {
 	return
 }
 
-// Found by a hostile review of issue 11, on moto: the process dies while SNS answers (the Told record
-// went out beside the publish and landed first). Told removed the journal
-// and the lease; Untell never runs. Lambda's retry finds a clean bucket and
-// the told digest: nobody is told.
+// On moto: a process that dies while SNS answers has recorded nothing (the
+// record follows delivery), so Lambda's retry finds the journal and tells
+// the incident, though the bucket is clean by then.
 func TestKilledDuringPublishOnTheEmulator(t *testing.T) {
 	r := newERig(t, func(c *config.Config) { c.CallTimeout = 300 * time.Millisecond })
 	b := "acme-killed"
@@ -59,9 +59,9 @@ func TestKilledDuringPublishOnTheEmulator(t *testing.T) {
 	}
 }
 
-// Found by a hostile review of issue 11, on moto: the retry's claim is throttled by DynamoDB (every SDK
-// attempt); the retry goes ahead as holder without the journal, tells what
-// is left, and its Told removes the first attempt's journal.
+// On moto: when the retry's claim is throttled by DynamoDB (every SDK
+// attempt), the retry writes nothing and asks to be retried; the first
+// attempt's journal is kept for the attempt that can claim it.
 func TestClaimThrottledOnTheEmulator(t *testing.T) {
 	r := newERig(t, func(c *config.Config) { c.CallTimeout = 300 * time.Millisecond })
 	b := "acme-throttled-claim"
@@ -83,15 +83,10 @@ func TestClaimThrottledOnTheEmulator(t *testing.T) {
 	}
 }
 
-// Review 11 on moto, no process death needed: the read-back hangs (each
-// attempt bounded), SNS and the fallback queue hang. The alert's reserve
-// (3 call timeouts) is spent by the publish (one call timeout) and the
-// spill (each SQS attempt bounded, the call only by the context), so Untell
-// runs with the context expired and fails, while Told, written beside the
-// publish, has already removed the journal. The retry finds a clean bucket:
-// the incident is lost. On AWS (5 s call timeout, the SDK's standard
-// back-off up to 20 s) the spill alone outlasts the 10 s left after the
-// publish: a hanging SQS always ends this way.
+// On moto, with no process death: the read-back hangs (each attempt
+// bounded), SNS and the fallback queue hang, and the alert's reserve is
+// spent. Nothing is recorded as told until an alert is delivered, so the
+// journal stays and the retry tells the incident.
 func TestSNSAndQueueHangOnTheEmulator(t *testing.T) {
 	r := newERig(t, func(c *config.Config) { c.CallTimeout = time.Second })
 	b := "acme-untell"

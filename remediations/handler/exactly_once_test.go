@@ -3,6 +3,7 @@ package handler_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -10,20 +11,18 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 
+	"github.com/bucketguard/bucketguard/remediations"
 	"github.com/bucketguard/bucketguard/remediations/alert"
 	"github.com/bucketguard/bucketguard/remediations/fake"
-	"github.com/bucketguard/bucketguard/remediations/ledger"
 	"github.com/bucketguard/bucketguard/remediations/op"
 	"github.com/bucketguard/bucketguard/remediations/plan"
 	"github.com/bucketguard/bucketguard/remediations/posture"
 )
 
-// withLedger wires the ledger as the stack does (startup.Parts): approvals,
-// journals and incidents in one table, and the alert claims.
+// withLedger wires the ledger as start-up does: approvals, incidents and
+// sent marks in one table.
 func (r rig) withLedger() rig {
-	store := &ledger.Store{DB: r.f.Ledger(), Table: "bucketguard-alerts-sent"}
-	r.h.Alerts.Ledger, r.h.Alerts.LedgerTable, r.h.Alerts.Incidents = r.f.Ledger(), store.Table, store
-	r.h.Engine.Approvals, r.h.Engine.Journal = store, store
+	r.wire(r.f.Store())
 	return r
 }
 
@@ -132,7 +131,7 @@ func toldOnce(t *testing.T, r rig) alert.Document {
 	return last
 }
 
-// Issue 11.2: an attempt stopped between two writes (the Block Public Access
+// An attempt stopped between two writes (the Block Public Access
 // write fails as if it hung to the deadline) leaves its journal; it stays
 // quiet, and the retry tells the whole incident once: the public statement
 // it no longer sees, the policy as it was, the fix the first attempt made.
@@ -172,7 +171,7 @@ func TestJournalTellsTheIncidentOnceAcrossARetry(t *testing.T) {
 // The last attempt Lambda makes always tells what it has.
 func TestLastAttemptTells(t *testing.T) {
 	r := newRig(t).withLedger()
-	r.h.Engine.Config.EventAttempts = 2
+	r.h.Incidents.Engine.Config.EventAttempts = 2
 	r.f.Put("acme-invoices-prod", incidentBucket())
 	r.f.Fault = fake.FailOp(op.PutPublicAccessBlock, fake.HTTPError(503))
 	raw := sample(t, "PutBucketPolicy")
@@ -191,7 +190,7 @@ func TestLastAttemptTells(t *testing.T) {
 // still tells the incident, once.
 func TestJournalSurvivesADeathAfterTheLastWrite(t *testing.T) {
 	r := newRig(t).withLedger()
-	r.h.Engine.Config.CallTimeout = 20 * time.Millisecond
+	r.h.Incidents.Engine.Config.CallTimeout = 20 * time.Millisecond
 	r.f.Put("acme-invoices-prod", incidentBucket())
 	var dead atomic.Bool
 	r.f.Fault = func(o op.Operation, _ string, _ int) error {
@@ -209,7 +208,7 @@ func TestJournalSurvivesADeathAfterTheLastWrite(t *testing.T) {
 		t.Fatalf("err %v, %d published: the dead attempt tells nothing", err, len(r.f.Published()))
 	}
 	r.f.Fault = nil
-	r.h.Alerts.Now = func() time.Time { return time.Now().Add(time.Hour) } // Lambda retries later
+	r.h.Incidents.Now = func() time.Time { return time.Now().Add(time.Hour) } // Lambda retries later
 	if err := r.invoke(t, sample(t, "PutBucketPolicy")); err != nil {
 		t.Fatal(err)
 	}
@@ -228,4 +227,54 @@ func alertJSON(t *testing.T, m fake.Published) string {
 		t.Fatal(err)
 	}
 	return s["default"]
+}
+
+// A bucket with 120 access points, each with eight public statements whose
+// Sids are about 1.5 KB, makes a journal far over its record's size: it is
+// shortened (least important first), still kept, and an attempt that dies
+// after its last write leaves enough for the retry to name the bucket's
+// public statement and its policy as it was.
+func TestHugeJournalSurvivesADeathAfterTheLastWrite(t *testing.T) {
+	r := newRig(t).withLedger()
+	r.h.Incidents.Engine.Config.CallTimeout = 20 * time.Millisecond
+	b := "acme-invoices-prod"
+	r.f.Put(b, incidentBucket())
+	sid := strings.Repeat("S", 1500)
+	for i := range 120 {
+		name := fmt.Sprintf("ap-%03d", i)
+		arn := "arn:aws:s3:eu-west-1:111122223333:accesspoint/" + name
+		var stmts []string
+		for k := range 8 {
+			stmts = append(stmts, fmt.Sprintf(`{"Sid":"%s%d","Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"%s/object/*"}`, sid, k, arn))
+		}
+		r.f.PutAccessPoint(name, fake.AccessPoint{Bucket: b, Policy: `{"Version":"2012-10-17","Statement":[` + strings.Join(stmts, ",") + `]}`})
+	}
+	var dead atomic.Bool
+	r.f.Fault = func(o op.Operation, _ string, _ int) error {
+		if dead.Load() {
+			return context.Canceled
+		}
+		if o == op.PutPublicAccessBlock {
+			dead.Store(true) // the last bucket write lands; then the process dies
+		}
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if _, err := lambda.NewHandler(r.h.Handle).Invoke(ctx, sample(t, "PutBucketPolicy")); err == nil || len(r.f.Published()) != 0 {
+		t.Fatalf("err %v, %d published: the dead attempt tells nothing", err, len(r.f.Published()))
+	}
+	j, err := remediations.ParseJournal(r.f.Journal("1f2e3d4c-5b6a-7988-0000-000000005ccd"))
+	if err != nil || len(j.Cut) == 0 || len(j.Findings) == 0 {
+		t.Fatalf("journal kept: %d findings, cut %q, err %v", len(j.Findings), j.Cut, err)
+	}
+	r.f.Fault = nil
+	r.h.Incidents.Now = func() time.Time { return time.Now().Add(time.Hour) } // Lambda retries later
+	if err := r.invoke(t, sample(t, "PutBucketPolicy")); err != nil {
+		t.Fatal(err)
+	}
+	d := toldOnce(t, r)
+	if !strings.Contains(strings.Join(d.Notes, " "), "journal was shortened") {
+		t.Errorf("the alert does not say the journal was shortened: %q", d.Notes)
+	}
 }

@@ -9,7 +9,7 @@ import (
 	"github.com/bucketguard/bucketguard/remediations/posture"
 )
 
-// Issue 10.3, "any approval granted, changed or removed, by whatever call":
+// "any approval granted, changed or removed, by whatever call":
 // without an approval record (no ledger, or the ledger read failed, when
 // the engine falls back to "the request alone"), a TagResource or
 // UntagResource that touches only the EXPIRY tag changes the approval

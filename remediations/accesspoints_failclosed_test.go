@@ -20,10 +20,9 @@ import (
 	"github.com/bucketguard/bucketguard/remediations/posture"
 )
 
-// Cases a hostile review of issue 10 found (on the in-memory fake), kept as
-// regression tests.
+// Access points that cannot be judged, on the in-memory fake.
 
-// Issue 10.2(c): "the outcome is never remediated while a public statement
+// "the outcome is never remediated while a public statement
 // or grant remains that the plan did not deliberately keep". An access
 // point whose policy bucketguard is refused (its BPA off, so it may be
 // public), or a refused listing, leaves public access unjudged; the bucket
@@ -179,7 +178,7 @@ func TestAccessPointRoundIsBounded(t *testing.T) {
 	}
 }
 
-// Issue 10.2: an approved website bucket (public read kept, by design)
+// An approved website bucket (public read kept, by design)
 // that follows AWS's own advice to refuse TLS below 1.2 gets a CRITICAL
 // "tampering" finding on every evaluation, though the Deny never applies
 // to bucketguard's SDK (TLS 1.2+).

@@ -9,11 +9,10 @@ import (
 	"github.com/bucketguard/bucketguard/remediations/posture"
 )
 
-// Found by a hostile review of issue 11: an approved public website whose GetBucketWebsite read fails
-// for good (AccessDenied: an SCP, a permissions boundary, a stack whose
-// role predates the new action) is treated as "no website": the TLS-only
-// Deny is added and the site goes down. Only a website known to be absent
-// should get it ("never the cause of an outage").
+// An approved public website whose GetBucketWebsite read fails for good
+// (AccessDenied: an SCP, a permissions boundary, a stack whose role
+// predates the action) gets no TLS-only Deny: only a website known to be
+// absent gets it ("never the cause of an outage").
 func TestUnreadableWebsiteGetsNoTLSDeny(t *testing.T) {
 	r := newRig(t)
 	b := "acme-invoices-prod"
@@ -33,11 +32,10 @@ func TestUnreadableWebsiteGetsNoTLSDeny(t *testing.T) {
 	}
 }
 
-// Found by a hostile review of issue 11: a bucket that is not approved for public read cannot serve a
-// website (Block Public Access keeps it private), yet a website
-// configuration still exempts it from the TLS-only Deny, silently (no
-// finding): anyone who may call PutBucketWebsite opts any bucket out of the
-// TLS control, and the sweep never reports it.
+// A bucket not approved for public read cannot serve a website (Block
+// public Access keeps it private), so a website configuration does not
+// exempt it from the TLS-only Deny, and the website is a finding:
+// putBucketWebsite opts no bucket out of the TLS control.
 func TestUnapprovedWebsiteKeepsTLS(t *testing.T) {
 	r := newRig(t)
 	b := "acme-invoices-prod"

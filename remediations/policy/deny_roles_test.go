@@ -6,10 +6,8 @@ import (
 	"github.com/bucketguard/bucketguard/remediations/policy"
 )
 
-// Cases a hostile review of DeniesTo (issue 10.2) and the stricter judge
-// (10.4) tried, kept as regression tests.
-// Each case is one that a reviewer expects; a failure is a finding of the
-// review.
+// DeniesTo against each of bucketguard's roles and sessions, and the
+// stricter judge, on the cases an attacker tries.
 
 // The deployed stack has two roles (BUCKETGUARD_SELF_ROLE_ARN names both,
 // infra/stack.go), and a Lambda function's role session is named after the

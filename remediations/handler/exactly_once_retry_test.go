@@ -27,12 +27,10 @@ func docsOf(t *testing.T, r rig) []alert.Document {
 	return docs
 }
 
-// Found by a hostile review of issue 11: attempt 1 journals and its first write fails (nothing is
-// written). Attempt 2 cannot read the posture (a transient error). The merge
-// labels every journaled action "written by an earlier attempt; found in
-// place by this one" (Verified) although nothing was written or read, so the
-// alert says "remediated" while the bucket is still public, and Told drops
-// the journal.
+// Attempt 1 journals and its first write fails (nothing is written);
+// attempt 2 cannot read the posture (a transient error). A journaled action
+// is called verified only when an attempt read the bucket and found it in
+// place: here the alert waits for an attempt that can tell the truth.
 func TestMergeDoesNotClaimWhatWasNotWritten(t *testing.T) {
 	r := newRig(t).withLedger()
 	r.f.Put("acme-invoices-prod", incidentBucket())
@@ -51,10 +49,9 @@ func TestMergeDoesNotClaimWhatWasNotWritten(t *testing.T) {
 	}
 }
 
-// Found by a hostile review of issue 11: the Told record is written beside the publish and removes the
-// journal. A process killed during the publish (SNS slow, the deadline
-// reached; Untell never runs) leaves "told" recorded and no journal: the
-// retry finds a clean bucket and nobody is ever told.
+// The told record is written only after delivery: a process killed during
+// the publish (SNS slow, the deadline reached) leaves the journal, and the
+// retry, finding a clean bucket, still tells the incident.
 func TestKilledDuringPublishTellsOnRetry(t *testing.T) {
 	r := newRig(t).withLedger()
 	r.f.Put("acme-invoices-prod", incidentBucket())
@@ -76,7 +73,7 @@ func TestKilledDuringPublishTellsOnRetry(t *testing.T) {
 		t.Fatalf("%d published", n)
 	}
 	r.f.Fault = nil
-	r.h.Alerts.Now = func() time.Time { return time.Now().Add(time.Hour) }
+	r.h.Incidents.Now = func() time.Time { return time.Now().Add(time.Hour) }
 	if err := r.invoke(t, raw); err != nil {
 		t.Fatal(err)
 	}
@@ -85,11 +82,10 @@ func TestKilledDuringPublishTellsOnRetry(t *testing.T) {
 	}
 }
 
-// Found by a hostile review of issue 11: the claim fails (DynamoDB throttles it) on the retry of an
-// attempt that journaled and wrote the policy; the retry goes ahead "as the
-// holder, with no journal", tells only what is left (Block Public Access
-// off), and its Told deletes the first attempt's journal: the public
-// statement and the policy before the fix are never told.
+// When the claim fails (DynamoDB throttles it) on the retry of an attempt
+// that journaled and wrote the policy, the record is read instead: the
+// journal is merged, and the public statement and the policy before the
+// fix are told.
 func TestClaimFailureKeepsTheJournal(t *testing.T) {
 	r := newRig(t).withLedger()
 	r.f.Put("acme-invoices-prod", incidentBucket())
@@ -115,13 +111,10 @@ func TestClaimFailureKeepsTheJournal(t *testing.T) {
 	toldOnce(t, r)
 }
 
-// Found by a hostile review of issue 11: a redelivery of the same event runs while the first delivery
-// is between its read and its write (EventBridge and Lambda's async queue
-// are both at-least-once). The lease does not gate the writes: the
-// redelivery writes the fix, then finds it is not the holder and stays
-// quiet; the holder's pre-write re-read sees the fix as a "concurrent
-// change", re-plans from the fixed bucket, finds nothing, and tells
-// nothing. Its own journal is never merged. The incident is lost.
+// A redelivery of the same event that runs while the first delivery is
+// between its read and its write (EventBridge and Lambda's async queue are
+// both at-least-once) writes nothing: the lease gates the writes, and the
+// holder tells the incident once.
 func TestConcurrentRedeliveryTellsOnce(t *testing.T) {
 	r := newRig(t).withLedger()
 	r.f.Put("acme-invoices-prod", incidentBucket())
@@ -155,13 +148,11 @@ func TestConcurrentRedeliveryTellsOnce(t *testing.T) {
 	toldOnce(t, r)
 }
 
-// Found by a hostile review of issue 11: the last attempt must tell, but "last" is counted from the
-// claim: when the last attempt's claim fails it believes a retry is coming,
-// stays quiet (it journaled), and Lambda has no retry left: the event goes
-// to the failures queue and the owner is never told.
+// The last attempt tells, also when its claim fails: "last" is counted
+// from the record read in the claim's place.
 func TestLastAttemptWithFailedClaimTells(t *testing.T) {
 	r := newRig(t).withLedger()
-	r.h.Engine.Config.EventAttempts = 2
+	r.h.Incidents.Engine.Config.EventAttempts = 2
 	r.f.Put("acme-invoices-prod", incidentBucket())
 	raw := sample(t, "PutBucketPolicy")
 	r.f.Fault = fake.FailOp(op.PutPublicAccessBlock, fake.HTTPError(503))
@@ -183,13 +174,11 @@ func TestLastAttemptWithFailedClaimTells(t *testing.T) {
 	}
 }
 
-// Found by a hostile review of issue 11: the owner adds NewPartner between the read and the write; the
-// first attempt plans again and writes a policy that keeps it, then stops
-// (Block Public Access 503). The journal kept is the first plan's
-// (if_not_exists): the retry's alert shows, as "written by an earlier
-// attempt", a before and an after policy without NewPartner, and no
-// concurrent-change finding. An owner undoing by hand from that "before"
-// deletes NewPartner.
+// The journal follows the plan made again: the owner adds NewPartner
+// between the read and the write, the first attempt writes a policy that
+// keeps it, then stops (Block Public Access 503). The retry's alert shows
+// the policy with NewPartner as the before-state, and the concurrent
+// change.
 func TestJournalFollowsTheReplan(t *testing.T) {
 	r := newRig(t).withLedger()
 	b := "acme-invoices-prod"
@@ -234,10 +223,9 @@ func TestJournalFollowsTheReplan(t *testing.T) {
 	}
 }
 
-// Found by a hostile review of issue 11: the pre-write re-read is best effort: when it fails (here a
-// 503 on GetBucketPolicy while the owner adds NewPartner), the write goes
-// ahead on the stale plan and NewPartner is overwritten, with nothing said.
-// Without the re-read, the write should wait (or be retried), not go blind.
+// Without the pre-write re-read (here a 503 on GetBucketPolicy while the
+// owner adds NewPartner), the policy is not written blind: the attempt is
+// retried, and NewPartner survives.
 func TestFailedRereadDoesNotWriteBlind(t *testing.T) {
 	r := newRig(t).withLedger()
 	b := "acme-invoices-prod"
@@ -259,13 +247,11 @@ func TestFailedRereadDoesNotWriteBlind(t *testing.T) {
 	}
 }
 
-// Found by a hostile review of issue 11: a retry whose posture differs. Attempt 1 removes the public
-// read statement (index 1) and stops; before the retry someone puts a
-// public WRITE statement at the same index. Merge keys findings by ID,
-// setting and statement index, so the retry's finding is dropped as
-// "already told", and the retry's own before-state of the policy write is
-// replaced by attempt 1's: the public-write statement the retry removed
-// appears nowhere in the alert.
+// A retry whose posture differs: attempt 1 removes the public read
+// statement (index 1) and stops; before the retry someone puts a public
+// wRITE statement at the same index. Findings are told apart by what they
+// say, not by index, so the alert names both statements and the
+// before-states of both writes.
 func TestMergeKeepsADifferentStatementAtTheSameIndex(t *testing.T) {
 	r := newRig(t).withLedger()
 	b := "acme-invoices-prod"

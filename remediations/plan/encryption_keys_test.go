@@ -31,12 +31,11 @@ func rvReplaces(p plan.Plan) bool {
 	return false
 }
 
-// Found by a hostile review of issue 11: with accepted keys set, a bucket whose default encryption names
-// an accepted key by an alias (S3 stores KMSMasterKeyID as given: key id,
-// key ARN, alias name or alias ARN) is re-keyed to the central key; the
-// setting refuses aliases, so the operator cannot accept it. New uploads of
-// that team then need the central key (kms:GenerateDataKey), an outage for
-// writers. The same for the central key named by its alias.
+// A key named by an alias (S3 stores KMSMasterKeyID as given: key id, key
+// aRN, alias name or alias ARN) is kept, also with accepted keys set:
+// re-keying would make the team's uploads need the central key
+// (kms:GenerateDataKey), an outage for writers. The same for the central
+// key named by its alias.
 func TestKeyByAliasIsKept(t *testing.T) {
 	for _, key := range []string{"alias/team-key", "arn:aws:kms:eu-west-1:111122223333:alias/team-key", "alias/bucketguard-central"} {
 		if p := rvPlan(posture.Encryption{Algorithm: "aws:kms", KMSKeyID: key}, []string{rvTeam}); rvReplaces(p) {
@@ -45,9 +44,8 @@ func TestKeyByAliasIsKept(t *testing.T) {
 	}
 }
 
-// Found by a hostile review of issue 11: the AWS managed key named explicitly (alias/aws/s3) is judged
-// "this account's own key" and kept (low), while the same key left implicit
-// is replaced (medium): docs say "the AWS managed key aws/s3 is replaced".
+// The AWS managed key named explicitly (alias/aws/s3) is the AWS managed
+// key, replaced as when it is left implicit.
 func TestExplicitAWSManagedKeyIsReplaced(t *testing.T) {
 	implicit := rvPlan(posture.Encryption{Algorithm: "aws:kms"}, nil)
 	for _, key := range []string{"alias/aws/s3", "arn:aws:kms:eu-west-1:111122223333:alias/aws/s3"} {

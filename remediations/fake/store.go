@@ -1,0 +1,167 @@
+package fake
+
+import (
+	"context"
+	"slices"
+	"time"
+
+	"github.com/bucketguard/bucketguard/remediations/ledger"
+	"github.com/bucketguard/bucketguard/remediations/op"
+	"github.com/bucketguard/bucketguard/remediations/plan"
+)
+
+// Store is a fake of the ledger's own interface (ledger.Store's methods):
+// approvals, incidents' records and sent marks, kept in memory with the
+// rules ledger.Store's expressions state. Each call counts as the
+// DynamoDB operation it makes on AWS (GetItem, PutItem, UpdateItem,
+// DeleteItem), and the Fake's Fault applies to it. The expressions
+// themselves are exercised on the emulator.
+type Store struct{ f *Fake }
+
+// Store returns the account's ledger.
+func (f *Fake) Store() *Store { return &Store{f} }
+
+type store struct {
+	approvals map[string]plan.ApprovalTags
+	incidents map[string]*record
+	sent      map[string]bool
+}
+
+type record struct {
+	lease          time.Time
+	attempts       int
+	journal        []byte
+	journalAttempt string
+	told           []string
+}
+
+func (r *record) snapshot() ledger.Record {
+	if r == nil {
+		return ledger.Record{}
+	}
+	return ledger.Record{Attempts: r.attempts, Journal: slices.Clone(r.journal), Told: slices.Clone(r.told)}
+}
+
+// call enters the Fake as operation o and, unless a fault answers, runs fn
+// under the Fake's lock.
+func (s *Store) call(o op.Operation, fn func(st *store)) error {
+	release, err := s.f.enter(o, "")
+	if err != nil {
+		return err
+	}
+	defer release()
+	s.f.mu.Lock()
+	defer s.f.mu.Unlock()
+	st := &s.f.store
+	if st.incidents == nil {
+		st.approvals, st.incidents, st.sent = map[string]plan.ApprovalTags{}, map[string]*record{}, map[string]bool{}
+	}
+	fn(st)
+	return nil
+}
+
+func (st *store) incident(key string) *record {
+	r := st.incidents[key]
+	if r == nil {
+		r = &record{}
+		st.incidents[key] = r
+	}
+	return r
+}
+
+// Approval returns the approval recorded for a bucket, or nil.
+func (s *Store) Approval(_ context.Context, account, bucket string) (*plan.ApprovalTags, error) {
+	var out *plan.ApprovalTags
+	err := s.call(op.GetItem, func(st *store) {
+		if a, ok := st.approvals[account+"/"+bucket]; ok {
+			out = &a
+		}
+	})
+	return out, err
+}
+
+// SetApproval records a bucket's approval.
+func (s *Store) SetApproval(_ context.Context, account, bucket string, a plan.ApprovalTags, _ string, _ time.Time) error {
+	return s.call(op.PutItem, func(st *store) { st.approvals[account+"/"+bucket] = a })
+}
+
+// Claim takes the lease unless another attempt holds an unexpired one.
+func (s *Store) Claim(_ context.Context, key string, now, until time.Time) (ledger.Record, error) {
+	var out ledger.Record
+	err := s.call(op.UpdateItem, func(st *store) {
+		r := st.incidents[key]
+		out = r.snapshot()
+		if r != nil && !r.lease.IsZero() && !r.lease.Before(now) {
+			return
+		}
+		r = st.incident(key)
+		r.lease, r.attempts, out.Held = until, r.attempts+1, true
+	})
+	return out, err
+}
+
+// Peek reads a record without claiming it.
+func (s *Store) Peek(_ context.Context, key string) (ledger.Record, error) {
+	var out ledger.Record
+	err := s.call(op.GetItem, func(st *store) {
+		out = st.incidents[key].snapshot()
+		out.Held, out.Unclaimed = true, true
+	})
+	return out, err
+}
+
+// SaveJournal keeps an attempt's journal unless an earlier attempt's is
+// there.
+func (s *Store) SaveJournal(_ context.Context, key, attempt string, journal []byte) error {
+	return s.call(op.UpdateItem, func(st *store) {
+		r := st.incident(key)
+		if r.journal == nil || r.journalAttempt == attempt {
+			r.journal, r.journalAttempt = slices.Clone(journal), attempt
+		}
+	})
+}
+
+// Told records a digest and lets the lease and the journal go.
+func (s *Store) Told(_ context.Context, key, digest string) error {
+	return s.call(op.UpdateItem, func(st *store) {
+		r := st.incident(key)
+		if !slices.Contains(r.told, digest) {
+			r.told = append(r.told, digest)
+		}
+		r.lease, r.journal, r.journalAttempt = time.Time{}, nil, ""
+	})
+}
+
+// Release lets the lease go.
+func (s *Store) Release(_ context.Context, key string) error {
+	return s.call(op.UpdateItem, func(st *store) {
+		if r := st.incidents[key]; r != nil {
+			r.lease = time.Time{}
+		}
+	})
+}
+
+// MarkSent marks a key; false when it was marked already.
+func (s *Store) MarkSent(_ context.Context, key string, _ time.Time) (bool, error) {
+	first := false
+	err := s.call(op.PutItem, func(st *store) {
+		first = !st.sent[key]
+		st.sent[key] = true
+	})
+	return first, err
+}
+
+// UnmarkSent removes a mark.
+func (s *Store) UnmarkSent(_ context.Context, key string) error {
+	return s.call(op.DeleteItem, func(st *store) { delete(st.sent, key) })
+}
+
+// Journal returns the journal kept for an incident, if any.
+func (f *Fake) Journal(key string) []byte {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if r := f.store.incidents[key]; r != nil {
+		return slices.Clone(r.journal)
+	}
+	return nil
+}
