@@ -61,6 +61,15 @@ type Protocol struct {
 	CallTimeout time.Duration
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
+	// Reporter, when set, is given the final result of every attempt that
+	// does not wait for a retry (Security Hub), beside the alert: the alert
+	// never waits on it, and its failure is its own (logged by it).
+	Reporter Reporter
+}
+
+// Reporter receives evaluations' final results.
+type Reporter interface {
+	Report(ctx context.Context, res remediations.Result, log *slog.Logger)
 }
 
 // Incident is one incident to run.
@@ -224,6 +233,10 @@ func (a *attempt) finish(ctx context.Context) (Report, error) {
 	if a.runErr != nil {
 		a.log.Warn(contract.MsgRetry, contract.FieldErr, a.runErr, "wrote", a.res.Wrote(), "journaled", a.res.Journaled)
 	}
+	if a.runErr == nil || a.last() {
+		reported := a.report(ctx)
+		defer reported()
+	}
 	if !Due(a.res, a.runErr, !a.last()) {
 		if a.res.Journaled || len(a.rec.Journal) > 0 || a.runErr != nil {
 			a.release(ctx)
@@ -238,6 +251,21 @@ func (a *attempt) finish(ctx context.Context) (Report, error) {
 		return rep, errors.Join(a.runErr, err)
 	}
 	return rep, a.runErr
+}
+
+// report gives the result to the reporter beside what follows, and returns
+// a function that waits for it.
+func (a *attempt) report(ctx context.Context) (wait func()) {
+	if a.p.Reporter == nil {
+		return func() {}
+	}
+	res := a.res
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		a.p.Reporter.Report(ctx, res, a.log)
+	}()
+	return func() { <-done }
 }
 
 // merge folds an earlier attempt's journal into the result. A journal that

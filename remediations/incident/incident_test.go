@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -191,5 +192,43 @@ func TestDue(t *testing.T) {
 		if got := incident.Due(tc.res, tc.err, tc.retry); got != tc.want {
 			t.Errorf("%s: Due = %v, want %v", tc.name, got, tc.want)
 		}
+	}
+}
+
+type reporter struct {
+	mu  sync.Mutex
+	got []remediations.Result
+}
+
+func (r *reporter) Report(_ context.Context, res remediations.Result, _ *slog.Logger) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.got = append(r.got, res)
+}
+
+// The reporter gets the final result of each attempt (also a clean one),
+// but not that of an attempt that leaves the incident to its retry.
+func TestReporterGetsFinalResults(t *testing.T) {
+	f := fake.New()
+	publicBucket(f)
+	on := posture.AllOn
+	f.Put("acme-clean", fake.Bucket{BPA: &on, Encryption: &posture.Encryption{Algorithm: "AES256"},
+		Policy: `{"Statement":[{"Sid":"T","Effect":"Deny","Principal":"*","Action":"s3:*","Resource":["arn:aws:s3:::acme-clean","arn:aws:s3:::acme-clean/*"],"Condition":{"Bool":{"aws:SecureTransport":"false"}}}]}`})
+	p := protocol(f)
+	rep := &reporter{}
+	p.Reporter = rep
+	f.Fault = fake.FailOp(op.GetBucketAcl, fake.APIError("SlowDown", "slow down"))
+	if _, err := p.Run(context.Background(), incident.Incident{Key: "k", Target: target, Attempts: 3}, quiet); err == nil {
+		t.Fatal("a transient read error is retried")
+	}
+	f.Fault = nil
+	p.Now = func() time.Time { return time.Now().Add(time.Hour) }
+	for _, tgt := range []posture.Target{target, {Account: fake.Account, Region: "eu-west-1", Bucket: "acme-clean"}} {
+		if _, err := p.Run(context.Background(), incident.Incident{Key: "k/" + tgt.Bucket, Target: tgt, Attempts: 3}, quiet); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(rep.got) != 2 || rep.got[0].Status != contract.Remediated || rep.got[1].Status != contract.Clean {
+		t.Fatalf("reported %d results", len(rep.got))
 	}
 }
