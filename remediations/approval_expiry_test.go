@@ -9,12 +9,11 @@ import (
 	"github.com/bucketguard/bucketguard/remediations/posture"
 )
 
-// "any approval granted, changed or removed, by whatever call":
-// without an approval record (no ledger, or the ledger read failed, when
-// the engine falls back to "the request alone"), a TagResource or
-// UntagResource that touches only the EXPIRY tag changes the approval
-// (an expired approval revived until 2099; a time-limited one made
-// permanent) and nothing is told.
+// Without an approval record (no ledger, or the ledger read failed: the
+// engine falls back to "the request alone"), a TagResource or
+// UntagResource that touches only the expiry tag changes the approval (an
+// expired approval revived until 2099; a time-limited one made permanent),
+// and that is told.
 func TestExpiryOnlyChangeIsToldWithoutRecord(t *testing.T) {
 	actor := events.Actor{ARN: "arn:aws:iam::111122223333:user/mallory"}
 	for _, tc := range []struct {
@@ -41,6 +40,35 @@ func TestExpiryOnlyChangeIsToldWithoutRecord(t *testing.T) {
 				}
 			}
 			t.Errorf("no approval notice for %s by %s; findings %+v", tc.change.Name, actor.ARN, res.Findings)
+		})
+	}
+}
+
+// Without an approval record, a call that cannot have removed an approval
+// (a new bucket, other tags on a bucket never approved) is not told as
+// "approval removed": only what the request names is told.
+func TestNoFalseApprovalRemovedWithoutRecord(t *testing.T) {
+	actor := events.Actor{ARN: "arn:aws:iam::111122223333:user/alice"}
+	for _, tc := range []struct {
+		name   string
+		change events.Change
+	}{
+		{"CreateBucket without the tag", events.Change{Name: events.CreateBucket, Actor: actor}},
+		{"PutBucketTagging of other tags", events.Change{Name: events.PutBucketTagging, Actor: actor, RequestTags: map[string]string{"owner": "data-team", "cost-center": "42"}}},
+		{"PutBucketTagging, tags not in the record", events.Change{Name: events.PutBucketTagging, Actor: actor}},
+		{"DeleteBucketTagging", events.Change{Name: events.DeleteBucketTagging, Actor: actor}},
+		{"TagResource of other tags", events.Change{Name: events.TagResource, Actor: actor, RequestTags: map[string]string{"owner": "data-team"}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := fake.New()
+			f.Put("acme-data", clean())
+			res := eval(t, engine(f), bucketT, &tc.change)
+			for _, fd := range res.Findings {
+				switch fd.ID {
+				case plan.ApprovalGranted, plan.ApprovalChanged, plan.ApprovalRemoved:
+					t.Errorf("told %s: %s", fd.ID, fd.Summary)
+				}
+			}
 		})
 	}
 }

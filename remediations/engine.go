@@ -309,7 +309,7 @@ func (ev *evaluation) prewrite(ctx context.Context, t posture.Target) error {
 		ev.log.Warn("concurrent change", "settings", changed, "attempt", attempt)
 		seen = appendNew(seen, changed)
 		if attempt == maxReplans {
-			ev.plan = ev.plan.GiveUp(changed, fmt.Sprintf("kept changing while bucketguard read it (%d times)", maxReplans))
+			ev.plan = ev.plan.GiveUp(rereadsOf(changed), fmt.Sprintf("kept changing while bucketguard read it (%d times)", maxReplans))
 			return nil
 		}
 		ev.plan = plan.New(ev.before, ev.in)
@@ -321,19 +321,16 @@ func (ev *evaluation) prewrite(ctx context.Context, t posture.Target) error {
 }
 
 // readAgain keeps the journal of the plan as it stands while it reads
-// again the settings the plan rewrites, and reports which changed. A
-// change updates the posture the next plan is made from; AWS's verdict was
-// on the old policy, so the new one is judged alone.
+// again the settings the plan is about to overwrite (plan.Step.Reread), in
+// one round, and reports which changed. A change updates the posture the
+// next plan is made from; AWS's verdict was on the old policy, so a new
+// one is judged alone.
 func (ev *evaluation) readAgain(ctx context.Context, t posture.Target) ([]string, error) {
 	kept := ev.journal.saveAsync(ctx, ev.journalOf())
 	var ops []op.Operation
 	for _, st := range ev.plan.Steps {
-		switch {
-		case !st.Rewrites():
-		case st.Op == op.PutBucketAcl:
-			ops = append(ops, op.GetBucketAcl)
-		default:
-			ops = append(ops, op.GetBucketPolicy)
+		if r := st.Reread(); r != "" {
+			ops = append(ops, r)
 		}
 	}
 	slices.Sort(ops)
@@ -352,22 +349,58 @@ func (ev *evaluation) readAgain(ctx context.Context, t posture.Target) ([]string
 		// retry plans again.
 		return nil, fmt.Errorf("read again before writing: %w", errors.Join(rr.Transient...))
 	}
-	policyAgain, aclAgain := slices.Contains(ops, op.GetBucketPolicy), slices.Contains(ops, op.GetBucketAcl)
-	if (policyAgain && !again.Policy.Known()) || (aclAgain && !again.ACL.Known()) {
-		ev.plan = ev.plan.GiveUp([]string{"bucket policy or ACL, read again just before the write,"}, "could not be read again")
-		return nil, nil
+	var unknown, changed []op.Operation
+	for _, o := range ops {
+		known, same := sameAgain(o, ev.before, again)
+		switch {
+		case !known:
+			unknown = append(unknown, o)
+		case !same:
+			changed = append(changed, o)
+		}
 	}
-	var changed []string
-	if policyAgain && (again.Policy.State != ev.before.Policy.State || again.Policy.Value != ev.before.Policy.Value) {
-		changed = append(changed, "bucket policy")
+	if len(unknown) > 0 {
+		ev.plan = ev.plan.GiveUp(unknown, "could not be read again just before the write")
 	}
-	if aclAgain && !reflect.DeepEqual(again.ACL, ev.before.ACL) {
-		changed = append(changed, "ACL")
+	var names []string
+	for _, o := range changed {
+		names = append(names, plan.Reread[o])
 	}
 	if len(changed) > 0 {
-		ev.before.Policy, ev.before.ACL, ev.before.PolicyStatus = again.Policy, again.ACL, posture.Fact[bool]{State: posture.Unread}
+		ev.before.Policy, ev.before.ACL, ev.before.BucketBPA, ev.before.Encryption = again.Policy, again.ACL, again.BucketBPA, again.Encryption
+		if slices.Contains(changed, op.GetBucketPolicy) {
+			ev.before.PolicyStatus = posture.Fact[bool]{State: posture.Unread}
+		}
 	}
-	return changed, nil
+	return names, nil
+}
+
+// sameAgain compares the setting read again by o: whether it is known
+// again, and whether it is as it was.
+func sameAgain(o op.Operation, before, again posture.Posture) (known, same bool) {
+	switch o {
+	case op.GetBucketPolicy:
+		return again.Policy.Known(), again.Policy.State == before.Policy.State && again.Policy.Value == before.Policy.Value
+	case op.GetBucketAcl:
+		return again.ACL.Known(), reflect.DeepEqual(again.ACL, before.ACL)
+	case op.GetPublicAccessBlock:
+		return again.BucketBPA.Known(), reflect.DeepEqual(again.BucketBPA, before.BucketBPA)
+	case op.GetBucketEncryption:
+		return again.Encryption.Known(), reflect.DeepEqual(again.Encryption, before.Encryption)
+	}
+	return true, true
+}
+
+// rereadsOf turns settings' names back into the reads that read them.
+func rereadsOf(names []string) []op.Operation {
+	var ops []op.Operation
+	for o, n := range plan.Reread {
+		if slices.Contains(names, n) {
+			ops = append(ops, o)
+		}
+	}
+	slices.Sort(ops)
+	return ops
 }
 
 // keeper makes an attempt's journal durable. It is the one owner of what

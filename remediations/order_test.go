@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -150,5 +151,65 @@ func TestPolicyThatKeepsChangingIsNotWritten(t *testing.T) {
 	}
 	if res.Status == contract.Remediated || len(res.Unresolved) == 0 {
 		t.Errorf("status %s, unresolved %v", res.Status, res.Unresolved)
+	}
+}
+
+// Block Public Access is read again just before it is written when the
+// write does not turn all four on: settings the owner turned on since the
+// read round (here BlockPublicPolicy and RestrictPublicBuckets on an
+// approved bucket) stay on. PutPublicAccessBlock replaces all four, so a
+// write planned from the first read would turn them off again.
+func TestConcurrentBPAChangeIsKept(t *testing.T) {
+	f := fake.New()
+	b := clean()
+	b.BPA = nil
+	b.Tags = approved("")
+	b.Policy = doc(publicRead, tlsStmt())
+	f.Put("acme-data", b)
+	f.Fault = func(o op.Operation, bucket string, attempt int) error {
+		if o == op.GetPublicAccessBlock && attempt == 2 { // the read just before the write
+			cur, _ := f.Bucket(bucket)
+			cur.BPA = &posture.BPA{BlockPublicPolicy: true, RestrictPublicBuckets: true}
+			f.Put(bucket, cur)
+		}
+		return nil
+	}
+	res := eval(t, engine(f), bucketT, nil)
+	got, _ := f.Bucket("acme-data")
+	if got.BPA == nil || !got.BPA.BlockPublicPolicy || !got.BPA.RestrictPublicBuckets || !got.BPA.BlockPublicAcls || !got.BPA.IgnorePublicAcls {
+		t.Fatalf("Block Public Access after: %+v: a setting turned on meanwhile was turned off", got.BPA)
+	}
+	if !slices.ContainsFunc(res.Findings, func(f plan.Finding) bool { return f.ID == plan.ConcurrentChange }) {
+		t.Errorf("findings %+v: the concurrent change must be told", res.Findings)
+	}
+}
+
+// Default encryption is read again just before it is written: a stronger
+// setting made since the read round (the owner's DSSE-KMS with their own
+// key) is never overwritten with a weaker one.
+func TestConcurrentEncryptionChangeIsKept(t *testing.T) {
+	f := fake.New()
+	b := clean()
+	b.Encryption = nil
+	f.Put("acme-data", b)
+	own := posture.Encryption{Algorithm: "aws:kms:dsse", KMSKeyID: "arn:aws:kms:eu-west-1:111122223333:key/1111aaaa-2222-bbbb-3333-cccc4444dddd"}
+	f.Fault = func(o op.Operation, bucket string, attempt int) error {
+		if o == op.GetBucketEncryption && attempt == 2 {
+			cur, _ := f.Bucket(bucket)
+			cur.Encryption = &own
+			f.Put(bucket, cur)
+		}
+		return nil
+	}
+	res := eval(t, engine(f), bucketT, nil)
+	got, _ := f.Bucket("acme-data")
+	if got.Encryption == nil || got.Encryption.Algorithm != "aws:kms:dsse" || got.Encryption.KMSKeyID != own.KMSKeyID {
+		t.Fatalf("encryption after: %+v: a stronger setting made meanwhile was overwritten", got.Encryption)
+	}
+	if f.Count(op.PutBucketEncryption) != 0 {
+		t.Errorf("%d encryption writes", f.Count(op.PutBucketEncryption))
+	}
+	if !slices.ContainsFunc(res.Findings, func(f plan.Finding) bool { return f.ID == plan.ConcurrentChange }) {
+		t.Errorf("findings %+v: the concurrent change must be told", res.Findings)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -103,8 +104,8 @@ func TestMessageSizeBoundProperty(t *testing.T) {
 func alertRender(r remediations.Result) alert.Message { return alert.Render(r) }
 func alertBuildUncut(r remediations.Result) int       { return alert.SizeUncut(r) }
 
-// The reviewer's case: a public statement whose Sid is 20 KB of "<" gave a
-// 268,883-byte message, which SNS refuses.
+// A public statement whose Sid is 20 KB of "<" (each escaped to six bytes
+// in JSON) still gives a message SNS takes.
 func TestTwentyKilobyteSidOfAngleBrackets(t *testing.T) {
 	sid := strings.Repeat("<", 20*1024-200)
 	b := fake.Bucket{ACL: fake.PrivateACL(), Policy: `{"Version":"2012-10-17","Statement":[{"Sid":"` + sid + `","Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::acme-data/*"}]}`}
@@ -114,5 +115,26 @@ func TestTwentyKilobyteSidOfAngleBrackets(t *testing.T) {
 	}
 	if !strings.Contains(m.Document.Findings[0].Summary, "<<<<") {
 		t.Error("the Sid is no longer in the finding")
+	}
+}
+
+// A message that must be shortened keeps the most severe findings: 300
+// public access point statements (high) do not push out the critical
+// finding that a Deny refuses bucketguard, which comes last in plan order.
+func TestShortenedAlertKeepsTheMostSevere(t *testing.T) {
+	res := remediations.Result{Target: posture.Target{Account: fake.Account, Region: "eu-west-1", Bucket: "acme-data"}, Mode: config.Enforce,
+		Status: contract.Partial, Trigger: change()}
+	for i := range 300 {
+		res.Findings = append(res.Findings, plan.Finding{ID: plan.PublicAccessPointStatement, Severity: plan.High, Setting: "access-point",
+			AccessPoint: fmt.Sprintf("ap-%03d", i), Summary: strings.Repeat("public read through an access point statement; ", 20)})
+	}
+	res.Findings = append(res.Findings, plan.Finding{ID: plan.DeniesBucketguard, Severity: plan.Critical, Setting: "policy", Summary: "tampering: a Deny refuses bucketguard"})
+	res.Severity = plan.Worst(res.Findings)
+	m := alert.Render(res)
+	if !m.Document.Truncated {
+		t.Fatal("the alert was not shortened: the test does not test the cut")
+	}
+	if !slices.ContainsFunc(m.Document.Findings, func(f plan.Finding) bool { return f.ID == plan.DeniesBucketguard }) {
+		t.Errorf("the critical finding was cut (%d of 301 kept; cut %q)", len(m.Document.Findings), m.Document.Cut)
 	}
 }

@@ -35,7 +35,7 @@ func TestCallCountsPerScenario(t *testing.T) {
 		{"Block Public Access deleted", "DeleteBucketPublicAccessBlock", fake.Bucket{Encryption: sse, Policy: clean.Policy}, config.Enforce, 9, 1, 1, 1},
 		{"one public statement", "PutBucketPolicy", fake.Bucket{BPA: &on, Encryption: sse, Policy: `{"Statement":[` + public + `,` + tls + `]}`}, config.Enforce, 9 + 1, 1, 1, 1},
 		{"public ACL, BPA deleted", "PutBucketAcl", fake.Bucket{Encryption: sse, Policy: clean.Policy, ACL: publicACL}, config.Enforce, 9 + 1, 2, 2, 1},
-		{"everything wrong", "PutBucketPolicy", fake.Bucket{Policy: `{"Statement":[` + public + `]}`, ACL: publicACL}, config.Enforce, 9 + 2, 4, 4, 1},
+		{"everything wrong", "PutBucketPolicy", fake.Bucket{Policy: `{"Statement":[` + public + `]}`, ACL: publicACL}, config.Enforce, 9 + 3, 4, 4, 1},
 		{"everything wrong, notify mode", "PutBucketPolicy", fake.Bucket{Policy: `{"Statement":[` + public + `]}`, ACL: publicACL}, config.Notify, 9, 0, 0, 1},
 		{"own role's change", "PutBucketPolicy-self", fake.Bucket{}, config.Enforce, 0, 0, 0, 0},
 		{"failed call", "PutBucketPolicy-denied", fake.Bucket{}, config.Enforce, 0, 0, 0, 0},

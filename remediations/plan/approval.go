@@ -96,17 +96,21 @@ func (pl *planner) approvalChange(now ApprovalTags) {
 	case in.ApprovalsRecorded:
 		before = &ApprovalTags{} // never recorded: as if never approved
 	default:
-		// No record: the request says what it set or removed.
+		// No record: the request says what it set or removed. A call that
+		// may have dropped the tag among others (DeleteBucketTagging, a
+		// PutBucketTagging without it) is not told as a removal: nothing
+		// says the bucket was ever approved, and without the approval its
+		// public read is enforced, and told, anyway.
 		_, set := in.RequestTags[key]
-		removed := slices.Contains(in.RemovedTags, key) || in.Event == events.DeleteBucketTagging ||
-			(in.Event == events.PutBucketTagging && in.RequestTags != nil && !set)
 		_, setUntil := in.RequestTags[untilKey]
 		removedUntil := slices.Contains(in.RemovedTags, untilKey)
 		switch {
-		case set || in.Event == events.CreateBucket || (in.Event == events.PutBucketTagging && in.RequestTags == nil):
+		case in.Event == events.CreateBucket:
+			before = &ApprovalTags{} // a new bucket had no approval
+		case set || (in.Event == events.PutBucketTagging && in.RequestTags == nil && now.approved()):
 			before = &ApprovalTags{Value: "(unknown)"}
-		case removed && !now.approved():
-			before = &ApprovalTags{Value: "true"} // as far as can be told
+		case slices.Contains(in.RemovedTags, key) && !now.approved():
+			before = &ApprovalTags{Value: "true"} // the caller named the tag
 		case (setUntil || removedUntil) && now.approved():
 			// Only the expiry changed: an expired approval revived, or a
 			// time-limited one made permanent.

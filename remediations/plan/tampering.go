@@ -6,6 +6,7 @@ import (
 
 	"github.com/bucketguard/bucketguard/remediations/op"
 	"github.com/bucketguard/bucketguard/remediations/policy"
+	"github.com/bucketguard/bucketguard/remediations/posture"
 )
 
 // Tampering: a Deny in the bucket policy that can refuse bucketguard's own
@@ -19,6 +20,9 @@ import (
 func (pl *planner) caller() policy.Caller {
 	cfg := pl.in.Config
 	c := policy.Caller{Account: pl.p.Account, Region: pl.p.Region, Resource: policy.BucketARN(pl.p.Partition(), pl.p.Bucket)}
+	if pl.p.ACL.State == posture.Set {
+		c.CanonicalID = pl.p.ACL.Value.Owner.ID // the bucket owner: the account
+	}
 	for _, r := range cfg.SelfRoles {
 		c.RoleARNs = append(c.RoleARNs, r.ARN)
 	}

@@ -14,6 +14,11 @@ type Caller struct {
 	// RoleARNs are bucketguard's roles (arn:aws:iam::111122223333:role/...).
 	RoleARNs []string
 	Account  string
+	// CanonicalID is the account's canonical user ID (the bucket owner's,
+	// from its ACL), "" when unknown. The S3 User Guide accepts it as a
+	// principal that stands for the account.
+	// https://docs.aws.amazon.com/AmazonS3/latest/userguide/s3-bucket-user-policy-specifying-principal-intro.html
+	CanonicalID string
 	Region   string
 	// Resource is the bucket's ARN, the resource of every bucket-level call.
 	Resource string
@@ -86,6 +91,13 @@ func (s Statement) principalMatches(c Caller) bool {
 func (c Caller) listed(p *Principal) bool {
 	if p.Star {
 		return true
+	}
+	for _, v := range p.Values["CanonicalUser"] {
+		// The account's canonical user ID names the account, bucketguard's
+		// roles with it; when it is unknown, any may be the account's.
+		if c.CanonicalID == "" || strings.EqualFold(v, c.CanonicalID) {
+			return true
+		}
 	}
 	for _, v := range p.Values["AWS"] {
 		if v == "*" || v == c.Account || strings.HasSuffix(v, ":"+c.Account+":root") {

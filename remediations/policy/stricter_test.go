@@ -103,7 +103,7 @@ func TestAccessPointRules(t *testing.T) {
 // Deny statements that can refuse bucketguard's own calls.
 func TestDeniesTo(t *testing.T) {
 	c := policy.Caller{RoleARNs: []string{"arn:aws:iam::111122223333:role/BucketGuard-eu-west-1-RemediateRoleABC"}, Account: "111122223333",
-		Region: "eu-west-1", Resource: "arn:aws:s3:::acme-data", Actions: []string{"s3:GetBucketTagging", "s3:PutBucketPolicy", "s3:GetBucketPolicy"}}
+		CanonicalID: "79a59df900b949e55d96a1e698fbacedfd6e09d98eacf8f8d5218e7cd47ef2be", Region: "eu-west-1", Resource: "arn:aws:s3:::acme-data", Actions: []string{"s3:GetBucketTagging", "s3:PutBucketPolicy", "s3:GetBucketPolicy"}}
 	const res = `"Resource":["arn:aws:s3:::acme-data","arn:aws:s3:::acme-data/*"]`
 	for _, tc := range []struct {
 		name string
@@ -122,6 +122,8 @@ func TestDeniesTo(t *testing.T) {
 		{"NotPrincipal naming our account only still denies our session", `{"Effect":"Deny","NotPrincipal":{"AWS":["arn:aws:iam::111122223333:role/Admin","arn:aws:iam::111122223333:root"]},"Action":"s3:GetBucketPolicy",` + res + `}`, []string{"s3:GetBucketPolicy"}},
 		{"NotPrincipal naming our role and account but no session", `{"Effect":"Deny","NotPrincipal":{"AWS":["arn:aws:iam::111122223333:role/BucketGuard-eu-west-1-RemediateRoleABC","arn:aws:iam::111122223333:root"]},"Action":"s3:GetBucketPolicy",` + res + `}`, []string{"s3:GetBucketPolicy"}},
 		{"NotPrincipal naming session, role and account", `{"Effect":"Deny","NotPrincipal":{"AWS":["arn:aws:sts::111122223333:assumed-role/BucketGuard-eu-west-1-RemediateRoleABC/BucketGuard-Remediate","arn:aws:iam::111122223333:role/BucketGuard-eu-west-1-RemediateRoleABC","arn:aws:iam::111122223333:root"]},"Action":"s3:*",` + res + `}`, nil},
+		{"the account's canonical user ID stands for the account", `{"Effect":"Deny","Principal":{"CanonicalUser":"79A59DF900B949E55D96A1E698FBACEDFD6E09D98EACF8F8D5218E7CD47EF2BE"},"Action":"s3:PutBucketPolicy",` + res + `}`, []string{"s3:PutBucketPolicy"}},
+		{"another account's canonical user ID", `{"Effect":"Deny","Principal":{"CanonicalUser":"0000000000000000000000000000000000000000000000000000000000000000"},"Action":"s3:*",` + res + `}`, nil},
 		{"an Allow is not a denial", `{"Effect":"Allow","Principal":"*","Action":"s3:*",` + res + `}`, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
