@@ -19,7 +19,7 @@ type Caller struct {
 	// principal that stands for the account.
 	// https://docs.aws.amazon.com/AmazonS3/latest/userguide/s3-bucket-user-policy-specifying-principal-intro.html
 	CanonicalID string
-	Region   string
+	Region      string
 	// Resource is the bucket's ARN, the resource of every bucket-level call.
 	Resource string
 	// Actions are the IAM actions bucketguard needs on the bucket.
