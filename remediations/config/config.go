@@ -80,6 +80,12 @@ type Config struct {
 	SweepMargin time.Duration
 	// StackRegions are the regions with a stack, the first being home.
 	StackRegions []string
+	// SecurityHub keeps the state of every target judged as AWS Security
+	// Hub findings (package securityhub).
+	SecurityHub bool
+	// ChatTopicARN receives each alert as an Amazon Q Developer in chat
+	// applications custom notification, when set.
+	ChatTopicARN string
 	LogLevel     slog.Level
 }
 
@@ -211,8 +217,8 @@ func Lookup(env map[string]string) func(string) (string, bool) {
 // Reserve is the time an evaluation keeps before its deadline for what
 // comes after the writes, derived from the per-call bound so that it holds
 // whatever AWS does: the read-back (one concurrent round, one call bound)
-// and the alert (the ledger update beside the publish, then the fallback
-// queue, then undoing the ledger update: three call bounds). A write starts
+// and the alert (the publish, then the fallback queue, then the incident's
+// record once delivered: three call bounds). A write starts
 // only while Reserve and one more call bound are left, and its context
 // ends Reserve before the deadline.
 func (c Config) Reserve() (readBack, alert time.Duration) {
@@ -221,9 +227,9 @@ func (c Config) Reserve() (readBack, alert time.Duration) {
 
 // MaxSweepConcurrency bounds the sweep's concurrency by what a Lambda
 // execution environment allows: 1,024 file descriptors. Each bucket in
-// flight holds its read round's connections at once (13 at most, see
-// startup.Conns), so 64 buckets need about 850 connections with the access
-// point reads, leaving room for the rest. More would not be faster either
+// flight holds its read round's connections at once (startup.Conns; the
+// figure is in docs/README.md, Figures), so 64 buckets need under 1,000
+// connections with the access point reads. More would not be faster either
 // when S3 throttles: the adaptive retryer paces the requests anyway.
 // https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html
 const MaxSweepConcurrency = 64

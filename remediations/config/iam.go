@@ -68,3 +68,13 @@ func (c Config) kind(k op.Kind) []op.Operation {
 // SweepActions are the actions the sweep needs beyond the engine's: listing
 // the account's buckets (no resource-level permissions, so on "*").
 func SweepActions() []string { return op.Actions([]op.Operation{op.ListBuckets}, op.Account) }
+
+// ReportOperations are the calls made beside the alert under this
+// configuration: Security Hub's, when it is on. Nothing here touches a
+// bucket: the findings are kept in Security Hub, never on the buckets.
+func (c Config) ReportOperations() []op.Operation {
+	if !c.SecurityHub {
+		return nil
+	}
+	return []op.Operation{op.BatchImportFindings, op.BatchUpdateFindings}
+}

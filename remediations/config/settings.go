@@ -36,6 +36,8 @@ const (
 	EnvSweepMargin         = "BUCKETGUARD_SWEEP_MARGIN"
 	EnvLogLevel            = "BUCKETGUARD_LOG_LEVEL"
 	EnvStackRegions        = "BUCKETGUARD_STACK_REGIONS"
+	EnvSecurityHub         = "BUCKETGUARD_SECURITY_HUB"
+	EnvChatTopicARN        = "BUCKETGUARD_CHAT_TOPIC_ARN"
 )
 
 // Setting describes one setting, for the docs, --help and the CDK app.
@@ -177,6 +179,27 @@ var table = []entry{
 			}
 			return ""
 		}, format: func(c Config) string { return strings.Join(c.StackRegions, ",") }},
+	{Setting: Setting{Env: EnvSecurityHub, Context: "securityHub", Field: "SecurityHub",
+		Meaning: "`on` keeps one AWS Security Hub finding per bucket or access point and kind of exposure, in the account's own product (`off` by default; `true`/`false` too)"},
+		parse: func(c *Config, v string) string {
+			switch strings.ToLower(v) {
+			case "on":
+				c.SecurityHub = true
+				return ""
+			case "off":
+				c.SecurityHub = false
+				return ""
+			}
+			b, err := strconv.ParseBool(v)
+			if err != nil {
+				return "is not on|off"
+			}
+			c.SecurityHub = b
+			return ""
+		}, format: func(c Config) string { return strconv.FormatBool(c.SecurityHub) }},
+	{Setting: Setting{Env: EnvChatTopicARN, Field: "ChatTopicARN", Meaning: "SNS topic for chat notifications in the custom format of Amazon Q Developer in chat applications (set by the stack with the `chatTopic` context key)"},
+		parse:  match(topicRE, "is not an SNS topic ARN", func(c *Config) *string { return &c.ChatTopicARN }),
+		format: func(c Config) string { return c.ChatTopicARN }},
 	{Setting: Setting{Env: EnvLogLevel, Context: "logLevel", Field: "LogLevel", Meaning: "`debug`, `info`, `warn` or `error`"},
 		parse: func(c *Config, v string) string {
 			switch strings.ToLower(v) {

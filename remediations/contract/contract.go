@@ -54,6 +54,16 @@ const (
 	// fix went ahead, and until its alert is told a death of the attempt
 	// would lose the story.
 	MsgUnjournaled = "unjournaled"
+	// MsgReportFailed: a report made beside the alert (Security Hub's
+	// findings, the chat notification) was refused or reached nowhere. The
+	// alert itself is unaffected; FieldTo says which report.
+	MsgReportFailed = "report-failed"
+)
+
+// Reports made beside the alert (FieldTo).
+const (
+	ToSecurityHub = "securityhub"
+	ToChat        = "chat"
 )
 
 // Log fields.
@@ -70,6 +80,7 @@ const (
 	FieldMessageID = "message_id"
 	FieldAlert     = "alert" // the whole alert document, on an undelivered alert only
 	FieldErr       = "err"
+	FieldTo        = "to" // where a report went: ToSecurityHub, ToChat
 )
 
 // Kinds of alert line.
@@ -108,6 +119,10 @@ func AlertLines() string {
 
 // UnjournaledLines matches every write made without a durable journal.
 func UnjournaledLines() string { return Pattern(Is(FieldMsg, MsgUnjournaled)) }
+
+// ReportFailedLines matches every report beside the alert that failed, of
+// either kind.
+func ReportFailedLines() string { return Pattern(Is(FieldMsg, MsgReportFailed)) }
 
 // UndeliveredLines matches every alert line, of either kind, whose alert
 // reached neither SNS nor the fallback queue.

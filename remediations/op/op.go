@@ -84,6 +84,12 @@ const (
 	Invoke      Operation = "lambda:Invoke"
 )
 
+// Security Hub: the findings bucketguard keeps there, when it is on.
+const (
+	BatchImportFindings Operation = "securityhub:BatchImportFindings"
+	BatchUpdateFindings Operation = "securityhub:BatchUpdateFindings"
+)
+
 // Kind says whether an operation reads or writes.
 type Kind string
 
@@ -115,6 +121,13 @@ const (
 	Queue    Resource = "queue"
 	Table    Resource = "table"
 	Function Resource = "function"
+	// Product is the account's own Security Hub product:
+	// arn:<partition>:securityhub:<region>:<account>:product/<account>/default.
+	Product Resource = "product"
+	// Findings: BatchUpdateFindings names findings, not a resource IAM can
+	// scope, so it is granted on "*".
+	// https://docs.aws.amazon.com/service-authorization/latest/reference/list_awssecurityhub.html
+	Findings Resource = "findings"
 )
 
 // Spec describes one operation.
@@ -187,6 +200,8 @@ var specs = []Spec{
 	{Op: UpdateItem, Kind: Write, IAM: "dynamodb:UpdateItem", Resource: Table},
 	{Op: DeleteItem, Kind: Write, IAM: "dynamodb:DeleteItem", Resource: Table},
 	{Op: Invoke, Kind: Write, IAM: "lambda:InvokeFunction", Resource: Function},
+	{Op: BatchImportFindings, Kind: Write, IAM: "securityhub:BatchImportFindings", Resource: Product},
+	{Op: BatchUpdateFindings, Kind: Write, IAM: "securityhub:BatchUpdateFindings", Resource: Findings},
 }
 
 // All returns every operation's spec, in the list's order.

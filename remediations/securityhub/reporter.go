@@ -1,0 +1,283 @@
+package securityhub
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/securityhub"
+	"github.com/aws/aws-sdk-go-v2/service/securityhub/types"
+	"github.com/aws/smithy-go"
+
+	"github.com/bucketguard/bucketguard/remediations"
+	"github.com/bucketguard/bucketguard/remediations/contract"
+	"github.com/bucketguard/bucketguard/remediations/op"
+	"github.com/bucketguard/bucketguard/remediations/policy"
+)
+
+// BatchImportFindingsAPIClient is the call that keeps the findings.
+type BatchImportFindingsAPIClient interface {
+	BatchImportFindings(context.Context, *securityhub.BatchImportFindingsInput, ...func(*securityhub.Options)) (*securityhub.BatchImportFindingsOutput, error)
+}
+
+// BatchUpdateFindingsAPIClient is the call that sets a finding's workflow
+// and note after its creation.
+type BatchUpdateFindingsAPIClient interface {
+	BatchUpdateFindings(context.Context, *securityhub.BatchUpdateFindingsInput, ...func(*securityhub.Options)) (*securityhub.BatchUpdateFindingsOutput, error)
+}
+
+// Client is every Security Hub call the reporter makes: two writes, no read.
+type Client interface {
+	BatchImportFindingsAPIClient
+	BatchUpdateFindingsAPIClient
+}
+
+var _ Client = (*securityhub.Client)(nil)
+
+// Limits of BatchImportFindings.
+// https://docs.aws.amazon.com/securityhub/1.0/APIReference/API_BatchImportFindings.html
+const (
+	MaxBatch       = 100             // findings a request
+	MaxFindingSize = 240 * 1024      // bytes a finding
+	MaxRequestSize = 6 * 1024 * 1024 // bytes a request
+)
+
+// Reporter keeps evaluations' results as Security Hub findings. It is the
+// incident protocol's Reporter: called with each attempt's final result,
+// beside the alert, which never waits on it. Build it once; it is safe for
+// concurrent use.
+type Reporter struct {
+	Client Client
+	// Region is the client's region: findings go to its product ARN.
+	Region string
+	// Batch keeps findings until MaxBatch are ready or Flush is called: the
+	// sweep's way. Otherwise each result is imported at once (the event
+	// path, where the import runs beside the alert's publish).
+	Batch bool
+	// CallTimeout bounds each call; zero means 10 s.
+	CallTimeout time.Duration
+	// Now is the clock; time.Now when nil. Sleep waits for the pacer;
+	// a timer when nil.
+	Now   func() time.Time
+	Sleep func(context.Context, time.Duration) error
+
+	once           sync.Once
+	imports, edits *pacer
+
+	mu      sync.Mutex
+	pending []item
+}
+
+// item is one finding to import, and the workflow change the evaluation saw.
+type item struct {
+	finding types.AwsSecurityFinding
+	size    int
+	change  *change
+}
+
+// change is a BatchUpdateFindings to make once the finding is imported.
+type change struct {
+	workflow types.WorkflowStatus
+	note     string
+}
+
+// Report imports the result's findings, at once or in the next batch.
+// Failures are logged (contract.MsgReportFailed), never returned: the alert
+// is told either way.
+func (r *Reporter) Report(ctx context.Context, res remediations.Result, log *slog.Logger) {
+	items := r.items(res, log)
+	if len(items) == 0 {
+		return
+	}
+	if !r.Batch {
+		r.send(ctx, items, log)
+		return
+	}
+	r.mu.Lock()
+	r.pending = append(r.pending, items...)
+	var full []item
+	if len(r.pending) >= MaxBatch {
+		full, r.pending = r.pending, nil
+	}
+	r.mu.Unlock()
+	if full != nil {
+		r.send(ctx, full, log)
+	}
+}
+
+// Flush imports what is pending: the sweep calls it at the end of each part.
+func (r *Reporter) Flush(ctx context.Context, log *slog.Logger) {
+	r.mu.Lock()
+	items := r.pending
+	r.pending = nil
+	r.mu.Unlock()
+	r.send(ctx, items, log)
+}
+
+// Pending is how many findings wait for a batch.
+func (r *Reporter) Pending() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.pending)
+}
+
+func (r *Reporter) items(res remediations.Result, log *slog.Logger) []item {
+	records := Records(res)
+	if len(records) == 0 {
+		return nil
+	}
+	region := cmp.Or(r.Region, res.Target.Region)
+	product := ProductARN(policy.Partition(region), region, res.Target.Account)
+	now := r.now()
+	out := make([]item, 0, len(records))
+	for _, rec := range records {
+		f := Finding(res, rec, product, now)
+		b, _ := json.Marshal(f) // plain data: cannot fail
+		if len(b) > MaxFindingSize {
+			// Bounded by construction (every text field is cut to ASFF's
+			// bounds); said, should that ever change.
+			log.Error(contract.MsgReportFailed, contract.FieldTo, contract.ToSecurityHub, "finding", aws.ToString(f.Id), "size", len(b), contract.FieldErr, "finding over 240 KB")
+			continue
+		}
+		it := item{finding: f, size: len(b)}
+		if rec.Changed {
+			it.change = &change{workflow: Workflow(rec.State), note: cut(rec.Note, maxNote)}
+		}
+		out = append(out, it)
+	}
+	return out
+}
+
+// send imports items in batches within the service's limits, then makes the
+// workflow changes of the findings imported.
+func (r *Reporter) send(ctx context.Context, items []item, log *slog.Logger) {
+	for len(items) > 0 {
+		n, size := 0, 0
+		for n < len(items) && n < MaxBatch && size+items[n].size <= MaxRequestSize {
+			size += items[n].size
+			n++
+		}
+		r.batch(ctx, items[:n], log)
+		items = items[n:]
+	}
+}
+
+func (r *Reporter) batch(ctx context.Context, items []item, log *slog.Logger) {
+	r.init()
+	in := &securityhub.BatchImportFindingsInput{Findings: make([]types.AwsSecurityFinding, len(items))}
+	for i, it := range items {
+		in.Findings[i] = it.finding
+	}
+	out, err := call(ctx, r, r.imports, func(ctx context.Context) (*securityhub.BatchImportFindingsOutput, error) {
+		return r.Client.BatchImportFindings(ctx, in)
+	})
+	if err != nil {
+		failed(log, op.BatchImportFindings, len(items), len(items), err)
+		return
+	}
+	rejected := map[string]bool{}
+	if out.FailedCount != nil && *out.FailedCount > 0 || len(out.FailedFindings) > 0 {
+		var first types.ImportFindingsError
+		for i, f := range out.FailedFindings {
+			if i == 0 {
+				first = f
+			}
+			rejected[aws.ToString(f.Id)] = true
+		}
+		failed(log, op.BatchImportFindings, len(items), max(int(aws.ToInt32(out.FailedCount)), len(out.FailedFindings)),
+			fmt.Errorf("%s: %s (finding %s)", aws.ToString(first.ErrorCode), aws.ToString(first.ErrorMessage), aws.ToString(first.Id)))
+	}
+	r.changes(ctx, items, rejected, log)
+}
+
+// changes sends one BatchUpdateFindings per distinct workflow and note, for
+// the findings imported.
+func (r *Reporter) changes(ctx context.Context, items []item, rejected map[string]bool, log *slog.Logger) {
+	groups := map[change][]types.AwsSecurityFindingIdentifier{}
+	var order []change
+	for _, it := range items {
+		id := aws.ToString(it.finding.Id)
+		if it.change == nil || rejected[id] {
+			continue
+		}
+		if _, ok := groups[*it.change]; !ok {
+			order = append(order, *it.change)
+		}
+		groups[*it.change] = append(groups[*it.change], types.AwsSecurityFindingIdentifier{Id: it.finding.Id, ProductArn: it.finding.ProductArn})
+	}
+	for _, c := range order {
+		in := &securityhub.BatchUpdateFindingsInput{FindingIdentifiers: groups[c], Workflow: &types.WorkflowUpdate{Status: c.workflow}}
+		if c.note != "" {
+			in.Note = &types.NoteUpdate{Text: aws.String(c.note), UpdatedBy: aws.String("bucketguard")}
+		}
+		out, err := call(ctx, r, r.edits, func(ctx context.Context) (*securityhub.BatchUpdateFindingsOutput, error) {
+			return r.Client.BatchUpdateFindings(ctx, in)
+		})
+		switch {
+		case err != nil:
+			failed(log, op.BatchUpdateFindings, len(in.FindingIdentifiers), len(in.FindingIdentifiers), err)
+		case len(out.UnprocessedFindings) > 0:
+			u := out.UnprocessedFindings[0]
+			failed(log, op.BatchUpdateFindings, len(in.FindingIdentifiers), len(out.UnprocessedFindings),
+				fmt.Errorf("%s: %s", aws.ToString(u.ErrorCode), aws.ToString(u.ErrorMessage)))
+		}
+	}
+}
+
+// call paces one request and bounds it in time; the SDK's retryer retries
+// what is throttled or transient within it.
+func call[T any](ctx context.Context, r *Reporter, p *pacer, f func(context.Context) (T, error)) (T, error) {
+	var zero T
+	if err := p.wait(ctx); err != nil {
+		return zero, err
+	}
+	cctx, cancel := context.WithTimeout(ctx, cmp.Or(r.CallTimeout, 10*time.Second))
+	defer cancel()
+	return f(cctx)
+}
+
+// failed is the one line a rejected report makes: the stack counts it
+// (metric ReportFailed) and alarms on it.
+func failed(log *slog.Logger, o op.Operation, findings, rejected int, err error) {
+	code := ""
+	var ae smithy.APIError
+	if errors.As(err, &ae) {
+		code = ae.ErrorCode()
+	}
+	log.Error(contract.MsgReportFailed, contract.FieldTo, contract.ToSecurityHub, "op", string(o), "findings", findings,
+		"rejected", rejected, "code", code, contract.FieldErr, err.Error())
+}
+
+func (r *Reporter) init() {
+	r.once.Do(func() {
+		s := r.Sleep
+		if s == nil {
+			s = sleep
+		}
+		r.imports = newPacer(Rate, Burst, r.now, s)
+		r.edits = newPacer(Rate, Burst, r.now, s)
+	})
+}
+
+func (r *Reporter) now() time.Time {
+	if r.Now != nil {
+		return r.Now()
+	}
+	return time.Now()
+}
+
+// IDs are the Ids of the findings a result gives, in order.
+func IDs(res remediations.Result) []string {
+	var out []string
+	for _, rec := range Records(res) {
+		out = append(out, ID(rec))
+	}
+	return slices.Clip(out)
+}
