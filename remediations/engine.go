@@ -280,16 +280,16 @@ func notStarted(outcome map[string]ActionResult, why error) {
 	}
 }
 
-// maxReplans bounds how many times a concurrent change of the policy or the
-// ACL is planned again before bucketguard gives up writing them.
-const maxReplans = 3
+// MaxReplans bounds how many times a concurrent change of a setting about to
+// be written is planned again before bucketguard gives up writing it.
+const MaxReplans = 3
 
 // prewrite is the round before the first write: once the gate is passed,
 // the journal is made durable while the bucket policy and ACL about to be
 // written are read again. S3 has no conditional write for either, so a
 // change made since the posture read (a new partner statement, say) would
 // be overwritten: instead it is planned again from what is there now, at
-// most maxReplans times; after that the policy and ACL are left unwritten
+// most MaxReplans times; after that the policy and ACL are left unwritten
 // and the conflict is reported.
 func (ev *evaluation) prewrite(ctx context.Context, t posture.Target) error {
 	if ev.gate != nil {
@@ -308,8 +308,8 @@ func (ev *evaluation) prewrite(ctx context.Context, t posture.Target) error {
 		}
 		ev.log.Warn("concurrent change", "settings", changed, "attempt", attempt)
 		seen = appendNew(seen, changed)
-		if attempt == maxReplans {
-			ev.plan = ev.plan.GiveUp(rereadsOf(changed), fmt.Sprintf("kept changing while bucketguard read it (%d times)", maxReplans))
+		if attempt == MaxReplans {
+			ev.plan = ev.plan.GiveUp(rereadsOf(changed), fmt.Sprintf("kept changing while bucketguard read it (%d times)", MaxReplans))
 			return nil
 		}
 		ev.plan = plan.New(ev.before, ev.in)

@@ -50,8 +50,8 @@ func (n Needs) Ops() []op.Operation {
 	return ops
 }
 
-// Posture reads everything the planner needs in one concurrent round: at most
-// ten calls, none waiting on another. It returns awserr.ErrBucketGone when
+// Posture reads everything the planner needs in one concurrent round (Needs.Ops:
+// the calls, none waiting on another). It returns awserr.ErrBucketGone when
 // the bucket no longer exists and a TransientError when a read should be
 // retried; every other failure is recorded on its posture.Fact and the round goes on.
 func Posture(ctx context.Context, c Clients, t posture.Target, n Needs) (posture.Posture, error) {

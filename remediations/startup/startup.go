@@ -104,6 +104,12 @@ func Wire(cfg config.Config, c Clients) *incident.Protocol {
 // flight. The connection pool keeps that many idle connections, so that a
 // warm function opens almost none.
 func Conns(cfg config.Config) int {
-	perBucket := len(read.Needs{Bucket: true, AccountBPA: true, Versioning: true, Logging: true}.Ops()) + 2 // the re-read and the ledger
-	return max(1, cfg.SweepConcurrency)*perBucket + read.MaxAccessPointReads
+	return max(1, cfg.SweepConcurrency)*ConnsPerBucket() + read.MaxAccessPointReads
+}
+
+// ConnsPerBucket is what one bucket's evaluation holds at once, at most:
+// its whole read round with every optional control on, and the ledger's
+// claim beside it and its journal beside the read again.
+func ConnsPerBucket() int {
+	return len(read.Needs{Bucket: true, AccountBPA: true, Versioning: true, Logging: true}.Ops()) + 2
 }

@@ -4,10 +4,19 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"flag"
+	"fmt"
 	"strings"
 	"testing"
 
+	"github.com/bucketguard/bucketguard/docs/golden"
+	"github.com/bucketguard/bucketguard/remediations"
+	"github.com/bucketguard/bucketguard/remediations/alert"
 	"github.com/bucketguard/bucketguard/remediations/config"
+	"github.com/bucketguard/bucketguard/remediations/ledger"
+	"github.com/bucketguard/bucketguard/remediations/plan"
+	"github.com/bucketguard/bucketguard/remediations/posture"
+	"github.com/bucketguard/bucketguard/remediations/read"
 )
 
 const (
@@ -105,4 +114,37 @@ func TestLambdaWiresEverythingConfigured(t *testing.T) {
 			}
 		})
 	}
+}
+
+var updateDocs = flag.Bool("update", false, "rewrite the docs section")
+
+// The figures the docs state about an evaluation come from the code, in
+// one section of docs/README.md that the other pages link.
+func TestDocsFigures(t *testing.T) {
+	def := config.Default()
+	all := def
+	all.EnforceVersioning, all.AccessLogBucket, all.EnforceOwnership = true, "logs", true
+	bucket := posture.Target{Account: "111122223333", Region: "eu-west-1", Bucket: "b"}
+	reads := func(c config.Config) int { return len((&remediations.Engine{Config: c}).Needs(bucket).Ops()) }
+	readBack, alertTime := def.Reserve()
+	rows := [][2]string{
+		{"reads in the read round of a bucket (the default settings)", fmt.Sprint(reads(def))},
+		{"reads in the read round of a bucket, every optional control on", fmt.Sprint(reads(all))},
+		{"access points judged per bucket, at most", fmt.Sprint(read.MaxAccessPoints)},
+		{"access point reads in flight per bucket, at most (one more round)", fmt.Sprint(read.MaxAccessPointReads)},
+		{"settings read again just before they are written, at most (in the round before the writes)", fmt.Sprint(len(plan.Reread))},
+		{"times a setting that keeps changing is planned again before it is left unwritten", fmt.Sprint(remediations.MaxReplans)},
+		{"connections a bucket in flight holds, at most (`startup.Conns`)", fmt.Sprint(ConnsPerBucket())},
+		{"sweep concurrency: default, at most", fmt.Sprintf("%d, %d", def.SweepConcurrency, config.MaxSweepConcurrency)},
+		{"time kept for the read-back, and for the alert (call bounds)", fmt.Sprintf("%s, %s", readBack, alertTime)},
+		{"journal, at most (bytes)", fmt.Sprint(remediations.MaxJournal)},
+		{"alert message and attributes, at most (bytes)", fmt.Sprint(alert.MaxMessage)},
+		{"how long an incident's record and a sent mark are kept", ledger.TTL.String()},
+	}
+	var b strings.Builder
+	b.WriteString("| figure | value |\n|---|---|\n")
+	for _, r := range rows {
+		fmt.Fprintf(&b, "| %s | %s |\n", r[0], r[1])
+	}
+	golden.Section(t, "../../docs/README.md", "figures", b.String(), *updateDocs)
 }
