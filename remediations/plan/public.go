@@ -55,7 +55,6 @@ func (pl *planner) acl() {
 }
 
 func (pl *planner) policy() {
-	cfg, pf := pl.in.Config, pl.p.Policy
 	doc := pl.policyDocument()
 	if doc == nil {
 		return
@@ -64,29 +63,49 @@ func (pl *planner) policy() {
 	pl.crossCheck(report)
 	pl.denials = doc.DeniesTo(pl.caller())
 	pl.delegation(doc)
-	// A website endpoint serves HTTP only: a TLS-only Deny would refuse
-	// every request to the site. So a bucket that may serve a site (public
-	// read approved, or not known to be unapproved) never gets one when it
-	// has a website, or when its website configuration could not be read.
-	// A bucket that is not approved cannot serve a site (Block Public
-	// Access keeps it private), and keeps the TLS-only Deny.
-	website := pl.p.Website.State == posture.Set
-	siteExempt := ""
+	exempt := pl.siteExemption()
+	fix, tooBig := pl.fixPolicy(doc, exempt == "")
+	pl.publicStatements(report, fix)
+	pl.policyActions(doc, fix, pl.tlsPlan(doc, exempt, tooBig))
+}
+
+// siteExemption says why a bucket gets no TLS-only Deny for its website,
+// "" when it gets one. A website endpoint serves HTTP only: a TLS-only Deny
+// would refuse every request to the site. So a bucket that may serve a site
+// (public read approved, or not known to be unapproved) never gets one when
+// it has a website, or when its website configuration could not be read. A
+// bucket that is not approved cannot serve a site (Block Public Access
+// keeps it private), and keeps the TLS-only Deny.
+func (pl *planner) siteExemption() string {
 	switch {
 	case !pl.keepPublicRead:
-	case website:
-		siteExempt = websiteNoTLS
+		return ""
+	case pl.p.Website.State == posture.Set:
+		return websiteNoTLS
 	case pl.p.Website.State == posture.Failed:
-		siteExempt = "the bucket's website configuration could not be read (" + pl.p.Website.Error + "), and a website endpoint serves HTTP only: a TLS-only Deny could take an approved site down"
+		return "the bucket's website configuration could not be read (" + pl.p.Website.Error + "), and a website endpoint serves HTTP only: a TLS-only Deny could take an approved site down"
 	}
-	opts := policy.FixOptions{KeepPublicRead: pl.keepPublicRead, RequireTLS: cfg.RequireTLS && siteExempt == "", Partition: pl.p.Partition(), Bucket: pl.p.Bucket}
-	fix := doc.Fix(opts)
-	tlsSkipped := ""
+	return ""
+}
+
+// fixPolicy is the policy's fix: public statements out (but approved public
+// read), the TLS-only statement in when required. tooBig says why the
+// TLS-only statement was left out, when adding it would take the policy
+// past S3's limit.
+func (pl *planner) fixPolicy(doc *policy.Document, requireTLS bool) (fix policy.Fix, tooBig string) {
+	opts := policy.FixOptions{KeepPublicRead: pl.keepPublicRead, RequireTLS: pl.in.Config.RequireTLS && requireTLS, Partition: pl.p.Partition(), Bucket: pl.p.Bucket}
+	fix = doc.Fix(opts)
 	if fix.AddedTLS && !fix.Empty && len(fix.Policy) > policy.MaxBytes {
 		opts.RequireTLS = false
 		fix = doc.Fix(opts)
-		tlsSkipped = fmt.Sprintf("adding the TLS-only statement would take the policy past S3's %d-byte limit", policy.MaxBytes)
+		tooBig = fmt.Sprintf("adding the TLS-only statement would take the policy past S3's %d-byte limit", policy.MaxBytes)
 	}
+	return fix, tooBig
+}
+
+// publicStatements finds each public statement the fix drops, and records
+// the public-read statements it keeps for an approval.
+func (pl *planner) publicStatements(report policy.Report, fix policy.Fix) {
 	for _, i := range fix.Dropped {
 		st := report.Statements[i]
 		pl.find(Finding{ID: PublicPolicyStatement, Severity: publicSeverity(st.Write), Setting: "policy", Statement: ptr(i),
@@ -101,31 +120,49 @@ func (pl *planner) policy() {
 			pl.Unresolved = append(pl.Unresolved, fmt.Sprintf("public-read statement(s) %s kept while the approval is unknown", ints(fix.KeptPublicRead)))
 		}
 	}
+}
+
+// tlsDecision is what the policy fix does about the TLS-only statement.
+type tlsDecision struct {
+	missing bool   // required and absent: a finding, and added unless skipped
+	skipped string // why it is not added
+	exempt  bool   // a website keeps it out
+}
+
+// tlsPlan decides the TLS-only statement, once: the website's exemption
+// and the policy's size limit are its only reasons not to add it.
+func (pl *planner) tlsPlan(doc *policy.Document, exempt, tooBig string) tlsDecision {
 	hasTLS := doc.RequiresTLS(pl.p.Partition(), pl.p.Bucket)
-	if website {
+	if pl.p.Website.State == posture.Set {
 		pl.website(hasTLS)
 	}
-	tlsMissing := cfg.RequireTLS && !hasTLS
-	if siteExempt != "" && tlsMissing {
-		tlsMissing = false
-		tlsSkipped = siteExempt
+	d := tlsDecision{missing: pl.in.Config.RequireTLS && !hasTLS, skipped: tooBig}
+	if exempt != "" && d.missing {
+		d = tlsDecision{skipped: exempt, exempt: true}
 	}
-	if tlsMissing {
+	if d.missing {
 		pl.find(Finding{ID: TLSNotRequired, Severity: Medium, Setting: "policy",
 			Summary: "no policy statement denies requests made without TLS (aws:SecureTransport = false)"})
 	}
-	if !fix.Changed() && tlsSkipped == "" {
-		return
+	return d
+}
+
+// policyActions turns the fix into the policy's actions and its one write.
+func (pl *planner) policyActions(doc *policy.Document, fix policy.Fix, tls tlsDecision) {
+	requireTLS := func() Action {
+		return Action{Name: RequireTLS, Setting: "policy", Skipped: tls.skipped,
+			Why: fmt.Sprintf("add Deny statement %q on aws:SecureTransport = false for the bucket and its objects", doc.FreeSid(policy.TLSSid))}
 	}
-	if !fix.Changed() {
-		// Only the reason the TLS-only statement is not added.
-		pl.act(nil, Action{Name: RequireTLS, Setting: "policy", Skipped: tlsSkipped,
-			Why: fmt.Sprintf("add Deny statement %q on aws:SecureTransport = false for the bucket and its objects", doc.FreeSid(policy.TLSSid))})
+	switch {
+	case !fix.Changed() && tls.skipped == "":
+		return
+	case !fix.Changed():
+		pl.act(nil, requireTLS()) // only the reason the TLS-only statement is not added
 		return
 	}
 	before, after := "(no policy)", string(fix.Policy)
-	if pf.State == posture.Set {
-		before = pf.Value
+	if pl.p.Policy.State == posture.Set {
+		before = pl.p.Policy.Value
 	}
 	if fix.Empty {
 		after = "(no policy)"
@@ -136,12 +173,10 @@ func (pl *planner) policy() {
 			Why:    fmt.Sprintf("remove public statement(s) %s; %s", ints(fix.Dropped), keptNote(len(doc.Statements)-len(fix.Dropped))),
 			Before: before, After: after})
 	}
-	if tlsMissing || (siteExempt != "" && tlsSkipped == siteExempt) {
-		a := Action{Name: RequireTLS, Setting: "policy",
-			Why:    fmt.Sprintf("add Deny statement %q on aws:SecureTransport = false for the bucket and its objects", doc.FreeSid(policy.TLSSid)),
-			Before: before, After: after, Skipped: tlsSkipped}
-		if len(actions) > 0 {
-			a.Before, a.After = "", "" // shown once, on the first policy action
+	if tls.missing || tls.exempt {
+		a := requireTLS()
+		if len(actions) == 0 {
+			a.Before, a.After = before, after // shown once, on the first policy action
 		}
 		actions = append(actions, a)
 	}
