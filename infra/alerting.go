@@ -18,6 +18,8 @@ type AlertingProps struct {
 	// OwnerRoutes sends an owner's alerts to its addresses, filtered on the
 	// message attribute `owner`.
 	OwnerRoutes map[string][]string
+	// ChatTopic adds the chat topic.
+	ChatTopic bool
 }
 
 // Alerting is the encrypted alert topic, its subscriptions, and the queue
@@ -31,6 +33,8 @@ type Alerting struct {
 	Undelivered awssqs.Queue
 	// Ledger remembers the alerts sent per event, for a day.
 	Ledger awsdynamodb.Table
+	// ChatTopic carries chat notifications, when asked for; nil otherwise.
+	ChatTopic awssns.Topic
 }
 
 // NewAlerting builds the alert topic with a customer-managed key (rotated),
@@ -87,7 +91,18 @@ func NewAlerting(scope constructs.Construct, id string, props *AlertingProps) *A
 		RemovalPolicy:       awscdk.RemovalPolicy_DESTROY,
 	})
 	suppress(ledger, "AwsSolutions-DDB3", "idempotency records that expire after a day: nothing to recover to a point in time")
-	return &Alerting{Construct: c, Key: key, Topic: topic, Undelivered: undelivered, Ledger: ledger}
+	a := &Alerting{Construct: c, Key: key, Topic: topic, Undelivered: undelivered, Ledger: ledger}
+	if props.ChatTopic {
+		// Mapped to a channel in Amazon Q Developer in chat applications,
+		// which reads the custom notification format (package chat).
+		// https://docs.aws.amazon.com/chatbot/latest/adminguide/custom-notifs.html
+		a.ChatTopic = awssns.NewTopic(c, jsii.String("ChatTopic"), &awssns.TopicProps{
+			DisplayName: jsii.String("bucketguard chat"),
+			MasterKey:   key,
+			EnforceSSL:  jsii.Bool(true),
+		})
+	}
+	return a
 }
 
 // encryptedQueue is a TLS-only queue that keeps messages for the 14 days SQS

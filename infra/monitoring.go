@@ -35,6 +35,8 @@ type MonitoringProps struct {
 	Functions []Watched
 	// Queues must stay empty: failed events, dead letters, undelivered alerts.
 	Queues map[string]awssqs.IQueue
+	// Reports watches the reports made beside the alert (Security Hub, chat).
+	Reports bool
 }
 
 // Monitoring is the operations topic, the alarms and the dashboard.
@@ -140,6 +142,24 @@ func NewMonitoring(scope constructs.Construct, id string, p *MonitoringProps) *M
 	}
 	alarm("Unjournaled", unjournaled, 1, awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD, awscloudwatch.TreatMissingData_NOT_BREACHING,
 		"bucketguard: a fix went ahead without its journal (the ledger refused it); an attempt that died then would lose the incident's alert")
+	if p.Reports {
+		// A report beside the alert that failed (Security Hub off or
+		// refusing, a chat topic that would not take it): one metric for
+		// every function, so one alarm.
+		reports := awscloudwatch.NewMetric(&awscloudwatch.MetricProps{Namespace: jsii.String(Namespace), MetricName: jsii.String("ReportFailed"),
+			Statistic: jsii.String("Sum"), Period: awscdk.Duration_Minutes(jsii.Number(5))})
+		for _, w := range p.Functions {
+			awslogs.NewMetricFilter(c, jsii.String(w.Name+"ReportFailed"), &awslogs.MetricFilterProps{
+				LogGroup:        w.LogGroup,
+				FilterPattern:   awslogs.FilterPattern_Literal(jsii.String(contract.ReportFailedLines())),
+				MetricNamespace: jsii.String(Namespace),
+				MetricName:      reports.MetricName(),
+				MetricValue:     jsii.String("1"),
+			})
+		}
+		alarm("ReportFailed", reports, 1, awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD, awscloudwatch.TreatMissingData_NOT_BREACHING,
+			"bucketguard: Security Hub or the chat topic refused a report (not enabled, access denied, failed findings); the e-mail alert was sent regardless")
+	}
 	for _, name := range sortedKeys(p.Queues) {
 		q := p.Queues[name]
 		alarm(name+"NotEmpty", q.MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{

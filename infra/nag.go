@@ -25,7 +25,8 @@ func suppressIAM5(c constructs.IConstruct, cfg config.Config) {
 		Reason: jsii.String("bucketguard must be able to fix any bucket and access point of the account: configuration actions only (" +
 			strings.Join(cfg.BucketActions(), ", ") + ", and the access point policy actions), never object data, on bucket ARNs of " +
 			"this account (s3:ResourceAccount) and this account's access point ARNs; the account-level reads and " +
-			"s3:ListAllMyBuckets support no resource-level permissions; every write is tied to the function (lambda:SourceFunctionArn)"),
+			"s3:ListAllMyBuckets support no resource-level permissions; every write is tied to the function (lambda:SourceFunctionArn)" +
+			reportReason(cfg)),
 		AppliesTo: &[]any{
 			"Resource::arn:<AWS::Partition>:s3:::*",
 			"Resource::arn:<AWS::Partition>:s3:<AWS::Region>:<AWS::AccountId>:accesspoint/*",
@@ -34,6 +35,14 @@ func suppressIAM5(c constructs.IConstruct, cfg config.Config) {
 			"Resource::*",
 		},
 	}}, jsii.Bool(true))
+}
+
+// reportReason adds Security Hub's "*" to the reason, when it is on.
+func reportReason(cfg config.Config) string {
+	if !cfg.SecurityHub {
+		return ""
+	}
+	return "; securityhub:BatchUpdateFindings names findings, which IAM cannot scope (granted on *)"
 }
 
 func sortedKeys[V any](m map[string]V) []string {

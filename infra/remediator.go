@@ -23,11 +23,13 @@ type RemediatorProps struct {
 	AssetDir string
 	// Engine is the configuration; the topic, the role and the queue are
 	// filled in with this stack's resources.
-	Engine           config.Config
-	Topic            awssns.ITopic
-	Key              awskms.IKey
-	Undelivered      awssqs.IQueue
-	Ledger           awsdynamodb.ITable
+	Engine      config.Config
+	Topic       awssns.ITopic
+	Key         awskms.IKey
+	Undelivered awssqs.IQueue
+	Ledger      awsdynamodb.ITable
+	// ChatTopic, when set, gets each alert as a chat notification.
+	ChatTopic        awssns.ITopic
 	LogRetentionDays int
 	MemoryMB         float64
 	Timeout          awscdk.Duration
@@ -78,6 +80,22 @@ func NewRemediator(scope constructs.Construct, id string, p *RemediatorProps) *R
 	role.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 		Sid: jsii.String("EncryptAlerts"), Actions: jsii.Strings("kms:GenerateDataKey", "kms:Decrypt"), Resources: &[]*string{p.Key.KeyArn()}}))
 
+	if p.ChatTopic != nil {
+		role.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid: jsii.String("PublishChat"), Actions: jsii.Strings(op.Actions(alertOps, op.Topic)...), Resources: &[]*string{p.ChatTopic.TopicArn()}}))
+	}
+	// Security Hub, when on: importing to the account's own product, and
+	// the workflow updates (which IAM scopes to no resource). Nothing is
+	// written on the buckets to keep track of findings.
+	// https://docs.aws.amazon.com/service-authorization/latest/reference/list_awssecurityhub.html
+	if reports := p.Engine.ReportOperations(); len(reports) > 0 {
+		product := awscdk.Fn_Sub(jsii.String("arn:${AWS::Partition}:securityhub:${AWS::Region}:${AWS::AccountId}:product/${AWS::AccountId}/default"), nil)
+		role.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid: jsii.String("ImportFindings"), Actions: jsii.Strings(op.Actions(reports, op.Product)...), Resources: &[]*string{product}}))
+		role.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid: jsii.String("UpdateFindings"), Actions: jsii.Strings(op.Actions(reports, op.Findings)...), Resources: jsii.Strings("*")}))
+	}
+
 	logs := awslogs.NewLogGroup(c, jsii.String("Logs"), &awslogs.LogGroupProps{
 		Retention: retention(p.LogRetentionDays),
 	})
@@ -89,6 +107,9 @@ func NewRemediator(scope constructs.Construct, id string, p *RemediatorProps) *R
 	cfg.SelfRoleARN = *role.RoleArn()
 	cfg.FallbackQueueURL = *p.Undelivered.QueueUrl()
 	cfg.LedgerTable = *p.Ledger.TableName()
+	if p.ChatTopic != nil {
+		cfg.ChatTopicARN = *p.ChatTopic.TopicArn()
+	}
 	env := map[string]*string{}
 	for k, v := range cfg.Environ() {
 		env[k] = jsii.String(v)

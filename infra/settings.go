@@ -39,6 +39,9 @@ type Settings struct {
 	// RemediateConcurrency is the remediate function's reserved
 	// concurrency; 0 leaves it unreserved.
 	RemediateConcurrency int
+	// ChatTopic adds a topic for chat notifications (Amazon Q Developer in
+	// chat applications custom notifications), to map to a channel.
+	ChatTopic bool
 }
 
 // DefaultRemediateConcurrency bounds the remediate function: at about 0.1 to
@@ -66,6 +69,7 @@ func ContextKeys() []ContextKey {
 		{"logRetentionDays", "90", "retention of the functions' log groups (a CloudWatch Logs value)"},
 		{"noInvocationsAlarmHours", "0", "alarm when the remediate function has not run for this many hours; 0 is off"},
 		{"sweepSchedule", "rate(1 day)", "EventBridge schedule of the sweep, or `off`"},
+		{"chatTopic", "false", "add a topic carrying each alert as an Amazon Q Developer in chat applications custom notification; map it to a Slack or Teams channel ([findings](findings.md))"},
 		{"remediateConcurrency", strconv.Itoa(DefaultRemediateConcurrency), "reserved concurrency of the remediate function (0 to 1000; 0 leaves it unreserved): events beyond it wait in the asynchronous queue, up to six hours"},
 	}
 	// The functions' own settings that the context sets: config's table
@@ -160,6 +164,14 @@ func ParseSettings(get func(string) any, env func(string) (string, bool)) (Setti
 		} else {
 			s.NoInvocationsAlarmHours = n
 		}
+	}
+	if v := get("chatTopic"); v != nil {
+		str, _ := scalar(v)
+		b, err := strconv.ParseBool(str)
+		if err != nil {
+			bad("chatTopic", "%q is not true or false", str)
+		}
+		s.ChatTopic = b
 	}
 	if v := get("remediateConcurrency"); v != nil {
 		n, err := integer(v)

@@ -55,7 +55,7 @@ func NewStack(scope constructs.Construct, id string, p *StackProps) *Stack {
 	s := &Stack{Stack: stack}
 	st := p.Settings
 
-	s.Alerting = NewAlerting(stack, "Alerting", &AlertingProps{AlertEmails: st.AlertEmails, OwnerRoutes: st.OwnerRoutes})
+	s.Alerting = NewAlerting(stack, "Alerting", &AlertingProps{AlertEmails: st.AlertEmails, OwnerRoutes: st.OwnerRoutes, ChatTopic: st.ChatTopic})
 	// Both functions share the engine's settings, the alert path and the
 	// log retention; they differ in bundle, size, time and purpose.
 	function := func(bundle string, memoryMB float64, timeout awscdk.Duration, description string) RemediatorProps {
@@ -66,6 +66,7 @@ func NewStack(scope constructs.Construct, id string, p *StackProps) *Stack {
 			Key:              s.Alerting.Key,
 			Undelivered:      s.Alerting.Undelivered,
 			Ledger:           s.Alerting.Ledger,
+			ChatTopic:        s.Alerting.ChatTopic,
 			LogRetentionDays: st.LogRetentionDays,
 			MemoryMB:         memoryMB,
 			Timeout:          timeout,
@@ -123,6 +124,7 @@ func NewStack(scope constructs.Construct, id string, p *StackProps) *Stack {
 		OpsEmails: st.OpsEmails,
 		Functions: watched,
 		Queues:    queues,
+		Reports:   st.Engine.SecurityHub || st.ChatTopic,
 	})
 	own := Own{
 		Rules:     []string{*s.Detection.Rule.RuleName()},

@@ -37,6 +37,9 @@ func main() {
 		StackRegions: k.Config.StackRegions,
 		Log:          k.Log,
 	}
+	if k.Findings != nil {
+		h.Findings = k.Findings
+	}
 	lambda.Start(h.Handle)
 }
 

@@ -10,16 +10,21 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"sync"
 
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	awssecurityhub "github.com/aws/aws-sdk-go-v2/service/securityhub"
 
 	"github.com/bucketguard/bucketguard/remediations"
 	"github.com/bucketguard/bucketguard/remediations/alert"
+	"github.com/bucketguard/bucketguard/remediations/analyzer"
+	"github.com/bucketguard/bucketguard/remediations/chat"
 	"github.com/bucketguard/bucketguard/remediations/clients"
 	"github.com/bucketguard/bucketguard/remediations/config"
 	"github.com/bucketguard/bucketguard/remediations/incident"
 	"github.com/bucketguard/bucketguard/remediations/ledger"
 	"github.com/bucketguard/bucketguard/remediations/read"
+	"github.com/bucketguard/bucketguard/remediations/securityhub"
 )
 
 // Kit is a started function's parts.
@@ -30,6 +35,9 @@ type Kit struct {
 	// Incidents runs evaluations as incidents: the engine, the alert
 	// sender and the ledger.
 	Incidents *incident.Protocol
+	// Findings keeps the results in Security Hub; nil when it is off. The
+	// sweep batches them and flushes at the end of each part.
+	Findings *securityhub.Reporter
 }
 
 // Lambda starts the function named function. lookup reads the environment
@@ -52,6 +60,11 @@ func Lambda(ctx context.Context, function string, lookup func(string) (string, b
 		return k, fmt.Errorf("clients: %w", err)
 	}
 	k.Incidents = Parts(cfg, k.AWS)
+	if k.Findings = FindingsOf(k.Incidents); k.Findings != nil {
+		// The event function imports beside each alert; the sweep imports
+		// in batches of 100, flushed at the end of each part.
+		k.Findings.Batch = function == "sweep"
+	}
 	return k, nil
 }
 
@@ -59,7 +72,10 @@ func Lambda(ctx context.Context, function string, lookup func(string) (string, b
 // alert sender (topic, fallback queue) and the ledger (approvals,
 // incidents, sent marks), each as configured.
 func Parts(cfg config.Config, aws clients.Set) *incident.Protocol {
-	c := Clients{S3: aws.S3, Control: aws.Control, SNS: aws.SNS, SQS: aws.SQS}
+	c := Clients{S3: aws.S3, Control: aws.Control, SNS: aws.SNS, SQS: aws.SQS, Region: aws.Config.Region}
+	if cfg.SecurityHub {
+		c.SecurityHub = awssecurityhub.NewFromConfig(aws.Config)
+	}
 	if cfg.LedgerTable != "" {
 		c.Ledger = &ledger.Store{DB: aws.DynamoDB, Table: cfg.LedgerTable}
 	}
@@ -81,20 +97,71 @@ type Clients struct {
 	Control remediations.ControlClient
 	SNS     alert.Publisher
 	SQS     alert.Queue
+	// Analyzer is AWS's second opinion on a policy about to be written.
+	Analyzer analyzer.CheckNoPublicAccessAPIClient
 	// Ledger is nil when no ledger table is configured.
 	Ledger Ledger
+	// SecurityHub keeps the findings when BUCKETGUARD_SECURITY_HUB is on;
+	// Region is its region.
+	SecurityHub securityhub.Client
+	Region      string
 }
 
 // Wire is the one wiring of the protocol, for the functions, the demo and
 // the test rigs alike.
 func Wire(cfg config.Config, c Clients) *incident.Protocol {
-	e := &remediations.Engine{S3: c.S3, Control: c.Control, Config: cfg}
+	e := &remediations.Engine{S3: c.S3, Control: c.Control, Analyzer: c.Analyzer, Config: cfg}
 	s := &alert.Sender{SNS: c.SNS, TopicARN: cfg.TopicARN, Fallback: c.SQS, FallbackURL: cfg.FallbackQueueURL, PublishTimeout: cfg.CallTimeout}
 	p := &incident.Protocol{Engine: e, Alerts: s, CallTimeout: cfg.CallTimeout}
 	if c.Ledger != nil {
 		e.Approvals, s.Sent, p.Store = c.Ledger, c.Ledger, c.Ledger
 	}
+	var rs Reporters
+	if cfg.SecurityHub && c.SecurityHub != nil {
+		rs = append(rs, &securityhub.Reporter{Client: c.SecurityHub, Region: c.Region, CallTimeout: cfg.CallTimeout})
+	}
+	if cfg.ChatTopicARN != "" {
+		rs = append(rs, &chat.Reporter{SNS: c.SNS, TopicARN: cfg.ChatTopicARN})
+	}
+	switch len(rs) {
+	case 0:
+	case 1:
+		p.Reporter = rs[0]
+	default:
+		p.Reporter = rs
+	}
 	return p
+}
+
+// Reporters report each result to all of them at once.
+type Reporters []incident.Reporter
+
+// Report runs every reporter beside the others and waits for them.
+func (rs Reporters) Report(ctx context.Context, res remediations.Result, log *slog.Logger) {
+	var wg sync.WaitGroup
+	for _, r := range rs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r.Report(ctx, res, log)
+		}()
+	}
+	wg.Wait()
+}
+
+// FindingsOf returns the protocol's Security Hub reporter, if any.
+func FindingsOf(p *incident.Protocol) *securityhub.Reporter {
+	switch r := p.Reporter.(type) {
+	case *securityhub.Reporter:
+		return r
+	case Reporters:
+		for _, x := range r {
+			if f, ok := x.(*securityhub.Reporter); ok {
+				return f
+			}
+		}
+	}
+	return nil
 }
 
 // Conns is the work a function has in flight against one host at most: each

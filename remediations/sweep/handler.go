@@ -72,7 +72,16 @@ type Handler struct {
 	MaxParts int
 	// StackRegions are the regions with a stack, the first being home.
 	StackRegions []string
-	Log          *slog.Logger
+	// Findings, when set, holds the part's Security Hub imports in batches;
+	// each part flushes it before it ends, so that nothing waits for a
+	// part that may never come.
+	Findings Flusher
+	Log      *slog.Logger
+}
+
+// Flusher sends what is pending (securityhub.Reporter).
+type Flusher interface {
+	Flush(ctx context.Context, log *slog.Logger)
 }
 
 // Handle runs one part of a sweep.
@@ -111,6 +120,9 @@ func (h *Handler) Handle(ctx context.Context, raw json.RawMessage) error {
 	}
 
 	out, err := h.Part(ctx, account, cont, log)
+	if h.Findings != nil {
+		h.Findings.Flush(ctx, log)
+	}
 	if err != nil {
 		return err // Lambda retries this part from the same position
 	}
