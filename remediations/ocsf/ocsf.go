@@ -1,0 +1,184 @@
+// Package ocsf writes what bucketguard knows of each target as OCSF
+// Compliance Findings (class 2003, OCSF 1.1.0), for a SIEM or Amazon
+// Security Lake: the same exposures, states and ids as the Security Hub
+// findings (package securityhub), one JSON object per line. Compliance
+// Finding is the class for a resource evaluated against a rule, passed or
+// failed; Detection Finding is for activity, which a posture is not.
+// https://schema.ocsf.io/1.1.0/classes/compliance_finding
+package ocsf
+
+import (
+	"encoding/json"
+	"io"
+	"time"
+
+	"github.com/bucketguard/bucketguard/remediations"
+	"github.com/bucketguard/bucketguard/remediations/plan"
+	"github.com/bucketguard/bucketguard/remediations/securityhub"
+)
+
+// Version is the OCSF version the findings follow (metadata.version).
+const Version = "1.1.0"
+
+// The class: Findings category (2), Compliance Finding (2003).
+const (
+	CategoryUID = 2
+	ClassUID    = 2003
+)
+
+// Activities of a finding.
+const (
+	Create = 1 // the exposure is (still) there
+	Close  = 3 // it is gone: fixed, clean, or the bucket deleted
+)
+
+// Finding is one Compliance Finding.
+type Finding struct {
+	ActivityID   int            `json:"activity_id"`
+	ActivityName string         `json:"activity_name"`
+	CategoryUID  int            `json:"category_uid"`
+	CategoryName string         `json:"category_name"`
+	ClassUID     int            `json:"class_uid"`
+	ClassName    string         `json:"class_name"`
+	TypeUID      int            `json:"type_uid"`
+	SeverityID   int            `json:"severity_id"`
+	Severity     string         `json:"severity"`
+	Time         int64          `json:"time"`
+	Message      string         `json:"message"`
+	StatusID     int            `json:"status_id"`
+	Status       string         `json:"status"`
+	Metadata     Metadata       `json:"metadata"`
+	FindingInfo  FindingInfo    `json:"finding_info"`
+	Compliance   Compliance     `json:"compliance"`
+	Resources    []Resource     `json:"resources"`
+	Remediation  *Remediation   `json:"remediation,omitempty"`
+	Unmapped     map[string]any `json:"unmapped,omitempty"`
+}
+
+// Metadata names the schema version and the product.
+type Metadata struct {
+	Version string  `json:"version"`
+	Product Product `json:"product"`
+}
+
+// Product is bucketguard.
+type Product struct {
+	Name       string `json:"name"`
+	VendorName string `json:"vendor_name"`
+	UID        string `json:"uid,omitempty"`
+}
+
+// FindingInfo identifies the finding: its uid is the Security Hub finding's
+// Id.
+type FindingInfo struct {
+	UID         string   `json:"uid"`
+	Title       string   `json:"title"`
+	Desc        string   `json:"desc,omitempty"`
+	Types       []string `json:"types,omitempty"`
+	CreatedTime int64    `json:"created_time,omitempty"`
+}
+
+// Compliance is the check's verdict.
+type Compliance struct {
+	Standards []string `json:"standards"`
+	Control   string   `json:"control"`
+	StatusID  int      `json:"status_id"`
+	Status    string   `json:"status"`
+}
+
+// Resource is the bucket or access point.
+type Resource struct {
+	UID   string `json:"uid"`
+	Name  string `json:"name"`
+	Type  string `json:"type"`
+	Owner *Owner `json:"owner,omitempty"`
+}
+
+// Owner is the owner tag's value.
+type Owner struct {
+	Name string `json:"name"`
+}
+
+// Remediation says what to do.
+type Remediation struct {
+	Desc string `json:"desc"`
+}
+
+var severities = map[plan.Severity]struct {
+	id   int
+	name string
+}{
+	plan.Info: {1, "Informational"}, "": {1, "Informational"}, plan.Low: {2, "Low"}, plan.Medium: {3, "Medium"},
+	plan.High: {4, "High"}, plan.Critical: {5, "Critical"},
+}
+
+// compliance status_id: 1 Pass, 2 Warning, 3 Fail; finding status_id:
+// 1 New, 3 Suppressed, 4 Resolved, 5 Archived.
+var states = map[securityhub.State]struct {
+	activity, compliance, status int
+	complianceName, statusName   string
+}{
+	securityhub.Public:   {Create, 3, 1, "Fail", "New"},
+	securityhub.Expired:  {Create, 3, 1, "Fail", "New"},
+	securityhub.Unjudged: {Create, 2, 1, "Warning", "New"},
+	securityhub.Approved: {Create, 2, 3, "Warning", "Suppressed"},
+	securityhub.Fixed:    {Close, 1, 4, "Pass", "Resolved"},
+	securityhub.Clean:    {Close, 1, 4, "Pass", "Resolved"},
+	securityhub.Gone:     {Close, 1, 5, "Pass", "Archived"},
+}
+
+// Findings are the result's Compliance Findings, one per exposure.
+func Findings(res remediations.Result, now time.Time) []Finding {
+	var out []Finding
+	for _, r := range securityhub.Records(res) {
+		out = append(out, finding(res, r, now))
+	}
+	return out
+}
+
+func finding(res remediations.Result, r securityhub.Record, now time.Time) Finding {
+	asff := securityhub.Finding(res, r, "", now)
+	sev, st := severities[r.Severity], states[r.State]
+	f := Finding{
+		ActivityID: st.activity, ActivityName: map[int]string{Create: "Create", Close: "Close"}[st.activity],
+		CategoryUID: CategoryUID, CategoryName: "Findings", ClassUID: ClassUID, ClassName: "Compliance Finding",
+		TypeUID: ClassUID*100 + st.activity, SeverityID: sev.id, Severity: sev.name, Time: now.UnixMilli(),
+		Message: *asff.Title, StatusID: st.status, Status: st.statusName,
+		Metadata: Metadata{Version: Version, Product: Product{Name: "bucketguard", VendorName: "bucketguard", UID: securityhub.GeneratorID(r.Kind)}},
+		FindingInfo: FindingInfo{UID: securityhub.ID(r), Title: *asff.Title, Desc: *asff.Description, Types: securityhub.Types,
+			CreatedTime: created(asff.CreatedAt)},
+		Compliance: Compliance{Standards: []string{"bucketguard"}, Control: string(r.Kind), StatusID: st.compliance, Status: st.complianceName},
+		Resources:  []Resource{{UID: *asff.Resources[0].Id, Name: r.Target.Name(), Type: *asff.Resources[0].Type}},
+		Unmapped:   map[string]any{"bucketguard": asff.ProductFields},
+	}
+	if res.Owner != "" {
+		f.Resources[0].Owner = &Owner{Name: res.Owner}
+	}
+	if r.AccessPoint != "" {
+		f.Resources[0].Name = r.AccessPoint
+	}
+	if asff.Remediation != nil {
+		f.Remediation = &Remediation{Desc: *asff.Remediation.Recommendation.Text}
+	}
+	return f
+}
+
+func created(s *string) int64 {
+	t, err := time.Parse(time.RFC3339Nano, *s)
+	if err != nil {
+		return 0
+	}
+	return t.UnixMilli()
+}
+
+// Write prints findings one JSON object a line.
+func Write(w io.Writer, fs []Finding) error {
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	for _, f := range fs {
+		if err := enc.Encode(f); err != nil {
+			return err
+		}
+	}
+	return nil
+}
