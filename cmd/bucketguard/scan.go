@@ -13,6 +13,7 @@ import (
 	"github.com/bucketguard/bucketguard/remediations/config"
 	"github.com/bucketguard/bucketguard/remediations/contract"
 	"github.com/bucketguard/bucketguard/remediations/incident"
+	"github.com/bucketguard/bucketguard/remediations/ocsf"
 	"github.com/bucketguard/bucketguard/remediations/posture"
 	"github.com/bucketguard/bucketguard/remediations/sweep"
 )
@@ -22,13 +23,17 @@ type scanFlags struct {
 	fix, json   bool
 	regions     []string
 	concurrency int
+	// format is text (the table), json or ocsf (one OCSF Compliance
+	// Finding a line per exposure of every bucket).
+	format string
 }
 
 func parseScanFlags(args []string) (scanFlags, error) {
 	var f scanFlags
 	args, err := flags("scan", args, func(fs *flag.FlagSet) {
 		fs.BoolVar(&f.fix, "fix", false, "apply the fixes (default: report only, write nothing)")
-		fs.BoolVar(&f.json, "json", false, "print JSON")
+		fs.BoolVar(&f.json, "json", false, "print JSON (the same as --format json)")
+		fs.StringVar(&f.format, "format", "text", "text, json, or ocsf (one OCSF 1.1.0 Compliance Finding a line)")
 		fs.Func("region", "only buckets in this region (repeatable)", func(s string) error {
 			f.regions = append(f.regions, s)
 			return nil
@@ -40,6 +45,10 @@ func parseScanFlags(args []string) (scanFlags, error) {
 		return f, err
 	case len(args) != 0:
 		return f, invalid("scan takes no arguments, got %q", args)
+	case f.format != "text" && f.format != "json" && f.format != "ocsf":
+		return f, invalid("--format %q is not text, json or ocsf", f.format)
+	case f.json && f.format == "ocsf":
+		return f, invalid("--json and --format ocsf are two formats")
 	case f.concurrency < 0 || f.concurrency > config.MaxSweepConcurrency:
 		return f, invalid("--concurrency %d is not from 1 to %d", f.concurrency, config.MaxSweepConcurrency)
 	}
@@ -47,6 +56,9 @@ func parseScanFlags(args []string) (scanFlags, error) {
 		if !events.ValidRegion(r) {
 			return f, invalid("--region %q is not a region name", r)
 		}
+	}
+	if f.json {
+		f.format = "json"
 	}
 	return f, nil
 }
@@ -71,15 +83,19 @@ func scan(ctx context.Context, c *cli, args []string) error {
 		return err
 	}
 	start := d.Now()
-	out, err := runScan(ctx, c, d, f, account)
+	var findings []ocsf.Finding
+	out, err := runScan(ctx, c, d, f, account, &findings)
 	if err != nil {
 		return err
 	}
 	took := d.Now().Sub(start)
 	out.Duration = took.Round(time.Millisecond).String()
-	if f.json {
+	switch f.format {
+	case "ocsf":
+		err = ocsf.Write(c.stdout, findings)
+	case "json":
 		err = printJSON(c.stdout, out)
-	} else {
+	default:
 		err = printScan(c.stdout, out, took)
 	}
 	switch {
@@ -97,7 +113,9 @@ func scan(ctx context.Context, c *cli, args []string) error {
 
 // runScan evaluates every bucket of the regions (all when none), listing
 // each region once, and collects the buckets with findings.
-func runScan(ctx context.Context, c *cli, d *deps, f scanFlags, account string) (scanJSON, error) {
+// With --format ocsf, every exposure of every bucket evaluated is added to
+// findings, clean ones too: a SIEM keeps each one's latest state.
+func runScan(ctx context.Context, c *cli, d *deps, f scanFlags, account string, findings *[]ocsf.Finding) (scanJSON, error) {
 	mode := config.Notify
 	if f.fix {
 		mode = d.Config.Mode
@@ -128,6 +146,9 @@ func runScan(ctx context.Context, c *cli, d *deps, f scanFlags, account string) 
 			prog.step()
 			if row, ok := rowOf(b, res, err); ok {
 				out.Buckets = append(out.Buckets, row)
+			}
+			if f.format == "ocsf" && err == nil {
+				*findings = append(*findings, ocsf.Findings(res, d.Now())...)
 			}
 		}
 		p, err := sweep.Run(work, d.List, sweep.Position{}, opts, eval, visit)
