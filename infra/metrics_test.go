@@ -49,7 +49,8 @@ func metricFilters(t *testing.T, tpl map[string]any) []metricFilter {
 
 // handlerLog is the remediate function's log for three events: one whose
 // alert is published, one whose alert reaches neither SNS nor a queue, and
-// one fixed while the ledger refuses its journal.
+// one fixed while the ledger refuses its journal and AWS's policy check is
+// throttled.
 func handlerLog(t *testing.T) string {
 	t.Helper()
 	f := fake.New()
@@ -71,10 +72,13 @@ func handlerLog(t *testing.T) string {
 			h.Incidents = wire(f, f.Store())
 			updates := 0
 			f.Fault = func(o op.Operation, _ string, _ int) error {
-				if o == op.UpdateItem {
+				switch o {
+				case op.UpdateItem:
 					if updates++; updates == 2 { // the claim passes; the journal is refused
 						return fake.APIError("InternalServerError", "the table is down")
 					}
+				case op.CheckNoPublicAccess:
+					return fake.APIError("ThrottlingException", "rate exceeded")
 				}
 				return nil
 			}
@@ -152,8 +156,8 @@ func sweepLog(t *testing.T) (string, sweep.Tally) {
 func TestMetricFiltersCountRealLogLines(t *testing.T) {
 	_, tpls, _ := synth(t)
 	filters := metricFilters(t, tpls[0])
-	if len(filters) != 6 {
-		t.Fatalf("%d metric filters, want 3 per function", len(filters))
+	if len(filters) != 8 {
+		t.Fatalf("%d metric filters, want 4 per function", len(filters))
 	}
 	hlog := handlerLog(t)
 	slog, tally := sweepLog(t)
@@ -166,6 +170,7 @@ func TestMetricFiltersCountRealLogLines(t *testing.T) {
 		"Remediations":      {"Remediate": 3, "Sweep": 2}, // the part's 2 bucket alerts; Handle then finds them clean
 		"UndeliveredAlerts": {"Remediate": 1, "Sweep": 3}, // the 2 bucket alerts and Handle's summary, once each
 		"Unjournaled":       {"Remediate": 1, "Sweep": 0},
+		"NoSecondOpinion":   {"Remediate": 1, "Sweep": 0},
 	}
 	for _, f := range filters {
 		fn := f.dimensions["Function"]
@@ -211,5 +216,5 @@ func TestMetricFiltersCountRealLogLines(t *testing.T) {
 func wire(f *fake.Fake, l startup.Ledger) *incident.Protocol {
 	cfg := config.Default()
 	cfg.TopicARN = "arn:aws:sns:eu-west-1:111122223333:alerts"
-	return startup.Wire(cfg, startup.Clients{S3: f.S3(), Control: f.Control(), SNS: f.SNS(), Ledger: l})
+	return startup.Wire(cfg, startup.Clients{S3: f.S3(), Control: f.Control(), Analyzer: f.Analyzer(), SNS: f.SNS(), Ledger: l})
 }

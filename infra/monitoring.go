@@ -126,38 +126,32 @@ func NewMonitoring(scope constructs.Construct, id string, p *MonitoringProps) *M
 			awscloudwatch.NewGraphWidget(&awscloudwatch.GraphWidgetProps{Title: jsii.String(w.Name + ": invocations and errors"),
 				Left: &[]awscloudwatch.IMetric{w.Function.MetricInvocations(five), w.Function.MetricErrors(five), w.Function.MetricThrottles(five)}, Width: jsii.Number(12)}))
 	}
-	// A write made without a durable journal: until its alert is told, a
-	// death of the attempt would lose the incident. One metric for every
-	// function (no dimension), so one alarm.
-	unjournaled := awscloudwatch.NewMetric(&awscloudwatch.MetricProps{Namespace: jsii.String(Namespace), MetricName: jsii.String("Unjournaled"),
-		Statistic: jsii.String("Sum"), Period: awscdk.Duration_Minutes(jsii.Number(5))})
-	for _, w := range p.Functions {
-		awslogs.NewMetricFilter(c, jsii.String(w.Name+"Unjournaled"), &awslogs.MetricFilterProps{
-			LogGroup:        w.LogGroup,
-			FilterPattern:   awslogs.FilterPattern_Literal(jsii.String(contract.UnjournaledLines())),
-			MetricNamespace: jsii.String(Namespace),
-			MetricName:      unjournaled.MetricName(),
-			MetricValue:     jsii.String("1"),
-		})
-	}
-	alarm("Unjournaled", unjournaled, 1, awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD, awscloudwatch.TreatMissingData_NOT_BREACHING,
-		"bucketguard: a fix went ahead without its journal (the ledger refused it); an attempt that died then would lose the incident's alert")
-	if p.Reports {
-		// A report beside the alert that failed (Security Hub off or
-		// refusing, a chat topic that would not take it): one metric for
-		// every function, so one alarm.
-		reports := awscloudwatch.NewMetric(&awscloudwatch.MetricProps{Namespace: jsii.String(Namespace), MetricName: jsii.String("ReportFailed"),
+	// counted is one metric over every function's log lines that match a
+	// pattern (no dimension: one metric, and at most one alarm).
+	counted := func(name, pattern string) awscloudwatch.Metric {
+		m := awscloudwatch.NewMetric(&awscloudwatch.MetricProps{Namespace: jsii.String(Namespace), MetricName: jsii.String(name),
 			Statistic: jsii.String("Sum"), Period: awscdk.Duration_Minutes(jsii.Number(5))})
 		for _, w := range p.Functions {
-			awslogs.NewMetricFilter(c, jsii.String(w.Name+"ReportFailed"), &awslogs.MetricFilterProps{
-				LogGroup:        w.LogGroup,
-				FilterPattern:   awslogs.FilterPattern_Literal(jsii.String(contract.ReportFailedLines())),
-				MetricNamespace: jsii.String(Namespace),
-				MetricName:      reports.MetricName(),
-				MetricValue:     jsii.String("1"),
+			awslogs.NewMetricFilter(c, jsii.String(w.Name+name), &awslogs.MetricFilterProps{
+				LogGroup: w.LogGroup, FilterPattern: awslogs.FilterPattern_Literal(jsii.String(pattern)),
+				MetricNamespace: jsii.String(Namespace), MetricName: jsii.String(name), MetricValue: jsii.String("1"),
 			})
 		}
-		alarm("ReportFailed", reports, 1, awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD, awscloudwatch.TreatMissingData_NOT_BREACHING,
+		return m
+	}
+	// A write made without a durable journal: until its alert is told, a
+	// death of the attempt would lose the incident.
+	alarm("Unjournaled", counted("Unjournaled", contract.UnjournaledLines()), 1, awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+		awscloudwatch.TreatMissingData_NOT_BREACHING,
+		"bucketguard: a fix went ahead without its journal (the ledger refused it); an attempt that died then would lose the incident's alert")
+	// A policy written without AWS's second opinion (IAM Access Analyzer
+	// unavailable): counted, and said in each alert; no alarm.
+	counted("NoSecondOpinion", contract.NoSecondOpinionLines())
+	if p.Reports {
+		// A report beside the alert that failed (Security Hub off or
+		// refusing, a chat topic that would not take it).
+		alarm("ReportFailed", counted("ReportFailed", contract.ReportFailedLines()), 1, awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+			awscloudwatch.TreatMissingData_NOT_BREACHING,
 			"bucketguard: Security Hub or the chat topic refused a report (not enabled, access denied, failed findings); the e-mail alert was sent regardless")
 	}
 	for _, name := range sortedKeys(p.Queues) {

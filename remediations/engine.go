@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/bucketguard/bucketguard/events"
+	"github.com/bucketguard/bucketguard/remediations/analyzer"
 	"github.com/bucketguard/bucketguard/remediations/apply"
 	"github.com/bucketguard/bucketguard/remediations/awserr"
 	"github.com/bucketguard/bucketguard/remediations/config"
@@ -51,6 +52,10 @@ type Engine struct {
 	S3      S3Client
 	Control ControlClient
 	Config  config.Config
+	// Analyzer, when set, asks AWS's own check (IAM Access Analyzer) about
+	// every policy bucketguard is about to write, in the round before the
+	// writes.
+	Analyzer analyzer.CheckNoPublicAccessAPIClient
 	// Approvals, when set, records approvals, so that a call that changes
 	// one is told against what was there.
 	Approvals Approvals
@@ -335,12 +340,14 @@ func (ev *evaluation) readAgain(ctx context.Context, t posture.Target) ([]string
 	}
 	slices.Sort(ops)
 	ops = slices.Compact(ops)
+	answered := ev.ask(ctx)
 	again := ev.before
 	var rr read.RoundResult
 	if len(ops) > 0 {
 		rr = read.Round(ctx, read.Clients{S3: ev.e.S3, Control: ev.e.Control}, &again, ops, false)
 	}
 	<-kept
+	answers := answered()
 	switch {
 	case rr.Gone != nil:
 		return nil, fmt.Errorf("read again before writing: %w", awserr.ErrBucketGone)
@@ -371,8 +378,49 @@ func (ev *evaluation) readAgain(ctx context.Context, t posture.Target) ([]string
 		if slices.Contains(changed, op.GetBucketPolicy) {
 			ev.before.PolicyStatus = posture.Fact[bool]{State: posture.Unread}
 		}
+		return names, nil // the next plan is asked about again
 	}
-	return names, nil
+	ev.plan = ev.plan.Heed(answers, ev.before.BucketBPA)
+	return nil, nil
+}
+
+// ask starts asking AWS's own check about every policy the plan writes,
+// beside the round that reads again, and returns a function that waits for
+// the answers. An answer AWS could not give is logged: the write goes
+// ahead on bucketguard's judgement, and the metric counts it.
+func (ev *evaluation) ask(ctx context.Context) func() []plan.Answer {
+	qs := ev.plan.Questions()
+	if ev.e.Analyzer == nil || len(qs) == 0 {
+		return func() []plan.Answer { return nil }
+	}
+	answers := make([]plan.Answer, len(qs))
+	var wg sync.WaitGroup
+	for i, q := range qs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rt := analyzer.Bucket
+			if q.AccessPoint {
+				rt = analyzer.AccessPoint
+			}
+			cctx, cancel := context.WithTimeout(ctx, ev.e.Config.CallTimeout)
+			defer cancel()
+			v := analyzer.Check(cctx, ev.e.Analyzer, q.Document, rt)
+			answers[i] = plan.Answer{Question: q, Public: v.Public, Reasons: v.Reasons, Unavailable: v.Unavailable}
+		}()
+	}
+	return func() []plan.Answer {
+		wg.Wait()
+		for _, a := range answers {
+			switch {
+			case a.Unavailable != "":
+				ev.log.Warn(contract.MsgNoSecondOpinion, "policy", a.Where, contract.FieldErr, a.Unavailable)
+			case a.Public:
+				ev.log.Warn("second opinion", "policy", a.Where, "aws", "public", "reasons", a.Reasons)
+			}
+		}
+		return answers
+	}
 }
 
 // sameAgain compares the setting read again by o: whether it is known

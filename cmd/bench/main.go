@@ -306,7 +306,7 @@ func sweepAtLatency(ctx context.Context) {
 			cfg.Mode = mode
 			cfg.TopicARN = "arn:aws:sns:eu-west-1:111122223333:alerts"
 			h := &sweep.Handler{
-				Incidents: startup.Wire(cfg, startup.Clients{S3: f.S3(), Control: f.Control(), SNS: f.SNS(), Ledger: f.Store()}),
+				Incidents: startup.Wire(cfg, startup.Clients{S3: f.S3(), Control: f.Control(), Analyzer: f.Analyzer(), SNS: f.SNS(), Ledger: f.Store()}),
 				List:      f.S3(),
 				Options:   sweep.Options{Region: "eu-west-1", Concurrency: c, PageSize: 1000},
 				Log:       quiet,

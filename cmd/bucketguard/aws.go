@@ -14,6 +14,7 @@ import (
 
 	"github.com/bucketguard/bucketguard/remediations"
 	"github.com/bucketguard/bucketguard/remediations/alert"
+	"github.com/bucketguard/bucketguard/remediations/analyzer"
 	"github.com/bucketguard/bucketguard/remediations/awserr"
 	"github.com/bucketguard/bucketguard/remediations/clients"
 	"github.com/bucketguard/bucketguard/remediations/config"
@@ -37,6 +38,7 @@ type deps struct {
 	// Ledger is the DynamoDB table's client, used by replay when
 	// BUCKETGUARD_LEDGER_TABLE is set.
 	Ledger       ledger.API
+	Analyzer     analyzer.CheckNoPublicAccessAPIClient
 	Config       config.Config
 	Account      func(ctx context.Context) (string, error)
 	BucketRegion func(ctx context.Context, bucket string) (string, error)
@@ -84,7 +86,7 @@ func awsDeps(ctx context.Context) (*deps, error) {
 		return aws.ToString(out.Account), nil
 	}
 	return &deps{
-		Control: set.Control, List: set.S3, ForRegion: forRegion, SNS: set.SNS, SQS: set.SQS, Ledger: set.DynamoDB, Config: cfg,
+		Control: set.Control, List: set.S3, ForRegion: forRegion, SNS: set.SNS, SQS: set.SQS, Ledger: set.DynamoDB, Analyzer: set.Analyzer, Config: cfg,
 		Account: account, BucketRegion: set.BucketRegion, Region: set.Config.Region, Now: time.Now,
 		Log: slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: level})),
 	}, nil
@@ -137,5 +139,5 @@ func (d *deps) incidents(mode config.Mode, region string, send bool) *incident.P
 func (d *deps) engine(mode config.Mode, region string) *remediations.Engine {
 	cfg := d.Config
 	cfg.Mode = mode
-	return &remediations.Engine{S3: d.ForRegion(region), Control: d.Control, Config: cfg, Now: d.Now}
+	return &remediations.Engine{S3: d.ForRegion(region), Control: d.Control, Analyzer: d.Analyzer, Config: cfg, Now: d.Now}
 }

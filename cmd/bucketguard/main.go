@@ -1,7 +1,7 @@
 // Command bucketguard is the operator CLI. It runs on the same packages as
 // the Lambda functions:
 //
-//	bucketguard explain-policy FILE|-      judge a bucket policy (JSON)
+//	bucketguard explain-policy [--access-point] [--aws] FILE|-   judge a policy (JSON)
 //	bucketguard explain-acl FILE|-         judge a bucket ACL (JSON)
 //	bucketguard parse-event [--self-role ARN] FILE|-
 //	bucketguard check BUCKET               findings and plan; writes nothing
@@ -51,7 +51,7 @@ type command struct {
 }
 
 var commands = []command{
-	{"explain-policy", "explain-policy FILE|-\n  Judge a bucket policy by AWS's meaning of \"public\". Prints JSON.", explainPolicy},
+	{"explain-policy", "explain-policy [--access-point [--network-origin Internet|VPC]] [--aws] FILE|-\n  Judge a bucket policy (or an access point's) by AWS's meaning of \"public\".\n  With --aws, ask IAM Access Analyzer too and print both verdicts. Prints JSON.", explainPolicy},
 	{"explain-acl", "explain-acl FILE|-\n  Judge a bucket ACL as `aws s3api get-bucket-acl` prints it. Prints JSON.", explainACL},
 	{"parse-event", "parse-event [--self-role ARN] FILE|-\n  Parse an EventBridge CloudTrail event as Lambda receives it. Prints JSON.", parseEvent},
 	{"check", "check [--json] BUCKET\n  Read BUCKET's posture and print the findings and the plan. Writes nothing.\n  Exit 3 when there are findings.", check},

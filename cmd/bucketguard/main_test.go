@@ -16,6 +16,7 @@ import (
 	"github.com/bucketguard/bucketguard/remediations/acl"
 	"github.com/bucketguard/bucketguard/remediations/config"
 	"github.com/bucketguard/bucketguard/remediations/fake"
+	"github.com/bucketguard/bucketguard/remediations/op"
 	"github.com/bucketguard/bucketguard/remediations/posture"
 )
 
@@ -34,7 +35,7 @@ func runCLIDeps(t *testing.T, f *fake.Fake, cfg config.Config) func(context.Cont
 			t.Fatal("this command must not need AWS")
 		}
 		return &deps{Control: f.Control(), List: f.S3(), ForRegion: func(string) remediations.S3Client { return f.S3() },
-			SNS: f.SNS(), SQS: f.Queue(), Config: cfg,
+			SNS: f.SNS(), SQS: f.Queue(), Analyzer: f.Analyzer(), Config: cfg,
 			Account:      func(context.Context) (string, error) { return fake.Account, nil },
 			BucketRegion: func(context.Context, string) (string, error) { return "eu-west-1", nil },
 			Region:       "eu-west-1", Now: func() time.Time { return time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC) },
@@ -66,6 +67,8 @@ func TestContractCommands(t *testing.T) {
 		{"explain-policy-mixed.json", []string{"explain-policy", "testdata/policy-mixed.json"}, ""},
 		{"explain-policy-cli-output.json", []string{"explain-policy", "testdata/get-bucket-policy.json"}, ""},
 		{"explain-policy-stdin.json", []string{"explain-policy", "-"}, `{"Statement":{"Effect":"Deny","Principal":"*","Action":"s3:*","Resource":"*"}}`},
+		{"explain-policy-access-point.json", []string{"explain-policy", "--access-point", "testdata/access-point-policy.json"}, ""},
+		{"explain-policy-access-point-vpc.json", []string{"explain-policy", "--access-point", "--network-origin", "VPC", "testdata/access-point-policy.json"}, ""},
 		{"explain-acl-public.json", []string{"explain-acl", "testdata/acl-public.json"}, ""},
 		{"parse-event-policy.json", []string{"parse-event", ct + "PutBucketPolicy.json"}, ""},
 		{"parse-event-self.json", []string{"parse-event", "--self-role", "arn:aws:iam::111122223333:role/bucketguard/bucketguard-remediator", ct + "PutBucketPolicy-self.json"}, ""},
@@ -214,5 +217,39 @@ func TestCommandsUseTheBucketsRegion(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// explain-policy --aws asks IAM Access Analyzer about the same document and
+// prints both verdicts side by side; a check that cannot be had is printed
+// and fails (exit 1).
+func TestExplainPolicyAskAWS(t *testing.T) {
+	f := fake.New()
+	r := runCLI(t, f, config.Default(), "", "explain-policy", "--aws", "testdata/policy-mixed.json")
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	goldenOut(t, "explain-policy-aws.json", r.stdout)
+	f.Verdict = func(string, string) []string { return nil } // AWS says not public: they disagree
+	r = runCLI(t, f, config.Default(), "", "explain-policy", "--aws", "testdata/policy-mixed.json")
+	if r.code != 0 || !strings.Contains(r.stdout, `"agree": false`) {
+		t.Errorf("exit %d, stdout %s", r.code, r.stdout)
+	}
+	f.Verdict = nil
+	f.Fault = fake.FailOp(op.CheckNoPublicAccess, fake.APIError("AccessDeniedException", "not authorized"))
+	r = runCLI(t, f, config.Default(), "", "explain-policy", "--access-point", "--aws", "testdata/access-point-policy.json")
+	if r.code != 1 || !strings.Contains(r.stdout, `"unavailable": "AccessDeniedException: not authorized"`) {
+		t.Errorf("exit %d, stdout %s", r.code, r.stdout)
+	}
+}
+
+func TestExplainPolicyFlagsAreChecked(t *testing.T) {
+	for _, args := range [][]string{
+		{"explain-policy", "--network-origin", "VPC", "testdata/policy-mixed.json"},
+		{"explain-policy", "--access-point", "--network-origin", "Intranet", "testdata/policy-mixed.json"},
+	} {
+		if r := runCLI(t, nil, config.Default(), "", args...); r.code != 2 {
+			t.Errorf("%v: exit %d, want 2", args, r.code)
+		}
 	}
 }

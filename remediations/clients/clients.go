@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/accessanalyzer"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3control"
@@ -33,6 +34,8 @@ type Set struct {
 	SNS      *sns.Client
 	SQS      *sqs.Client
 	DynamoDB *dynamodb.Client
+	// Analyzer is IAM Access Analyzer, AWS's second opinion on a policy.
+	Analyzer *accessanalyzer.Client
 }
 
 // HTTPClient is the SDK's HTTP client with each attempt of a call bounded
@@ -76,6 +79,7 @@ func New(cfg aws.Config) Set {
 		SNS:      sns.NewFromConfig(cfg),
 		SQS:      sqs.NewFromConfig(cfg),
 		DynamoDB: dynamodb.NewFromConfig(cfg),
+		Analyzer: accessanalyzer.NewFromConfig(cfg),
 	}
 }
 

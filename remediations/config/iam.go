@@ -21,6 +21,8 @@ func (c Config) Operations() []op.Operation {
 		op.GetAccessPointPolicyStatusForObjectLambda, op.PutAccessPointPolicyForObjectLambda, op.DeleteAccessPointPolicyForObjectLambda,
 		op.ListMultiRegionAccessPoints, op.GetMultiRegionAccessPoint, op.GetMultiRegionAccessPointPolicy,
 		op.GetMultiRegionAccessPointPolicyStatus, op.PutMultiRegionAccessPointPolicy,
+		// AWS's second opinion on every policy written.
+		op.CheckNoPublicAccess,
 	}
 	if c.EnforceOwnership {
 		ops = append(ops, op.PutBucketOwnershipControls)

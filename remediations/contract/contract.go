@@ -54,6 +54,9 @@ const (
 	// fix went ahead, and until its alert is told a death of the attempt
 	// would lose the story.
 	MsgUnjournaled = "unjournaled"
+	// MsgNoSecondOpinion: AWS's own check of a policy about to be written
+	// could not be had; it was written on bucketguard's judgement alone.
+	MsgNoSecondOpinion = "no-second-opinion"
 	// MsgReportFailed: a report made beside the alert (Security Hub's
 	// findings, the chat notification) was refused or reached nowhere. The
 	// alert itself is unaffected; FieldTo says which report.
@@ -123,6 +126,9 @@ func UnjournaledLines() string { return Pattern(Is(FieldMsg, MsgUnjournaled)) }
 // ReportFailedLines matches every report beside the alert that failed, of
 // either kind.
 func ReportFailedLines() string { return Pattern(Is(FieldMsg, MsgReportFailed)) }
+
+// NoSecondOpinionLines matches every policy written without AWS's check.
+func NoSecondOpinionLines() string { return Pattern(Is(FieldMsg, MsgNoSecondOpinion)) }
 
 // UndeliveredLines matches every alert line, of either kind, whose alert
 // reached neither SNS nor the fallback queue.

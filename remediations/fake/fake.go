@@ -105,6 +105,9 @@ type Fake struct {
 	// PolicyStatusUnsupported makes GetBucketPolicyStatus answer
 	// NotImplemented, as an emulator might.
 	PolicyStatusUnsupported bool
+	// Verdict, when set, is IAM Access Analyzer's answer on a document: the
+	// reasons it is public, none when it is not.
+	Verdict func(doc, resourceType string) []string
 	// Delay, when set, holds each call of an operation for a while, as the
 	// network would.
 	Delay func(op.Operation) time.Duration

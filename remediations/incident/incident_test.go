@@ -35,7 +35,7 @@ var _ incident.Store = (*fake.Store)(nil)
 func protocol(f *fake.Fake) *incident.Protocol {
 	cfg := config.Default()
 	cfg.TopicARN = "arn:aws:sns:eu-west-1:111122223333:alerts"
-	return startup.Wire(cfg, startup.Clients{S3: f.S3(), Control: f.Control(), SNS: f.SNS(), Ledger: f.Store()})
+	return startup.Wire(cfg, startup.Clients{S3: f.S3(), Control: f.Control(), Analyzer: f.Analyzer(), SNS: f.SNS(), Ledger: f.Store()})
 }
 
 func publicBucket(f *fake.Fake) { f.Put("acme-data", fake.Bucket{Policy: public}) }

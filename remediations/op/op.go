@@ -84,6 +84,10 @@ const (
 	Invoke      Operation = "lambda:Invoke"
 )
 
+// IAM Access Analyzer's custom policy check: AWS's second opinion on a
+// policy bucketguard is about to write.
+const CheckNoPublicAccess Operation = "access-analyzer:CheckNoPublicAccess"
+
 // Security Hub: the findings bucketguard keeps there, when it is on.
 const (
 	BatchImportFindings Operation = "securityhub:BatchImportFindings"
@@ -192,6 +196,10 @@ var specs = []Spec{
 	{Op: GetMultiRegionAccessPointPolicy, Kind: Read, IAM: "s3:GetMultiRegionAccessPointPolicy", Resource: MultiRegionARN},
 	{Op: GetMultiRegionAccessPointPolicyStatus, Kind: Read, IAM: "s3:GetMultiRegionAccessPointPolicyStatus", Resource: MultiRegionARN},
 	{Op: PutMultiRegionAccessPointPolicy, Kind: Write, IAM: "s3:PutMultiRegionAccessPointPolicy", Resource: MultiRegionARN, ReadBack: GetMultiRegionAccessPointPolicy},
+
+	// The check supports no resource-level permissions: granted on "*".
+	// https://docs.aws.amazon.com/service-authorization/latest/reference/list_awsiamaccessanalyzer.html
+	{Op: CheckNoPublicAccess, Kind: Read, IAM: "access-analyzer:CheckNoPublicAccess", Resource: Account},
 
 	{Op: Publish, Kind: Write, IAM: "sns:Publish", Resource: Topic},
 	{Op: SendMessage, Kind: Write, IAM: "sqs:SendMessage", Resource: Queue},

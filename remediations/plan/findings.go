@@ -29,11 +29,14 @@ type FindingID string
 // The findings: a closed list (FindingIDs), each made in one place of this
 // package, the only package that makes findings.
 const (
-	PublicPolicyStatement    FindingID = "policy-public-statement"
-	PublicACLGrant           FindingID = "acl-public-grant"
-	AWSJudgesPolicyPublic    FindingID = "aws-judges-policy-public"
-	PolicyUnparseable        FindingID = "policy-unparseable"
-	PolicyUnreadable         FindingID = "policy-unreadable"
+	PublicPolicyStatement FindingID = "policy-public-statement"
+	PublicACLGrant        FindingID = "acl-public-grant"
+	AWSJudgesPolicyPublic FindingID = "aws-judges-policy-public"
+	PolicyUnparseable     FindingID = "policy-unparseable"
+	PolicyUnreadable      FindingID = "policy-unreadable"
+	// AWSJudgesFixPublic: AWS's own check judges a policy bucketguard is
+	// about to write public, where bucketguard's judge does not.
+	AWSJudgesFixPublic       FindingID = "aws-judges-fix-public"
 	ACLUnreadable            FindingID = "acl-unreadable"
 	TLSNotRequired           FindingID = "tls-not-required"
 	BPAOff                   FindingID = "bpa-off"
@@ -92,7 +95,7 @@ const (
 
 // FindingIDs is every finding bucketguard makes.
 func FindingIDs() []FindingID {
-	return []FindingID{PublicPolicyStatement, PublicACLGrant, AWSJudgesPolicyPublic, PolicyUnparseable, PolicyUnreadable,
+	return []FindingID{PublicPolicyStatement, PublicACLGrant, AWSJudgesPolicyPublic, AWSJudgesFixPublic, PolicyUnparseable, PolicyUnreadable,
 		ACLUnreadable, TLSNotRequired, BPAOff, BPAUnreadable, AccountBPAOff, AccountBPAUnreadable, EncryptionWeaker,
 		EncryptionOwnKey, EncryptionForeignKey, EncryptionKeyNotAccepted, EncryptionUnreadable, OwnershipNotEnforced,
 		OwnershipUnreadable, VersioningOff, VersioningUnreadable, AccessLoggingOff, AccessLoggingUnreadable, TagsUnreadable,

@@ -21,7 +21,7 @@ func TestEveryReadHasAReader(t *testing.T) {
 		op.GetAccessPointConfigurationForObjectLambda, op.GetAccessPointPolicyForObjectLambda, op.GetAccessPointPolicyStatusForObjectLambda,
 		op.GetMultiRegionAccessPoint, op.GetMultiRegionAccessPointPolicy, op.GetMultiRegionAccessPointPolicyStatus,
 	}
-	notSettings := []op.Operation{op.ListBuckets, op.GetBucketLocation, op.ListAccessPointsForObjectLambda, op.ListMultiRegionAccessPoints}
+	notSettings := []op.Operation{op.ListBuckets, op.GetBucketLocation, op.ListAccessPointsForObjectLambda, op.ListMultiRegionAccessPoints, op.CheckNoPublicAccess}
 	for _, s := range op.All() {
 		if s.Kind != op.Read || !s.Resource.IsS3() || slices.Contains(notSettings, s.Op) {
 			continue

@@ -60,7 +60,7 @@ func lambdaCtx(id string) context.Context {
 // given (nil: none).
 func wire(cfg config.Config, f *fake.Fake, l startup.Ledger) *incident.Protocol {
 	cfg.TopicARN = "arn:aws:sns:eu-west-1:111122223333:alerts"
-	return startup.Wire(cfg, startup.Clients{S3: f.S3(), Control: f.Control(), SNS: f.SNS(), Ledger: l})
+	return startup.Wire(cfg, startup.Clients{S3: f.S3(), Control: f.Control(), Analyzer: f.Analyzer(), SNS: f.SNS(), Ledger: l})
 }
 
 func handler(f *fake.Fake, inv *invoker, clock func() time.Time) *sweep.Handler {
