@@ -55,7 +55,7 @@ func engine(f *fake.Fake, mutate ...func(*config.Config)) *remediations.Engine {
 	for _, m := range mutate {
 		m(&cfg)
 	}
-	return &remediations.Engine{S3: f.S3(), Control: f.Control(), Config: cfg, Now: func() time.Time { return now }}
+	return &remediations.Engine{S3: f.S3(), Control: f.Control(), Analyzer: f.Analyzer(), Config: cfg, Now: func() time.Time { return now }}
 }
 
 func eval(t *testing.T, e *remediations.Engine, target posture.Target, trig *events.Change) remediations.Result {

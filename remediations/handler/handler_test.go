@@ -60,7 +60,7 @@ func (r rig) wire(l startup.Ledger) {
 	if r.h.Incidents != nil {
 		cfg = r.h.Incidents.Engine.Config
 	}
-	r.h.Incidents = startup.Wire(cfg, startup.Clients{S3: r.f.S3(), Control: r.f.Control(), SNS: r.f.SNS(), Ledger: l})
+	r.h.Incidents = startup.Wire(cfg, startup.Clients{S3: r.f.S3(), Control: r.f.Control(), Analyzer: r.f.Analyzer(), SNS: r.f.SNS(), Ledger: l})
 	r.h.Incidents.Engine.Now = func() time.Time { return time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC) }
 }
 
