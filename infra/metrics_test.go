@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"strings"
 	"testing"
@@ -156,8 +157,8 @@ func sweepLog(t *testing.T) (string, sweep.Tally) {
 func TestMetricFiltersCountRealLogLines(t *testing.T) {
 	_, tpls, _ := synth(t)
 	filters := metricFilters(t, tpls[0])
-	if len(filters) != 8 {
-		t.Fatalf("%d metric filters, want 4 per function", len(filters))
+	if len(filters) != 10 {
+		t.Fatalf("%d metric filters, want 5 per function", len(filters))
 	}
 	hlog := handlerLog(t)
 	slog, tally := sweepLog(t)
@@ -171,6 +172,7 @@ func TestMetricFiltersCountRealLogLines(t *testing.T) {
 		"UndeliveredAlerts": {"Remediate": 1, "Sweep": 3}, // the 2 bucket alerts and Handle's summary, once each
 		"Unjournaled":       {"Remediate": 1, "Sweep": 0},
 		"NoSecondOpinion":   {"Remediate": 1, "Sweep": 0},
+		"Fights":            {"Remediate": 0, "Sweep": 0}, // its lines are counted in TestFightLinesAreCounted
 	}
 	for _, f := range filters {
 		fn := f.dimensions["Function"]
@@ -217,4 +219,45 @@ func wire(f *fake.Fake, l startup.Ledger) *incident.Protocol {
 	cfg := config.Default()
 	cfg.TopicARN = "arn:aws:sns:eu-west-1:111122223333:alerts"
 	return startup.Wire(cfg, startup.Clients{S3: f.S3(), Control: f.Control(), Analyzer: f.Analyzer(), SNS: f.SNS(), Ledger: l})
+}
+
+// The fight filter counts the fight line the protocol logs, once per fight.
+func TestFightLinesAreCounted(t *testing.T) {
+	_, tpls, _ := synth(t)
+	var pattern string
+	for _, f := range metricFilters(t, tpls[0]) {
+		if f.metric == "Fights" {
+			pattern = f.pattern
+		}
+	}
+	p, err := parseFilter(pattern)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := fake.New()
+	cfg := config.Default()
+	cfg.TopicARN, cfg.OpsTopicARN = "arn:aws:sns:eu-west-1:111122223333:alerts", "arn:aws:sns:eu-west-1:111122223333:ops"
+	h := &handler.Handler{Incidents: startup.Wire(cfg, startup.Clients{S3: f.S3(), Control: f.Control(), SNS: f.SNS(), Analyzer: f.Analyzer(), Ledger: f.Store()})}
+	var logs bytes.Buffer
+	h.Log = slog.New(slog.NewJSONHandler(&logs, nil))
+	for i := range 4 {
+		b, _ := f.Bucket("acme-one")
+		b.Policy = emulator.PolicyDoc(emulator.PublicReadStatement("acme-one"))
+		f.Put("acme-one", b)
+		ev := bytes.Replace(eventFor(t, "acme-one"), []byte(`"ev-acme-one"`), []byte(fmt.Sprintf(`"ev-%d"`, i)), 1)
+		if _, err := h.Process(context.Background(), ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	n := 0
+	for _, line := range jsonLines(t, logs.String()) {
+		if ok, err := p.match(line); err != nil {
+			t.Fatal(err)
+		} else if ok {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Errorf("the fight filter counts %d lines over 4 fixes of one setting, want 1 (at the third)", n)
+	}
 }

@@ -144,6 +144,11 @@ func NewMonitoring(scope constructs.Construct, id string, p *MonitoringProps) *M
 	alarm("Unjournaled", counted("Unjournaled", contract.UnjournaledLines()), 1, awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
 		awscloudwatch.TreatMissingData_NOT_BREACHING,
 		"bucketguard: a fix went ahead without its journal (the ledger refused it); an attempt that died then would lose the incident's alert")
+	// The same setting of a bucket fixed again and again: each fight is
+	// also told to this topic by the function, naming the actor.
+	alarm("Fights", counted("Fights", contract.FightLines()), 1, awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+		awscloudwatch.TreatMissingData_NOT_BREACHING,
+		"bucketguard: a bucket's setting was fixed again and again (someone or a pipeline keeps putting it back); the operations topic has the details")
 	// A policy written without AWS's second opinion (IAM Access Analyzer
 	// unavailable): counted, and said in each alert; no alarm.
 	counted("NoSecondOpinion", contract.NoSecondOpinionLines())

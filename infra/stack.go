@@ -5,11 +5,13 @@ import (
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/bucketguard/bucketguard/remediations/config"
+	"github.com/bucketguard/bucketguard/remediations/op"
 )
 
 // StackProps configures one region's stack.
@@ -126,6 +128,17 @@ func NewStack(scope constructs.Construct, id string, p *StackProps) *Stack {
 		Queues:    queues,
 		Reports:   st.Engine.SecurityHub || st.ChatTopic,
 	})
+	// Both functions tell the operations topic of a fight and of a sweep's
+	// fix budget that held.
+	for _, r := range []*Remediator{s.Remediate, s.Sweep} {
+		if r == nil {
+			continue
+		}
+		r.Function.AddEnvironment(jsii.String(config.EnvOpsTopicARN), s.Monitoring.OpsTopic.TopicArn(), nil)
+		r.Role.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid: jsii.String("PublishOperations"), Actions: jsii.Strings(op.Actions([]op.Operation{op.Publish}, op.Topic)...),
+			Resources: &[]*string{s.Monitoring.OpsTopic.TopicArn()}}))
+	}
 	own := Own{
 		Rules:     []string{*s.Detection.Rule.RuleName()},
 		Functions: []string{*s.Remediate.Function.FunctionName()},

@@ -375,7 +375,11 @@ func summary(d Document) string {
 // Subject is the SNS subject of the document: ASCII, one line, under 100
 // characters.
 func (d Document) Subject() string {
-	s := fmt.Sprintf("bucketguard %s: %s %s - %s", strings.ToUpper(string(d.Severity)), d.where(), d.Status, headline(d))
+	return Subject(fmt.Sprintf("bucketguard %s: %s %s - %s", strings.ToUpper(string(d.Severity)), d.where(), d.Status, headline(d)))
+}
+
+// Subject makes s an SNS subject: ASCII, one line, under 100 characters.
+func Subject(s string) string {
 	var b strings.Builder
 	for _, r := range s {
 		if r >= 0x20 && r < 0x7f {

@@ -26,6 +26,8 @@ type Envelope struct {
 	// Key, when not empty and sent marks are kept, makes the delivery
 	// once-only.
 	Key string
+	// Ops sends it to the operations topic, not to the owners'.
+	Ops bool
 	// Status and Severity of a bucket alert, for its log line.
 	Status, Severity string
 }
@@ -52,6 +54,9 @@ type SentMarks interface {
 type Sender struct {
 	SNS         Publisher
 	TopicARN    string
+	// OpsTopicARN takes the envelopes meant for the operations team (Ops);
+	// without it they go to TopicARN.
+	OpsTopicARN string
 	Fallback    Queue
 	FallbackURL string
 	// Sent, when set, makes keyed envelopes once-only.
@@ -143,8 +148,12 @@ func (s *Sender) deliver(ctx context.Context, e Envelope) (Receipt, error) {
 			claimed = true
 		}
 	}
+	topic := s.TopicARN
+	if e.Ops && s.OpsTopicARN != "" {
+		topic = s.OpsTopicARN
+	}
 	pctx, cancel := context.WithTimeout(ctx, s.publishTimeout(ctx))
-	id, err := publish(pctx, s.SNS, s.TopicARN, e)
+	id, err := publish(pctx, s.SNS, topic, e)
 	cancel()
 	if err == nil {
 		return Receipt{Delivery: contract.Published, MessageID: id}, nil

@@ -80,6 +80,14 @@ type Config struct {
 	SweepMargin time.Duration
 	// StackRegions are the regions with a stack, the first being home.
 	StackRegions []string
+	// SweepFixBudget is how many buckets one sweep run may fix.
+	SweepFixBudget int
+	// FightWindow and FightThreshold say when repeated fixes of one
+	// setting of a bucket are a fight, told to the operations topic.
+	FightWindow    time.Duration
+	FightThreshold int
+	// OpsTopicARN is the operations team's topic.
+	OpsTopicARN string
 	// SecurityHub keeps the state of every target judged as AWS Security
 	// Hub findings (package securityhub).
 	SecurityHub bool
@@ -108,7 +116,12 @@ func Default() Config {
 		// meets them. See MaxSweepConcurrency for the bound.
 		SweepConcurrency: 48,
 		SweepMargin:      time.Minute,
-		LogLevel:         slog.LevelInfo,
+		// A first sweep after a deploy, a wrong approval tag key or a judge
+		// defect fixes at most this many buckets in one run.
+		SweepFixBudget: 20,
+		FightWindow:    time.Hour,
+		FightThreshold: 3,
+		LogLevel:       slog.LevelInfo,
 	}
 }
 

@@ -38,6 +38,10 @@ const (
 	EnvStackRegions        = "BUCKETGUARD_STACK_REGIONS"
 	EnvSecurityHub         = "BUCKETGUARD_SECURITY_HUB"
 	EnvChatTopicARN        = "BUCKETGUARD_CHAT_TOPIC_ARN"
+	EnvOpsTopicARN         = "BUCKETGUARD_OPS_TOPIC_ARN"
+	EnvSweepFixBudget      = "BUCKETGUARD_SWEEP_FIX_BUDGET"
+	EnvFightWindow         = "BUCKETGUARD_FIGHT_WINDOW"
+	EnvFightThreshold      = "BUCKETGUARD_FIGHT_THRESHOLD"
 )
 
 // Setting describes one setting, for the docs, --help and the CDK app.
@@ -165,6 +169,36 @@ var table = []entry{
 			c.SweepConcurrency = n
 			return ""
 		}, format: func(c Config) string { return strconv.Itoa(c.SweepConcurrency) }},
+	{Setting: Setting{Env: EnvSweepFixBudget, Context: "sweepFixBudget", Field: "SweepFixBudget",
+		Meaning: "buckets one sweep run may fix, the most severe first (0 to 10000; 0 fixes none); the rest are reported, and the operations topic is told that the budget held. Event-driven fixes are never budgeted"},
+		parse: func(c *Config, v string) string {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 0 || n > 10000 {
+				return "is not a whole number from 0 to 10000"
+			}
+			c.SweepFixBudget = n
+			return ""
+		}, format: func(c Config) string { return strconv.Itoa(c.SweepFixBudget) }},
+	duration(EnvFightWindow, "fightWindow", "FightWindow", "window in which fixes of the same setting of one bucket are counted as a fight (someone putting it back)",
+		time.Minute, 24*time.Hour, func(c *Config) *time.Duration { return &c.FightWindow }),
+	{Setting: Setting{Env: EnvFightThreshold, Context: "fightThreshold", Field: "FightThreshold",
+		Meaning: "fixes of the same setting of one bucket within the window that make a fight, told once per window to the operations topic (2 to 100)"},
+		parse: func(c *Config, v string) string {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 2 || n > 100 {
+				return "is not a whole number from 2 to 100"
+			}
+			c.FightThreshold = n
+			return ""
+		}, format: func(c Config) string { return strconv.Itoa(c.FightThreshold) }},
+	{Setting: Setting{Env: EnvOpsTopicARN, Field: "OpsTopicARN", Meaning: "SNS topic of the operations team: fights, a sweep's budget that held (set by the stack)"},
+		parse: func(c *Config, v string) string {
+			if !strings.HasPrefix(v, "arn:") {
+				return "is not an SNS topic ARN"
+			}
+			c.OpsTopicARN = v
+			return ""
+		}, format: func(c Config) string { return c.OpsTopicARN }},
 	duration(EnvSweepMargin, "", "SweepMargin", "time that must remain before the sweep's deadline to start another bucket",
 		10*time.Second, 10*time.Minute, func(c *Config) *time.Duration { return &c.SweepMargin }),
 	{Setting: Setting{Env: EnvStackRegions, Field: "StackRegions", Meaning: "the regions where a stack is deployed, comma-separated, the first being home: its sweep also evaluates the account's Block Public Access and Multi-Region Access Points, and counts the buckets in regions without a stack (set by the stack)"},

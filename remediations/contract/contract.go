@@ -57,6 +57,9 @@ const (
 	// MsgNoSecondOpinion: AWS's own check of a policy about to be written
 	// could not be had; it was written on bucketguard's judgement alone.
 	MsgNoSecondOpinion = "no-second-opinion"
+	// MsgFight: the same setting of a bucket fixed again and again within
+	// a window; told once per window to the operations topic.
+	MsgFight = "fight"
 	// MsgReportFailed: a report made beside the alert (Security Hub's
 	// findings, the chat notification) was refused or reached nowhere. The
 	// alert itself is unaffected; FieldTo says which report.
@@ -90,6 +93,8 @@ const (
 const (
 	KindBucket  = "bucket"        // an alert about one bucket or the account
 	KindSummary = "sweep-summary" // the summary a sweep run ends with
+	KindFight   = "fight"         // a setting fixed again and again, to the operations topic
+	KindBudget  = "sweep-budget"  // a sweep run's fix budget held, to the operations topic
 )
 
 // Term is one comparison of a CloudWatch Logs JSON filter pattern.
@@ -129,6 +134,10 @@ func ReportFailedLines() string { return Pattern(Is(FieldMsg, MsgReportFailed)) 
 
 // NoSecondOpinionLines matches every policy written without AWS's check.
 func NoSecondOpinionLines() string { return Pattern(Is(FieldMsg, MsgNoSecondOpinion)) }
+
+// FightLines matches every fight noticed (once per bucket, setting and
+// window).
+func FightLines() string { return Pattern(Is(FieldMsg, MsgFight)) }
 
 // UndeliveredLines matches every alert line, of either kind, whose alert
 // reached neither SNS nor the fallback queue.

@@ -25,6 +25,7 @@ type store struct {
 	approvals map[string]plan.ApprovalTags
 	incidents map[string]*record
 	sent      map[string]bool
+	counts    map[string]int
 }
 
 type record struct {
@@ -54,7 +55,7 @@ func (s *Store) call(o op.Operation, fn func(st *store)) error {
 	defer s.f.mu.Unlock()
 	st := &s.f.store
 	if st.incidents == nil {
-		st.approvals, st.incidents, st.sent = map[string]plan.ApprovalTags{}, map[string]*record{}, map[string]bool{}
+		st.approvals, st.incidents, st.sent, st.counts = map[string]plan.ApprovalTags{}, map[string]*record{}, map[string]bool{}, map[string]int{}
 	}
 	fn(st)
 	return nil
@@ -139,6 +140,16 @@ func (s *Store) Release(_ context.Context, key string) error {
 			r.lease = time.Time{}
 		}
 	})
+}
+
+// Count adds one to a counter and returns it (the fake never expires it).
+func (s *Store) Count(_ context.Context, key string, _ time.Time) (int, error) {
+	n := 0
+	err := s.call(op.UpdateItem, func(st *store) {
+		st.counts[key]++
+		n = st.counts[key]
+	})
+	return n, err
 }
 
 // MarkSent marks a key; false when it was marked already.

@@ -61,6 +61,9 @@ type Protocol struct {
 	CallTimeout time.Duration
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
+	// Fights, when set, notices the same setting of a bucket fixed again
+	// and again, and tells the operations topic.
+	Fights *Fights
 	// Reporter, when set, is given the final result of every attempt that
 	// does not wait for a retry (Security Hub), beside the alert: the alert
 	// never waits on it, and its failure is its own (logged by it).
@@ -237,6 +240,8 @@ func (a *attempt) finish(ctx context.Context) (Report, error) {
 		reported := a.report(ctx)
 		defer reported()
 	}
+	noticed := a.notice(ctx)
+	defer noticed()
 	if !Due(a.res, a.runErr, !a.last()) {
 		if a.res.Journaled || len(a.rec.Journal) > 0 || a.runErr != nil {
 			a.release(ctx)

@@ -1,8 +1,10 @@
 package incident_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"strings"
@@ -10,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bucketguard/bucketguard/events"
 	"github.com/bucketguard/bucketguard/remediations"
 	"github.com/bucketguard/bucketguard/remediations/awserr"
 	"github.com/bucketguard/bucketguard/remediations/config"
@@ -230,5 +233,44 @@ func TestReporterGetsFinalResults(t *testing.T) {
 	}
 	if len(rep.got) != 2 || rep.got[0].Status != contract.Remediated || rep.got[1].Status != contract.Clean {
 		t.Fatalf("reported %d results", len(rep.got))
+	}
+}
+
+// The same setting of one bucket fixed again and again within the window
+// (a pipeline putting a public statement back) is a fight: bucketguard keeps
+// fixing it, and tells the operations topic once per window, naming the
+// actor and the setting, with a log line the stack's metric counts.
+func TestFightIsToldOncePerWindow(t *testing.T) {
+	f := fake.New()
+	cfg := config.Default()
+	cfg.TopicARN, cfg.OpsTopicARN = "arn:aws:sns:eu-west-1:111122223333:alerts", "arn:aws:sns:eu-west-1:111122223333:ops"
+	p := startup.Wire(cfg, startup.Clients{S3: f.S3(), Control: f.Control(), SNS: f.SNS(), Analyzer: f.Analyzer(), Ledger: f.Store()})
+	var logs bytes.Buffer
+	log := slog.New(slog.NewJSONHandler(&logs, nil))
+	actor := events.Actor{ARN: "arn:aws:iam::111122223333:role/deploy-pipeline"}
+	publicBucket(f)
+	for i := range 5 {
+		b, _ := f.Bucket("acme-data")
+		b.Policy = public // the pipeline puts the policy back
+		f.Put("acme-data", b)
+		c := &events.Change{EventID: fmt.Sprintf("ev-%d", i), Name: events.PutBucketPolicy, Actor: actor}
+		if _, err := p.Run(context.Background(), incident.Incident{Key: c.EventID, Target: target, Trigger: c, Attempts: 3}, log); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := f.Bucket("acme-data"); strings.Contains(got.Policy, `"Public"`) {
+			t.Fatalf("fix %d did not go out", i)
+		}
+	}
+	var ops []fake.Published
+	for _, m := range f.Published() {
+		if m.TopicARN == cfg.OpsTopicARN {
+			ops = append(ops, m)
+		}
+	}
+	if len(ops) != 1 || !strings.Contains(ops[0].Message, "deploy-pipeline") || !strings.Contains(ops[0].Message, "remove-public-policy-statements") {
+		t.Fatalf("%d fight notices on the operations topic: %+v", len(ops), ops)
+	}
+	if n := strings.Count(logs.String(), `"msg":"`+contract.MsgFight+`"`); n != 1 {
+		t.Errorf("%d fight lines, want 1", n)
 	}
 }

@@ -8,7 +8,9 @@
 //     working on it, the attempts, the journal, the digests told), for the
 //     incident protocol (package incident);
 //   - a sent mark per keyed alert outside an incident (a sweep summary), so
-//     that a redelivery does not send it twice.
+//     that a redelivery does not send it twice;
+//   - "count/<key>": counters that expire, for fights (the same setting of a
+//     bucket fixed again and again).
 package ledger
 
 import (
@@ -186,6 +188,26 @@ func (s *Store) Release(ctx context.Context, key string) error {
 		return fmt.Errorf("release incident %s in %s: %w", key, s.Table, err)
 	}
 	return nil
+}
+
+// Count adds one to a counter that expires at the given time, and returns
+// its new value: how many fixes of one setting of a bucket fell in one
+// window (a fight).
+func (s *Store) Count(ctx context.Context, key string, expires time.Time) (int, error) {
+	out, err := s.update(ctx, &dynamodb.UpdateItemInput{
+		Key:                       pk("count/" + key),
+		UpdateExpression:          aws.String("ADD n :one SET expires = if_not_exists(expires, :exp)"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":one": number(1), ":exp": number(expires.Unix())},
+		ReturnValues:              types.ReturnValueUpdatedNew,
+	})
+	if err != nil {
+		return 0, fmt.Errorf("count %s in %s: %w", key, s.Table, err)
+	}
+	n := 0
+	if v, ok := out.Attributes["n"].(*types.AttributeValueMemberN); ok {
+		n, _ = strconv.Atoi(v.Value)
+	}
+	return n, nil
 }
 
 // MarkSent marks a keyed alert as sent; it reports false when the mark was

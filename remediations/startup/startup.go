@@ -87,6 +87,7 @@ type Ledger interface {
 	remediations.Approvals
 	alert.SentMarks
 	incident.Store
+	incident.Counter
 }
 
 var _ Ledger = (*ledger.Store)(nil)
@@ -111,10 +112,11 @@ type Clients struct {
 // the test rigs alike.
 func Wire(cfg config.Config, c Clients) *incident.Protocol {
 	e := &remediations.Engine{S3: c.S3, Control: c.Control, Analyzer: c.Analyzer, Config: cfg}
-	s := &alert.Sender{SNS: c.SNS, TopicARN: cfg.TopicARN, Fallback: c.SQS, FallbackURL: cfg.FallbackQueueURL, PublishTimeout: cfg.CallTimeout}
+	s := &alert.Sender{SNS: c.SNS, TopicARN: cfg.TopicARN, OpsTopicARN: cfg.OpsTopicARN, Fallback: c.SQS, FallbackURL: cfg.FallbackQueueURL, PublishTimeout: cfg.CallTimeout}
 	p := &incident.Protocol{Engine: e, Alerts: s, CallTimeout: cfg.CallTimeout}
 	if c.Ledger != nil {
 		e.Approvals, s.Sent, p.Store = c.Ledger, c.Ledger, c.Ledger
+		p.Fights = &incident.Fights{Counter: c.Ledger, Window: cfg.FightWindow, Threshold: cfg.FightThreshold}
 	}
 	var rs Reporters
 	if cfg.SecurityHub && c.SecurityHub != nil {
