@@ -104,14 +104,27 @@ type Attempt struct {
 	// first write, again when the fix is planned again, and before an
 	// approval record changes what a retry would see.
 	Keep func(context.Context, Journal) error
+	// Mode, when set, is the mode of this evaluation instead of the
+	// configured one (a sweep's bucket beyond its fix budget is reported).
+	Mode config.Mode
+}
+
+// Look evaluates the target in notify mode: what is wrong and what would be
+// fixed, with no write and no incident (a sweep weighing its fix budget).
+func (e *Engine) Look(ctx context.Context, t posture.Target, log *slog.Logger) (Result, error) {
+	return e.EvaluateAttempt(ctx, t, nil, Attempt{Mode: config.Notify}, log)
 }
 
 // EvaluateAttempt is Evaluate for one attempt at an incident: no write
 // before the attempt's gate is passed and its journal kept.
 func (e *Engine) EvaluateAttempt(ctx context.Context, t posture.Target, trigger *events.Change, at Attempt, log *slog.Logger) (Result, error) {
 	start := e.now()
-	ev := &evaluation{e: e, trigger: trigger, log: log, gate: at.Gate, journal: &keeper{keep: at.Keep, log: log},
-		res: Result{Trigger: trigger, Target: t, Mode: e.Config.Mode, Findings: []plan.Finding{}, Actions: []ActionResult{}, Started: start.UTC()}}
+	cfg := e.Config
+	if at.Mode != "" {
+		cfg.Mode = at.Mode
+	}
+	ev := &evaluation{e: e, cfg: cfg, trigger: trigger, log: log, gate: at.Gate, journal: &keeper{keep: at.Keep, log: log},
+		res: Result{Trigger: trigger, Target: t, Mode: cfg.Mode, Findings: []plan.Finding{}, Actions: []ActionResult{}, Started: start.UTC()}}
 	res, err := ev.run(ctx, t)
 	res.Duration = e.now().Sub(start).Round(time.Millisecond).String()
 	return res, err
@@ -123,6 +136,7 @@ func (e *Engine) EvaluateAttempt(ctx context.Context, t posture.Target, trigger 
 // on copies of what they write.
 type evaluation struct {
 	e       *Engine
+	cfg     config.Config // the engine's, in this evaluation's mode
 	trigger *events.Change
 	log     *slog.Logger
 	gate    func() error
@@ -208,7 +222,7 @@ func (ev *evaluation) read(ctx context.Context, t posture.Target) (done bool, er
 
 // planFirst makes the first plan, from what the read round saw.
 func (ev *evaluation) planFirst(prior func() (*plan.ApprovalTags, bool)) {
-	ev.in = plan.Input{Config: ev.e.Config, Now: ev.e.now()}
+	ev.in = plan.Input{Config: ev.cfg, Now: ev.e.now()}
 	if c := ev.trigger; c != nil {
 		ev.in.Event, ev.in.Actor, ev.in.RequestTags, ev.in.RemovedTags = c.Name, c.Actor.String(), c.RequestTags, c.RemovedTags
 		ev.in.PriorApproval, ev.in.ApprovalsRecorded = prior()

@@ -230,3 +230,18 @@ func TestAccessPointEvents(t *testing.T) {
 		})
 	}
 }
+
+// Event-driven fixes are never budgeted: with the sweep's fix budget at 0,
+// an event is still fixed (an attacker cannot switch protection off by
+// spending a budget).
+func TestEventsAreNotBudgeted(t *testing.T) {
+	r := newRig(t)
+	r.h.Incidents.Engine.Config.SweepFixBudget = 0
+	r.f.Put("acme-invoices-prod", fake.Bucket{Policy: `{"Version":"2012-10-17","Statement":[{"Sid":"PublicRead","Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::acme-invoices-prod/*"}]}`})
+	if err := r.invoke(t, sample(t, "PutBucketPolicy")); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := r.f.Bucket("acme-invoices-prod"); strings.Contains(b.Policy, "PublicRead") {
+		t.Fatalf("the event was not fixed: %s", b.Policy)
+	}
+}

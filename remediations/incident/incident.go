@@ -31,6 +31,7 @@ import (
 	"github.com/bucketguard/bucketguard/remediations"
 	"github.com/bucketguard/bucketguard/remediations/alert"
 	"github.com/bucketguard/bucketguard/remediations/awserr"
+	"github.com/bucketguard/bucketguard/remediations/config"
 	"github.com/bucketguard/bucketguard/remediations/contract"
 	"github.com/bucketguard/bucketguard/remediations/ledger"
 	"github.com/bucketguard/bucketguard/remediations/op"
@@ -87,6 +88,10 @@ type Incident struct {
 	// an event, 1 where nothing retries it (a sweep's bucket, the CLI).
 	// The last attempt always tells what it has.
 	Attempts int
+	// Mode, when set, overrides the configured mode for this incident.
+	Mode config.Mode
+	// Notes are added to what the alert says.
+	Notes []string
 }
 
 // Report is what an incident's attempt came to.
@@ -111,8 +116,9 @@ var ErrHeldElsewhere = errors.New("another delivery of this incident is being ha
 func (p *Protocol) Run(ctx context.Context, inc Incident, log *slog.Logger) (Report, error) {
 	a := &attempt{p: p, inc: inc, log: log, id: newAttemptID()}
 	a.claim(ctx)
-	res, runErr := p.Engine.EvaluateAttempt(ctx, inc.Target, inc.Trigger, remediations.Attempt{Gate: a.gate, Keep: a.keep}, log)
+	res, runErr := p.Engine.EvaluateAttempt(ctx, inc.Target, inc.Trigger, remediations.Attempt{Gate: a.gate, Keep: a.keep, Mode: inc.Mode}, log)
 	res.Run = inc.Run
+	res.Notes = append(res.Notes, inc.Notes...)
 	a.res, a.runErr = res, runErr
 	return a.finish(ctx)
 }

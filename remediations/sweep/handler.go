@@ -41,6 +41,8 @@ type Continuation struct {
 	Part    int       `json:"part"`
 	Position
 	Tally Tally `json:"tally"`
+	// Budget is the run's fix budget, in enforce mode.
+	Budget *Budget `json:"budget,omitempty"`
 }
 
 // Event is what the sweep function receives: the schedule's event (no
@@ -107,7 +109,7 @@ func (h *Handler) Handle(ctx context.Context, raw json.RawMessage) error {
 		if ev.DetailType != "" && ev.DetailType != "Scheduled Event" {
 			return fmt.Errorf("sweep: unexpected event %q", ev.DetailType)
 		}
-		cont = &Continuation{Run: lc.RequestID, Started: time.Now().UTC(), Part: 1}
+		cont = &Continuation{Run: lc.RequestID, Started: time.Now().UTC(), Part: 1, Budget: h.newBudget()}
 	}
 	log := h.Log.With("request_id", lc.RequestID, "run", cont.Run, "part", cont.Part)
 	if max := h.MaxParts; max > 0 && cont.Part > max {
@@ -138,8 +140,12 @@ func (h *Handler) Handle(ctx context.Context, raw json.RawMessage) error {
 		log.Info("continue", "reason", out.Stopped, "after", out.Next.After, "seen", cont.Tally.Seen)
 		return nil
 	}
+	if cont.Budget != nil {
+		h.spend(ctx, account, cont, log)
+		h.budgetHeld(ctx, account, cont, log)
+	}
 	s := Summary{Run: cont.Run, Account: account, Region: h.Region, Mode: string(h.Incidents.Engine.Config.Mode), Started: cont.Started,
-		Duration: time.Since(cont.Started).Round(time.Second).String(), Parts: cont.Part, Tally: cont.Tally}
+		Duration: time.Since(cont.Started).Round(time.Second).String(), Parts: cont.Part, Tally: cont.Tally, Budget: cont.Budget}
 	log.Info("summary", "seen", s.Tally.Seen, "remediated", s.Tally.Count(contract.Remediated), "failing", s.Tally.Failing(), "duration", s.Duration)
 	_, err = h.Incidents.Alerts.Send(ctx, s.Envelope(), log)
 	return err
@@ -150,7 +156,14 @@ func (h *Handler) Handle(ctx context.Context, raw json.RawMessage) error {
 // evaluation fails is not retried by this run, so its alert is due at once.
 func (h *Handler) Part(ctx context.Context, account string, cont *Continuation, log *slog.Logger) (Progress, error) {
 	var undelivered atomic.Int64 // evaluations run concurrently
+	var budget *budgetLedger
+	if cont.Budget != nil {
+		budget = &budgetLedger{b: cont.Budget}
+	}
 	eval := func(ctx context.Context, b Bucket) (remediations.Result, error) {
+		if budget != nil {
+			return h.look(ctx, budget, account, cont.Run, b, log.With(contract.FieldBucket, b.Name))
+		}
 		// An alert that reached nowhere is in the log and counted; the
 		// bucket's own verdict stands.
 		out, _ := h.Incidents.Run(ctx, h.incident(account, cont.Run, posture.Target{Account: account, Region: b.Region, Bucket: b.Name}),

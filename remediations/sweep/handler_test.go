@@ -3,6 +3,7 @@ package sweep_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -299,5 +300,69 @@ func TestDeadPartsIncidentToldOnceByItsRetry(t *testing.T) {
 	}
 	if told != 1 {
 		t.Errorf("the incident was told %d times, want once", told)
+	}
+}
+
+// A run that would fix more buckets than its budget fixes the most severe
+// within it, reports the rest to their owners (saying the budget held),
+// and tells the operations topic once; event-driven fixes are not its
+// business.
+func TestSweepFixBudgetHolds(t *testing.T) {
+	f := fake.New()
+	on := posture.AllOn
+	clean := fake.Bucket{BPA: &on, Encryption: &posture.Encryption{Algorithm: "AES256"},
+		Policy: emulator.PolicyDoc(emulator.TLSStatement("x"))}
+	for i := range 12 {
+		name := fmt.Sprintf("acme-%02d", i)
+		b := clean
+		b.Policy = emulator.PolicyDoc(emulator.TLSStatement(name))
+		switch {
+		case i%4 == 3: // critical: public write
+			b.Policy = emulator.PolicyDoc(emulator.TLSStatement(name), `{"Sid":"W","Effect":"Allow","Principal":"*","Action":"s3:PutObject","Resource":"arn:aws:s3:::`+name+`/*"}`)
+			b.BPA = nil
+		default: // medium: Block Public Access off
+			b.BPA = nil
+		}
+		f.Put(name, b)
+	}
+	on2 := posture.AllOn
+	f.SetAccountBPA(&on2)
+	cfg := config.Default()
+	cfg.SweepFixBudget, cfg.OpsTopicARN = 3, "arn:aws:sns:eu-west-1:111122223333:ops"
+	h := handler(f, &invoker{}, time.Now)
+	h.Incidents = wire(cfg, f, f.Store())
+	if err := h.Handle(lambdaCtx("run-b"), []byte(`{}`)); err != nil {
+		t.Fatal(err)
+	}
+	fixed := 0
+	for i := range 12 {
+		b, _ := f.Bucket(fmt.Sprintf("acme-%02d", i))
+		if b.BPA != nil {
+			fixed++
+			if i%4 != 3 {
+				t.Errorf("acme-%02d (medium) was fixed before a critical one", i)
+			}
+		}
+	}
+	if fixed != 3 {
+		t.Fatalf("%d buckets fixed, want the budget's 3", fixed)
+	}
+	var ops, reported int
+	for _, p := range f.Published() {
+		switch {
+		case p.TopicARN == cfg.OpsTopicARN:
+			ops++
+			if !strings.Contains(p.Message, "found 12 buckets to fix") {
+				t.Errorf("budget notice: %s", p.Message)
+			}
+		case p.Attributes["kind"] == "" && p.Attributes["status"] == "notified":
+			reported++
+			if !strings.Contains(p.Message, "BUCKETGUARD_SWEEP_FIX_BUDGET") {
+				t.Errorf("a reported bucket's alert does not say the budget held")
+			}
+		}
+	}
+	if ops != 1 || reported != 9 {
+		t.Errorf("%d budget notices (want 1), %d reported alerts (want 9)", ops, reported)
 	}
 }

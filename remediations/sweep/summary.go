@@ -26,6 +26,9 @@ type Summary struct {
 	// Parts is the number of invocations the run took.
 	Parts int   `json:"parts"`
 	Tally Tally `json:"tally"`
+	// Budget is the run's fix budget and what it held back, in enforce
+	// mode.
+	Budget *Budget `json:"budget,omitempty"`
 }
 
 func (s Summary) severity() plan.Severity {
@@ -59,6 +62,9 @@ func (s Summary) Envelope() alert.Envelope {
 	p("  expired approvals       %d", t.ExpiredApprovals)
 	if t.Undelivered > 0 {
 		p("  undelivered alerts      %d   (in the function's log)", t.Undelivered)
+	}
+	if b := s.Budget; b != nil {
+		p("  fix budget              %d a run: %d fixed, %d reported instead (the most severe were fixed)", b.Limit, len(b.Candidates), b.Over)
 	}
 	p("  time taken              %s in %d invocation(s), run %s", s.Duration, s.Parts, s.Run)
 	if len(t.Failures) > 0 {

@@ -79,6 +79,24 @@ func (t *Tally) count(b Bucket, res remediations.Result, err error) {
 	}
 }
 
+// recount counts a bucket's final evaluation in place of an earlier look
+// at it, counted with status was.
+func (t *Tally) recount(b Bucket, was contract.Status, res remediations.Result, err error) {
+	if t.Statuses[was] > 0 {
+		t.Statuses[was]--
+	}
+	if x := res.Exemption; x != nil && err == nil {
+		// The look counted the same exemption.
+		switch x.Status {
+		case plan.Approved:
+			t.Exempt--
+		case plan.Expired:
+			t.ExpiredApprovals--
+		}
+	}
+	t.count(b, res, err)
+}
+
 func (t *Tally) name(b Bucket, why string) {
 	if len(t.Failures) < MaxFailures {
 		t.Failures = append(t.Failures, Failure{Bucket: b.Name, Region: b.Region, Reason: why})
