@@ -125,7 +125,13 @@ func (h *Handler) look(ctx context.Context, l *budgetLedger, account, run string
 	case err != nil:
 		return res, err
 	case len(res.Findings) == 0:
-		return res, nil // clean: nothing to tell
+		// Clean: nothing to tell, but its state is reported as any run
+		// reports it (Security Hub's findings pass).
+		if r := h.Incidents.Reporter; r != nil {
+			res.Run, res.Mode = run, h.Incidents.Engine.Config.Mode
+			r.Report(ctx, res, log)
+		}
+		return res, nil
 	case !needsFix(res):
 		out, _ := h.Incidents.Run(ctx, h.incident(account, run, t), log)
 		return out.Result, out.EvalErr

@@ -121,10 +121,13 @@ func (h *Handler) Handle(ctx context.Context, raw json.RawMessage) error {
 		cont.Tally.Merge(h.accountLevel(ctx, account, cont, log))
 	}
 
-	out, err := h.Part(ctx, account, cont, log)
 	if h.Findings != nil {
-		h.Findings.Flush(ctx, log)
+		// Once a part, whatever way it ends: the budget's fixes at the
+		// run's end report too, and nothing waits for a part that may
+		// never come.
+		defer h.Findings.Flush(ctx, log)
 	}
+	out, err := h.Part(ctx, account, cont, log)
 	if err != nil {
 		return err // Lambda retries this part from the same position
 	}

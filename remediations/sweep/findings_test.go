@@ -1,0 +1,115 @@
+package sweep_test
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/bucketguard/bucketguard/remediations/config"
+	"github.com/bucketguard/bucketguard/remediations/fake"
+	"github.com/bucketguard/bucketguard/remediations/securityhub"
+	"github.com/bucketguard/bucketguard/remediations/startup"
+	"github.com/bucketguard/bucketguard/remediations/sweep"
+)
+
+// flushes counts the flushes of the sweep's Security Hub reporter.
+type flushes struct {
+	r       *securityhub.Reporter
+	mu      sync.Mutex
+	pending []int // findings waiting at each flush
+}
+
+func (f *flushes) Flush(ctx context.Context, log *slog.Logger) {
+	f.mu.Lock()
+	f.pending = append(f.pending, f.r.Pending())
+	f.mu.Unlock()
+	f.r.Flush(ctx, log)
+}
+
+// With Security Hub on, each part of a run flushes the findings it holds
+// once, before it ends (nothing waits for a part that may never come), and
+// the imports reach Security Hub in batches of at most 100.
+func TestFindingsFlushedOncePerPart(t *testing.T) {
+	const buckets = 130
+	f := account(buckets)
+	hub := &fake.SecurityHub{}
+	cfg := config.Default()
+	cfg.SecurityHub = true
+	cfg.TopicARN = "arn:aws:sns:eu-west-1:111122223333:alerts"
+	p := startup.Wire(cfg, startup.Clients{S3: f.S3(), Control: f.Control(), Analyzer: f.Analyzer(), SNS: f.SNS(), SecurityHub: hub, Region: "eu-west-1"})
+	r := startup.FindingsOf(p)
+	if r == nil {
+		t.Fatal("no Security Hub reporter wired")
+	}
+	r.Batch = true // as start-up sets it for the sweep
+	fl := &flushes{r: r}
+	inv := &invoker{}
+	// A minute per tick, an hour to the deadline and ten minutes of
+	// margin: the run takes more than one part.
+	start := time.Now()
+	var mu sync.Mutex
+	ticks := 0
+	clock := func() time.Time {
+		mu.Lock()
+		defer mu.Unlock()
+		ticks++
+		return start.Add(time.Duration(ticks) * time.Minute)
+	}
+	h := &sweep.Handler{Incidents: p, List: f.S3(), Next: inv, Findings: fl, Invocation: lambdaInvocation, MaxParts: 20, Log: quiet,
+		Options: sweep.Options{Region: "eu-west-1", Concurrency: 2, PageSize: 50, Margin: 10 * time.Minute, Now: clock}}
+
+	payload := []byte(`{"detail-type":"Scheduled Event","source":"aws.events","detail":{}}`)
+	parts := 0
+	for payload != nil {
+		parts++
+		if parts > 20 {
+			t.Fatal("the run does not end")
+		}
+		ctx, cancel := context.WithDeadline(lambdaCtx("run-flush"), clock().Add(time.Hour))
+		before := len(inv.payloads)
+		if err := h.Handle(ctx, payload); err != nil {
+			cancel()
+			t.Fatal(err)
+		}
+		cancel()
+		if got := len(fl.pending); got != parts {
+			t.Fatalf("after part %d: %d flushes, want one a part", parts, got)
+		}
+		if n := r.Pending(); n != 0 {
+			t.Errorf("part %d ended with %d findings pending", parts, n)
+		}
+		payload = nil
+		if len(inv.payloads) > before {
+			payload = inv.payloads[len(inv.payloads)-1]
+			var ev sweep.Event
+			if err := json.Unmarshal(payload, &ev); err != nil || ev.Sweep == nil {
+				t.Fatalf("continuation %s: %v", payload, err)
+			}
+		}
+	}
+	if parts < 2 {
+		t.Fatalf("the run took %d part; the test needs more", parts)
+	}
+	// Two findings a bucket of the region (policy, ACL), each imported
+	// once; batches of at most 100, full ones while a part goes on.
+	imports := hub.Imports()
+	total, full := 0, 0
+	for _, n := range imports {
+		if n > securityhub.MaxBatch {
+			t.Errorf("an import of %d findings", n)
+		}
+		if n == securityhub.MaxBatch {
+			full++
+		}
+		total += n
+	}
+	if total != 2*buckets || len(hub.Findings()) != 2*buckets {
+		t.Errorf("%d findings imported (%d kept), want %d", total, len(hub.Findings()), 2*buckets)
+	}
+	if full == 0 || len(imports) > total/securityhub.MaxBatch+parts {
+		t.Errorf("imports %v: not batched", imports)
+	}
+}
