@@ -10,6 +10,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/bucketguard/bucketguard/remediations"
@@ -23,6 +24,7 @@ import (
 	"github.com/bucketguard/bucketguard/remediations/posture"
 	"github.com/bucketguard/bucketguard/remediations/startup"
 	"github.com/bucketguard/bucketguard/remediations/sweep"
+	"github.com/bucketguard/bucketguard/remediations/undo"
 )
 
 // deps is what the AWS-backed commands run with.
@@ -35,12 +37,16 @@ type deps struct {
 	ForRegion func(region string) remediations.S3Client
 	SNS       alert.Publisher
 	SQS       alert.Queue
-	// Ledger is the DynamoDB table's client, used by replay when
-	// BUCKETGUARD_LEDGER_TABLE is set.
-	Ledger       ledger.API
-	Analyzer     analyzer.CheckNoPublicAccessAPIClient
-	Config       config.Config
-	Account      func(ctx context.Context) (string, error)
+	// Ledger is the ledger table (BUCKETGUARD_ALERT_LEDGER_TABLE), nil
+	// when none is set: replay runs with it, undo reads it.
+	Ledger   Ledger
+	Analyzer analyzer.CheckNoPublicAccessAPIClient
+	Config   config.Config
+	Account  func(ctx context.Context) (string, error)
+	// Caller is the ARN of whoever runs the CLI (an undo names them).
+	Caller func(ctx context.Context) (string, error)
+	// TagsFor returns the tag writer for a region (undo's approval).
+	TagsFor      func(region string) TagWriter
 	BucketRegion func(ctx context.Context, bucket string) (string, error)
 	Region       string // the SDK's default region
 	Now          func() time.Time
@@ -62,8 +68,8 @@ func awsDeps(ctx context.Context) (*deps, error) {
 		level = cfg.LogLevel
 	}
 	var mu sync.Mutex
-	perRegion := map[string]remediations.S3Client{}
-	forRegion := func(region string) remediations.S3Client {
+	perRegion := map[string]*s3.Client{}
+	clientFor := func(region string) *s3.Client {
 		mu.Lock()
 		defer mu.Unlock()
 		if c, ok := perRegion[region]; ok {
@@ -85,8 +91,18 @@ func awsDeps(ctx context.Context) (*deps, error) {
 		}
 		return aws.ToString(out.Account), nil
 	}
+	caller := func(ctx context.Context) (string, error) {
+		out, err := identity.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+		if err != nil {
+			return "", fmt.Errorf("get caller identity: %w", err)
+		}
+		return aws.ToString(out.Arn), nil
+	}
+	forRegion := func(region string) remediations.S3Client { return clientFor(region) }
+	tagsFor := func(region string) TagWriter { return clientFor(region) }
 	return &deps{
-		Control: set.Control, List: set.S3, ForRegion: forRegion, SNS: set.SNS, SQS: set.SQS, Ledger: set.DynamoDB, Analyzer: set.Analyzer, Config: cfg,
+		Caller: caller, TagsFor: tagsFor,
+		Control: set.Control, List: set.S3, ForRegion: forRegion, SNS: set.SNS, SQS: set.SQS, Ledger: ledgerOf(set, cfg), Analyzer: set.Analyzer, Config: cfg,
 		Account: account, BucketRegion: set.BucketRegion, Region: set.Config.Region, Now: time.Now,
 		Log: slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: level})),
 	}, nil
@@ -109,13 +125,29 @@ func (d *deps) target(ctx context.Context, c *cli, bucket string) (posture.Targe
 	return posture.Target{Account: account, Region: region, Bucket: bucket}, nil
 }
 
+// Ledger is what the CLI reads and keeps in the ledger table.
+type Ledger interface {
+	startup.Ledger
+	Undo(ctx context.Context, account, bucket string) (*undo.Record, error)
+}
+
+var _ Ledger = (*ledger.Store)(nil)
+
+// ledgerOf is the configured ledger table, or nil.
+func ledgerOf(set clients.Set, cfg config.Config) Ledger {
+	if cfg.LedgerTable == "" {
+		return nil
+	}
+	return &ledger.Store{DB: set.DynamoDB, Table: cfg.LedgerTable}
+}
+
 // sender delivers alerts to the configured topic (and fallback queue), or
 // is nil (render only) when no topic is configured.
 func (d *deps) sender() *alert.Sender {
 	if d.Config.TopicARN == "" {
 		return nil
 	}
-	return &alert.Sender{SNS: d.SNS, TopicARN: d.Config.TopicARN, Fallback: d.SQS, FallbackURL: d.Config.FallbackQueueURL}
+	return &alert.Sender{SNS: d.SNS, TopicARN: d.Config.TopicARN, OpsTopicARN: d.Config.OpsTopicARN, Fallback: d.SQS, FallbackURL: d.Config.FallbackQueueURL}
 }
 
 // incidents runs evaluations of one region in the given mode as the
@@ -128,9 +160,8 @@ func (d *deps) incidents(mode config.Mode, region string, send bool) *incident.P
 	if send {
 		p.Alerts = d.sender()
 	}
-	if d.Ledger != nil && d.Config.LedgerTable != "" && send {
-		store := &ledger.Store{DB: d.Ledger, Table: d.Config.LedgerTable}
-		p.Engine.Approvals, p.Store = store, store
+	if d.Ledger != nil && send {
+		p.Engine.Approvals, p.Store = d.Ledger, d.Ledger
 	}
 	return p
 }

@@ -7,6 +7,7 @@
 //	bucketguard check BUCKET               findings and plan; writes nothing
 //	bucketguard remediate BUCKET [--dry-run]
 //	bucketguard replay EVENT.json [--dry-run]
+//	bucketguard undo BUCKET --until TIME [--incident ID] [--dry-run]
 //	bucketguard scan [--fix] [--json] [--region R]... [--concurrency N]
 //
 // Exit status: 0 done; 1 an AWS or runtime failure; 2 invalid input or
@@ -57,6 +58,7 @@ var commands = []command{
 	{"check", "check [--json] BUCKET\n  Read BUCKET's posture and print the findings and the plan. Writes nothing.\n  Exit 3 when there are findings.", check},
 	{"remediate", "remediate [--dry-run] [--json] BUCKET\n  Fix BUCKET now, read back and print the alert; publish it when\n  BUCKETGUARD_TOPIC_ARN is set (not with --dry-run).", remediate},
 	{"replay", "replay [--dry-run] [--json] EVENT.json\n  Run a saved event through the remediate function's exact code path.", replay},
+	{"undo", "undo BUCKET --until TIME [--incident ID] [--dry-run] [--json]\n  Put back what bucketguard changed on BUCKET in its latest incident (the\n  policy less public write, and the Block Public Access that decides it),\n  only where the bucket still holds what bucketguard wrote, and approve\n  public read until TIME (RFC 3339) in the same step. Never public write.\n  Tells the owner and the operations topic who ran it. Needs\n  BUCKETGUARD_ALERT_LEDGER_TABLE.", undoCommand},
 	{"scan", "scan [--fix] [--json] [--region R]... [--concurrency N]\n  Evaluate every bucket of the account (or of the regions given), as the\n  scheduled sweep does. Writes nothing without --fix. Ctrl-C stops after\n  the buckets in flight. Exit 3 when findings remain.", scan},
 }
 

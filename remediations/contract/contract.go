@@ -95,6 +95,7 @@ const (
 	KindSummary = "sweep-summary" // the summary a sweep run ends with
 	KindFight   = "fight"         // a setting fixed again and again, to the operations topic
 	KindBudget  = "sweep-budget"  // a sweep run's fix budget held, to the operations topic
+	KindUndo    = "undo"          // an operator undid a fix, to the owner and the operations topic
 )
 
 // Term is one comparison of a CloudWatch Logs JSON filter pattern.

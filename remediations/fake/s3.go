@@ -223,6 +223,19 @@ func (s *S3) GetBucketTagging(_ context.Context, in *s3.GetBucketTaggingInput, _
 	})
 }
 
+// PutBucketTagging replaces the bucket's tags.
+func (s *S3) PutBucketTagging(_ context.Context, in *s3.PutBucketTaggingInput, _ ...func(*s3.Options)) (*s3.PutBucketTaggingOutput, error) {
+	return &s3.PutBucketTaggingOutput{}, s.do(op.PutBucketTagging, in.Bucket, func(b *Bucket) error {
+		b.Tags = map[string]string{}
+		if in.Tagging != nil {
+			for _, t := range in.Tagging.TagSet {
+				b.Tags[aws.ToString(t.Key)] = aws.ToString(t.Value)
+			}
+		}
+		return nil
+	})
+}
+
 func (s *S3) GetBucketOwnershipControls(_ context.Context, in *s3.GetBucketOwnershipControlsInput, _ ...func(*s3.Options)) (*s3.GetBucketOwnershipControlsOutput, error) {
 	out := &s3.GetBucketOwnershipControlsOutput{}
 	return out, s.do(op.GetBucketOwnershipControls, in.Bucket, func(b *Bucket) error {

@@ -8,6 +8,7 @@ import (
 	"github.com/bucketguard/bucketguard/remediations/ledger"
 	"github.com/bucketguard/bucketguard/remediations/op"
 	"github.com/bucketguard/bucketguard/remediations/plan"
+	"github.com/bucketguard/bucketguard/remediations/undo"
 )
 
 // Store is a fake of the ledger's own interface (ledger.Store's methods):
@@ -26,6 +27,7 @@ type store struct {
 	incidents map[string]*record
 	sent      map[string]bool
 	counts    map[string]int
+	undos     map[string]undo.Record
 }
 
 type record struct {
@@ -56,6 +58,7 @@ func (s *Store) call(o op.Operation, fn func(st *store)) error {
 	st := &s.f.store
 	if st.incidents == nil {
 		st.approvals, st.incidents, st.sent, st.counts = map[string]plan.ApprovalTags{}, map[string]*record{}, map[string]bool{}, map[string]int{}
+		st.undos = map[string]undo.Record{}
 	}
 	fn(st)
 	return nil
@@ -150,6 +153,22 @@ func (s *Store) Count(_ context.Context, key string, _ time.Time) (int, error) {
 		n = st.counts[key]
 	})
 	return n, err
+}
+
+// SaveUndo keeps a bucket's undo record.
+func (s *Store) SaveUndo(_ context.Context, account, bucket string, r undo.Record) error {
+	return s.call(op.PutItem, func(st *store) { st.undos[account+"/"+bucket] = r })
+}
+
+// Undo returns a bucket's undo record, or nil.
+func (s *Store) Undo(_ context.Context, account, bucket string) (*undo.Record, error) {
+	var out *undo.Record
+	err := s.call(op.GetItem, func(st *store) {
+		if r, ok := st.undos[account+"/"+bucket]; ok {
+			out = &r
+		}
+	})
+	return out, err
 }
 
 // MarkSent marks a key; false when it was marked already.

@@ -35,7 +35,9 @@ import (
 	"github.com/bucketguard/bucketguard/remediations/contract"
 	"github.com/bucketguard/bucketguard/remediations/ledger"
 	"github.com/bucketguard/bucketguard/remediations/op"
+	"github.com/bucketguard/bucketguard/remediations/plan"
 	"github.com/bucketguard/bucketguard/remediations/posture"
+	"github.com/bucketguard/bucketguard/remediations/undo"
 )
 
 // Store keeps incidents' records (ledger.Store).
@@ -62,6 +64,8 @@ type Protocol struct {
 	CallTimeout time.Duration
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
+	// Undos, when set, keeps what each told incident changed on a bucket.
+	Undos Undos
 	// Fights, when set, notices the same setting of a bucket fixed again
 	// and again, and tells the operations topic.
 	Fights *Fights
@@ -69,6 +73,12 @@ type Protocol struct {
 	// does not wait for a retry (Security Hub), beside the alert: the alert
 	// never waits on it, and its failure is its own (logged by it).
 	Reporter Reporter
+}
+
+// Undos keeps what an incident changed on a bucket, for an undo
+// (ledger.Store).
+type Undos interface {
+	SaveUndo(ctx context.Context, account, bucket string, r undo.Record) error
 }
 
 // Reporter receives evaluations' final results.
@@ -340,10 +350,40 @@ func (a *attempt) tell(ctx context.Context) (alert.Message, alert.Receipt, error
 	}
 	tctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), a.p.callTimeout())
 	defer cancel()
+	kept := a.keepUndo(tctx)
 	if terr := a.p.Store.Told(tctx, a.inc.Key, digest); terr != nil {
 		a.log.Warn("incident record", contract.FieldErr, terr) // told; a redelivery may tell it again
 	}
+	kept()
 	return m, r, nil
+}
+
+// keepUndo keeps, beside the record of what was told, what the incident
+// changed on its bucket, so that an operator can put it back
+// (bucketguard undo); it returns a function that waits for it.
+func (a *attempt) keepUndo(ctx context.Context) (wait func()) {
+	var written []plan.Action
+	for _, ar := range a.res.Actions {
+		if ar.Outcome == remediations.Verified || ar.Outcome == remediations.Unverified {
+			written = append(written, ar.Action)
+		}
+	}
+	actor := ""
+	if c := a.res.Trigger; c != nil {
+		actor = c.Actor.String()
+	}
+	r, ok := undo.RecordOf(a.inc.Key, actor, a.p.now(), written)
+	if a.p.Undos == nil || a.res.Target.Bucket == "" || !ok {
+		return func() {}
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := a.p.Undos.SaveUndo(ctx, a.res.Target.Account, a.res.Target.Bucket, r); err != nil {
+			a.log.Warn("undo record", contract.FieldErr, err) // the alert has the before-states too
+		}
+	}()
+	return func() { <-done }
 }
 
 // release lets the lease go when the attempt ends without telling: the

@@ -10,11 +10,14 @@
 //   - a sent mark per keyed alert outside an incident (a sweep summary), so
 //     that a redelivery does not send it twice;
 //   - "count/<key>": counters that expire, for fights (the same setting of a
-//     bucket fixed again and again).
+//     bucket fixed again and again);
+//   - "undo/<account>/<bucket>": what the latest incident changed on a
+//     bucket, for `bucketguard undo`.
 package ledger
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -25,6 +28,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/bucketguard/bucketguard/remediations/plan"
+	"github.com/bucketguard/bucketguard/remediations/undo"
 )
 
 // API is what the ledger needs of DynamoDB.
@@ -208,6 +212,47 @@ func (s *Store) Count(ctx context.Context, key string, expires time.Time) (int, 
 		n, _ = strconv.Atoi(v.Value)
 	}
 	return n, nil
+}
+
+// UndoTTL is how long what bucketguard changed on a bucket is kept for an
+// undo.
+const UndoTTL = 30 * 24 * time.Hour
+
+func undoKey(account, bucket string) map[string]types.AttributeValue {
+	return pk("undo/" + account + "/" + bucket)
+}
+
+// SaveUndo keeps what an incident changed on a bucket, in place of an
+// earlier incident's: only the latest can be undone.
+func (s *Store) SaveUndo(ctx context.Context, account, bucket string, r undo.Record) error {
+	b, err := json.Marshal(r)
+	if err != nil {
+		return fmt.Errorf("encode undo record of %s: %w", bucket, err)
+	}
+	item := undoKey(account, bucket)
+	item["record"] = &types.AttributeValueMemberS{Value: string(b)}
+	item["expires"] = number(r.At.Add(UndoTTL).Unix())
+	if _, err := s.DB.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(s.Table), Item: item}); err != nil {
+		return fmt.Errorf("keep undo record of %s in %s: %w", bucket, s.Table, err)
+	}
+	return nil
+}
+
+// Undo returns what the latest incident changed on a bucket, or nil.
+func (s *Store) Undo(ctx context.Context, account, bucket string) (*undo.Record, error) {
+	out, err := s.DB.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(s.Table), ConsistentRead: aws.Bool(true), Key: undoKey(account, bucket)})
+	if err != nil {
+		return nil, fmt.Errorf("get undo record of %s in %s: %w", bucket, s.Table, err)
+	}
+	raw := str(out.Item, "record")
+	if raw == "" {
+		return nil, nil
+	}
+	var r undo.Record
+	if err := json.Unmarshal([]byte(raw), &r); err != nil {
+		return nil, fmt.Errorf("decode undo record of %s: %w", bucket, err)
+	}
+	return &r, nil
 }
 
 // MarkSent marks a keyed alert as sent; it reports false when the mark was

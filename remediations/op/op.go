@@ -84,6 +84,10 @@ const (
 	Invoke      Operation = "lambda:Invoke"
 )
 
+// The operator's own writes (bucketguard undo), made with the operator's
+// credentials: never granted to bucketguard's roles.
+const PutBucketTagging Operation = "s3:PutBucketTagging"
+
 // IAM Access Analyzer's custom policy check: AWS's second opinion on a
 // policy bucketguard is about to write.
 const CheckNoPublicAccess Operation = "access-analyzer:CheckNoPublicAccess"
@@ -121,10 +125,13 @@ const (
 	// arn:<partition>:s3::<account>:accesspoint/* (by alias).
 	MultiRegionARN Resource = "multiregionaccesspoint"
 	// The stack's own resources, each granted on its one ARN.
-	Topic    Resource = "topic"
-	Queue    Resource = "queue"
-	Table    Resource = "table"
-	Function Resource = "function"
+	// OperatorBucket is a bucket written by an operator's own credentials
+	// (bucketguard undo), never by bucketguard's roles.
+	OperatorBucket Resource = "operator-bucket"
+	Topic          Resource = "topic"
+	Queue          Resource = "queue"
+	Table          Resource = "table"
+	Function       Resource = "function"
 	// Product is the account's own Security Hub product:
 	// arn:<partition>:securityhub:<region>:<account>:product/<account>/default.
 	Product Resource = "product"
@@ -200,6 +207,8 @@ var specs = []Spec{
 	// The check supports no resource-level permissions: granted on "*".
 	// https://docs.aws.amazon.com/service-authorization/latest/reference/list_awsiamaccessanalyzer.html
 	{Op: CheckNoPublicAccess, Kind: Read, IAM: "access-analyzer:CheckNoPublicAccess", Resource: Account},
+
+	{Op: PutBucketTagging, Kind: Write, IAM: "s3:PutBucketTagging", Resource: OperatorBucket},
 
 	{Op: Publish, Kind: Write, IAM: "sns:Publish", Resource: Topic},
 	{Op: SendMessage, Kind: Write, IAM: "sqs:SendMessage", Resource: Queue},

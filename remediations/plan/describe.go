@@ -24,6 +24,17 @@ func DescribeBPA(b posture.BPA) string {
 		b.BlockPublicAcls, b.IgnorePublicAcls, b.BlockPublicPolicy, b.RestrictPublicBuckets)
 }
 
+// ParseBPA reads back what DescribeBPAFact wrote for a known setting.
+func ParseBPA(s string) (posture.BPA, bool) {
+	if s == "(not configured: all four off)" {
+		return posture.BPA{}, true
+	}
+	var b posture.BPA
+	n, err := fmt.Sscanf(s, "BlockPublicAcls=%t IgnorePublicAcls=%t BlockPublicPolicy=%t RestrictPublicBuckets=%t",
+		&b.BlockPublicAcls, &b.IgnorePublicAcls, &b.BlockPublicPolicy, &b.RestrictPublicBuckets)
+	return b, err == nil && n == 4 && DescribeBPA(b) == s
+}
+
 func DescribeBPAFact(f posture.Fact[posture.BPA]) string {
 	switch f.State {
 	case posture.Set:

@@ -88,6 +88,7 @@ type Ledger interface {
 	alert.SentMarks
 	incident.Store
 	incident.Counter
+	incident.Undos
 }
 
 var _ Ledger = (*ledger.Store)(nil)
@@ -115,7 +116,7 @@ func Wire(cfg config.Config, c Clients) *incident.Protocol {
 	s := &alert.Sender{SNS: c.SNS, TopicARN: cfg.TopicARN, OpsTopicARN: cfg.OpsTopicARN, Fallback: c.SQS, FallbackURL: cfg.FallbackQueueURL, PublishTimeout: cfg.CallTimeout}
 	p := &incident.Protocol{Engine: e, Alerts: s, CallTimeout: cfg.CallTimeout}
 	if c.Ledger != nil {
-		e.Approvals, s.Sent, p.Store = c.Ledger, c.Ledger, c.Ledger
+		e.Approvals, s.Sent, p.Store, p.Undos = c.Ledger, c.Ledger, c.Ledger, c.Ledger
 		p.Fights = &incident.Fights{Counter: c.Ledger, Window: cfg.FightWindow, Threshold: cfg.FightThreshold}
 	}
 	var rs Reporters
