@@ -57,6 +57,9 @@ type Rule struct {
 	// Before runs before the request is forwarded (delete a bucket
 	// mid-flight, for example).
 	Before func()
+	// Answer, when set, is answered with 200 as a JSON body: a stand-in
+	// for a service the emulator lacks (IAM Access Analyzer's check).
+	Answer string
 }
 
 // NewProxy starts a proxy to target (an http://127.0.0.1:port URL).
@@ -181,6 +184,9 @@ func (p *Proxy) serve(w http.ResponseWriter, r *http.Request) {
 		writeError(w, name, http.StatusBadGateway, "ConnectionDropped", "the proxy could not drop this connection")
 	case rule.Status != 0:
 		writeError(w, name, rule.Status, rule.Code, rule.Message)
+	case rule.Answer != "":
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, rule.Answer)
 	default:
 		p.rp.ServeHTTP(w, r)
 	}
@@ -260,6 +266,9 @@ func Operation(r *http.Request, body []byte) (op, bucket string) {
 	service := ""
 	if m := scopeRE.FindStringSubmatch(r.Header.Get("Authorization")); m != nil {
 		service = m[1]
+	}
+	if service == "access-analyzer" && r.URL.Path == "/policy/check-no-public-access" {
+		return "access-analyzer:CheckNoPublicAccess", "" // REST-JSON: the path names it
 	}
 	if service != "" && service != "s3" {
 		// Query protocol: the action is a form field.

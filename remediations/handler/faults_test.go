@@ -452,3 +452,48 @@ func TestConcurrentPolicyChangeSurvivesOnTheEmulator(t *testing.T) {
 		t.Errorf("status %s, findings %+v: the concurrent change must be told", d.Status, d.Findings)
 	}
 }
+
+// AWS's second opinion on moto, which implements no IAM Access Analyzer:
+// as moto answers, the check is unavailable and the fix goes ahead on
+// bucketguard's judgement, said in the alert; with the proxy standing in
+// for Access Analyzer and answering FAIL, AWS wins: the disagreement is a
+// finding and Block Public Access goes on in full.
+func TestSecondOpinionOnTheEmulator(t *testing.T) {
+	t.Run("unavailable", func(t *testing.T) {
+		r := newERig(t)
+		b := "acme-second"
+		r.incident(b)
+		if err := r.invoke(r.event("PutBucketPolicy", b)); err != nil {
+			t.Fatalf("invoke: %v\n%s", err, r.logs.String())
+		}
+		d := r.onlyAlert()
+		if d.Status != contract.Remediated || !strings.Contains(strings.Join(d.Notes, " "), "bucketguard's judgement alone") {
+			t.Errorf("status %s, notes %q", d.Status, d.Notes)
+		}
+		if r.e.Proxy.Count("access-analyzer:CheckNoPublicAccess") == 0 {
+			t.Error("AWS's check was never asked")
+		}
+	})
+	t.Run("AWS says public", func(t *testing.T) {
+		r := newERig(t)
+		b := "acme-second"
+		r.incident(b)
+		r.e.Proxy.Add(&emulator.Rule{Op: "access-analyzer:CheckNoPublicAccess",
+			Answer: `{"result":"FAIL","message":"The resource policy grants public access for the access type.","reasons":[{"description":"Public access granted in the following statement with index: 0.","statementIndex":0}]}`})
+		if err := r.invoke(r.event("PutBucketPolicy", b)); err != nil {
+			t.Fatalf("invoke: %v\n%s", err, r.logs.String())
+		}
+		p := r.posture(b)
+		if p.BucketBPA.State != posture.Set || p.BucketBPA.Value != posture.AllOn {
+			t.Errorf("Block Public Access %+v, want all four on", p.BucketBPA)
+		}
+		d := r.onlyAlert()
+		found := false
+		for _, f := range d.Findings {
+			found = found || (f.ID == plan.AWSJudgesFixPublic && strings.Contains(f.Summary, "statement with index: 0"))
+		}
+		if !found {
+			t.Errorf("findings %+v", d.Findings)
+		}
+	})
+}

@@ -72,7 +72,7 @@ func Lambda(ctx context.Context, function string, lookup func(string) (string, b
 // alert sender (topic, fallback queue) and the ledger (approvals,
 // incidents, sent marks), each as configured.
 func Parts(cfg config.Config, aws clients.Set) *incident.Protocol {
-	c := Clients{S3: aws.S3, Control: aws.Control, SNS: aws.SNS, SQS: aws.SQS, Region: aws.Config.Region}
+	c := Clients{S3: aws.S3, Control: aws.Control, SNS: aws.SNS, SQS: aws.SQS, Analyzer: aws.Analyzer, Region: aws.Config.Region}
 	if cfg.SecurityHub {
 		c.SecurityHub = awssecurityhub.NewFromConfig(aws.Config)
 	}

@@ -99,7 +99,7 @@ func TestLambdaWiresEverythingConfigured(t *testing.T) {
 				t.Fatalf("clients not loaded: region %q", k.AWS.Config.Region)
 			}
 			e := k.Incidents.Engine
-			if e.S3 == nil || e.Control == nil || e.Config.Mode != k.Config.Mode {
+			if e.S3 == nil || e.Control == nil || e.Analyzer == nil || e.Config.Mode != k.Config.Mode {
 				t.Errorf("engine: %+v", e)
 			}
 			a := k.Incidents.Alerts
