@@ -25,7 +25,7 @@ func suppressIAM5(c constructs.IConstruct, cfg config.Config) {
 		Reason: jsii.String("bucketguard must be able to fix any bucket and access point of the account: configuration actions only (" +
 			strings.Join(cfg.BucketActions(), ", ") + ", and the access point policy actions), never object data, on bucket ARNs of " +
 			"this account (s3:ResourceAccount) and this account's access point ARNs; the account-level reads and " +
-			"s3:ListAllMyBuckets support no resource-level permissions; every write is tied to the function (lambda:SourceFunctionArn)" +
+			"s3:ListAllMyBuckets support no resource-level permissions; the sweep reads every trail of the account (any may feed the rule); every write is tied to the function (lambda:SourceFunctionArn)" +
 			reportReason(cfg)),
 		AppliesTo: &[]any{
 			"Resource::arn:<AWS::Partition>:s3:::*",

@@ -21,7 +21,8 @@ type SweepProps struct {
 }
 
 // NewSweep builds the scheduled sweep: a function like the remediator, with
-// its own role (the remediator's actions plus s3:ListAllMyBuckets), the
+// its own role (the remediator's actions plus config.SweepActions: listing
+// the buckets and reading the trails, on "*"), the
 // right to invoke itself to continue a run near its deadline, and the
 // schedule rule.
 func NewSweep(scope constructs.Construct, id string, p *SweepProps) *Remediator {

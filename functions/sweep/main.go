@@ -10,6 +10,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambdacontext"
+	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
 	awslambda "github.com/aws/aws-sdk-go-v2/service/lambda"
 
 	"github.com/bucketguard/bucketguard/remediations/startup"
@@ -35,7 +36,9 @@ func main() {
 		},
 		MaxParts:     100,
 		StackRegions: k.Config.StackRegions,
-		Log:          k.Log,
+		// The home region's sweep checks that a trail feeds the rule.
+		Trails: cloudtrail.NewFromConfig(k.AWS.Config),
+		Log:    k.Log,
 	}
 	if k.Findings != nil {
 		h.Findings = k.Findings

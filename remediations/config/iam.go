@@ -67,9 +67,19 @@ func (c Config) kind(k op.Kind) []op.Operation {
 	return out
 }
 
-// SweepActions are the actions the sweep needs beyond the engine's: listing
-// the account's buckets (no resource-level permissions, so on "*").
-func SweepActions() []string { return op.Actions([]op.Operation{op.ListBuckets}, op.Account) }
+// SweepOperations are the calls the sweep makes beyond the engine's:
+// listing the account's buckets, and reading its trails (the home region's
+// check that a trail feeds the rule). None writes.
+func SweepOperations() []op.Operation {
+	return []op.Operation{op.ListBuckets, op.DescribeTrails, op.GetTrailStatus, op.GetEventSelectors}
+}
+
+// SweepActions are the IAM actions of SweepOperations, all granted on "*":
+// ListAllMyBuckets supports no resource-level permission, and any trail of
+// the account may feed the rule.
+func SweepActions() []string {
+	return append(op.Actions(SweepOperations(), op.Account), op.Actions(SweepOperations(), op.Trails)...)
+}
 
 // ReportOperations are the calls made beside the alert under this
 // configuration: Security Hub's, when it is on. Nothing here touches a

@@ -56,8 +56,13 @@ func TestDocsIAMTable(t *testing.T) {
 		}
 		fmt.Fprintf(&b, "| `%s` | `%s` | %s | %s |\n", o, spec.IAM, on, when)
 	}
-	for _, a := range config.SweepActions() {
-		fmt.Fprintf(&b, "| `%s` | `%s` | %s | %s |\n", op.ListBuckets, a, "`*`", "the sweep")
+	for _, o := range config.SweepOperations() {
+		spec, _ := op.Lookup(o)
+		when := "the sweep"
+		if spec.Resource == op.Trails {
+			when = "the sweep, in the home region (the trail check)"
+		}
+		fmt.Fprintf(&b, "| `%s` | `%s` | %s | %s |\n", o, spec.IAM, "`*`", when)
 	}
 	golden.Section(t, "../../docs/configuration.md", "iam", b.String(), *update)
 }

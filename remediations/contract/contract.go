@@ -96,6 +96,7 @@ const (
 	KindFight   = "fight"         // a setting fixed again and again, to the operations topic
 	KindBudget  = "sweep-budget"  // a sweep run's fix budget held, to the operations topic
 	KindUndo    = "undo"          // an operator undid a fix, to the owner and the operations topic
+	KindTrail   = "trail"         // no trail feeds the rule in a stack's region, to the operations topic
 )
 
 // Term is one comparison of a CloudWatch Logs JSON filter pattern.

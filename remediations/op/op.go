@@ -98,6 +98,18 @@ const (
 	BatchUpdateFindings Operation = "securityhub:BatchUpdateFindings"
 )
 
+// CloudTrail: the sweep's check that a trail feeds bucketguard's rule.
+const (
+	DescribeTrails    Operation = "cloudtrail:DescribeTrails"
+	GetTrailStatus    Operation = "cloudtrail:GetTrailStatus"
+	GetEventSelectors Operation = "cloudtrail:GetEventSelectors"
+)
+
+// Trails: "*". Any trail of the account may feed the rule (an organization
+// trail, a multi-region trail of another region), so the reads are granted
+// on every trail.
+const Trails Resource = "trails"
+
 // Kind says whether an operation reads or writes.
 type Kind string
 
@@ -217,6 +229,10 @@ var specs = []Spec{
 	{Op: UpdateItem, Kind: Write, IAM: "dynamodb:UpdateItem", Resource: Table},
 	{Op: DeleteItem, Kind: Write, IAM: "dynamodb:DeleteItem", Resource: Table},
 	{Op: Invoke, Kind: Write, IAM: "lambda:InvokeFunction", Resource: Function},
+	// https://docs.aws.amazon.com/service-authorization/latest/reference/list_awscloudtrail.html
+	{Op: DescribeTrails, Kind: Read, IAM: "cloudtrail:DescribeTrails", Resource: Trails},
+	{Op: GetTrailStatus, Kind: Read, IAM: "cloudtrail:GetTrailStatus", Resource: Trails},
+	{Op: GetEventSelectors, Kind: Read, IAM: "cloudtrail:GetEventSelectors", Resource: Trails},
 	{Op: BatchImportFindings, Kind: Write, IAM: "securityhub:BatchImportFindings", Resource: Product},
 	{Op: BatchUpdateFindings, Kind: Write, IAM: "securityhub:BatchUpdateFindings", Resource: Findings},
 }

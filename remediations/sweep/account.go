@@ -30,7 +30,8 @@ func (h *Handler) home() bool {
 // access points; the home region's also evaluates the account's Block
 // Public Access and the Multi-Region Access Points (their control plane is
 // in us-west-2, whichever stack calls it), and counts the buckets that live
-// in regions without a stack, which no sweep and no rule covers. A failure
+// in regions without a stack, which no sweep and no rule covers, and checks
+// that a trail feeds the rule in every region with a stack. A failure
 // here is counted and named, and the bucket sweep goes on.
 func (h *Handler) accountLevel(ctx context.Context, account string, cont *Continuation, log *slog.Logger) Tally {
 	var t Tally
@@ -64,6 +65,9 @@ func (h *Handler) accountLevel(ctx context.Context, account string, cont *Contin
 		if out.Receipt.Delivery == contract.Undelivered {
 			t.Undelivered++
 		}
+	}
+	if h.home() && h.Trails != nil {
+		h.checkTrails(ctx, account, cont, &t, log)
 	}
 	if h.home() && len(h.StackRegions) > 0 {
 		n, names, err := uncovered(ctx, h.List, h.StackRegions)

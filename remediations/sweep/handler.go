@@ -18,6 +18,7 @@ import (
 	"github.com/bucketguard/bucketguard/remediations/contract"
 	"github.com/bucketguard/bucketguard/remediations/incident"
 	"github.com/bucketguard/bucketguard/remediations/posture"
+	"github.com/bucketguard/bucketguard/remediations/trail"
 )
 
 // Invoker starts the next part of a run: the function invokes itself,
@@ -74,6 +75,9 @@ type Handler struct {
 	MaxParts int
 	// StackRegions are the regions with a stack, the first being home.
 	StackRegions []string
+	// Trails, when set, reads the account's trails: the home sweep checks
+	// that one feeds the rule in every region with a stack.
+	Trails trail.Client
 	// Findings, when set, holds the part's Security Hub imports in batches;
 	// each part flushes it before it ends, so that nothing waits for a
 	// part that may never come.
