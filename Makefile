@@ -17,7 +17,7 @@ VENV := .venv
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 1
 export CDK_DISABLE_VERSION_CHECK := true
 
-.PHONY: all test vet unit integration demo scale build cli synth deploy cfn-lint tools fuzz bench microbench clean
+.PHONY: all test vet unit integration demo scale build cli synth deploy cfn-lint tools fuzz bench microbench cost clean
 
 all: test build
 
@@ -107,6 +107,10 @@ fuzz:
 ## call, connections of a warm sweep, bundle sizes
 bench: $(VENV)/.installed synth
 	.ci/emulator $(GO) run ./cmd/bench
+
+## cost: the bill of materials of every synthesized stack (docs/cost.md)
+cost: synth
+	$(GO) run ./cmd/cost cdk.out/*.template.json
 
 ## microbench: the Go benchmarks, with allocations
 microbench:

@@ -26,6 +26,9 @@ type Watched struct {
 	// NoInvocationsHours alarms when the function has not run for that
 	// long; 0 is off.
 	NoInvocationsHours int
+	// EventPath marks the function events wait for: its throttling is
+	// alarmed.
+	EventPath bool
 }
 
 // MonitoringProps says what to watch and whom to tell.
@@ -83,8 +86,13 @@ func NewMonitoring(scope constructs.Construct, id string, p *MonitoringProps) *M
 	for _, w := range p.Functions {
 		alarm(w.Name+"Errors", w.Function.MetricErrors(five), 1, awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
 			awscloudwatch.TreatMissingData_NOT_BREACHING, "bucketguard "+w.Name+": the function failed (errors)")
-		alarm(w.Name+"Throttles", w.Function.MetricThrottles(five), 1, awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-			awscloudwatch.TreatMissingData_NOT_BREACHING, "bucketguard "+w.Name+": the function was throttled")
+		if w.EventPath {
+			// A throttled event waits in Lambda's queue (up to six hours):
+			// told at once. A throttled sweep part is retried, and one
+			// that fails for good lands in its failures queue, alarmed.
+			alarm(w.Name+"Throttles", w.Function.MetricThrottles(five), 1, awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+				awscloudwatch.TreatMissingData_NOT_BREACHING, "bucketguard "+w.Name+": the function was throttled")
+		}
 		if w.NoInvocationsHours > 0 {
 			alarm(w.Name+"Silent", w.Function.MetricInvocations(&awscloudwatch.MetricOptions{
 				Period: awscdk.Duration_Hours(jsii.Number(float64(w.NoInvocationsHours))), Statistic: jsii.String("Sum")}),
@@ -100,16 +108,6 @@ func NewMonitoring(scope constructs.Construct, id string, p *MonitoringProps) *M
 			MetricValue:     jsii.String("1"),
 			Dimensions:      &map[string]*string{"Function": jsii.String(w.Name), "Status": jsii.String(contract.Selector(contract.FieldStatus))},
 		})
-		undelivered := awslogs.NewMetricFilter(c, jsii.String(w.Name+"Undelivered"), &awslogs.MetricFilterProps{
-			LogGroup:        w.LogGroup,
-			FilterPattern:   awslogs.FilterPattern_Literal(jsii.String(contract.UndeliveredLines())),
-			MetricNamespace: jsii.String(Namespace),
-			MetricName:      jsii.String("UndeliveredAlerts"),
-			MetricValue:     jsii.String("1"),
-			Dimensions:      &map[string]*string{"Function": jsii.String(w.Name)},
-		})
-		alarm(w.Name+"AlertUndelivered", undelivered.Metric(five), 1, awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-			awscloudwatch.TreatMissingData_NOT_BREACHING, "bucketguard "+w.Name+": an alert reached neither SNS nor the fallback queue; it is in the log")
 		var byStatus []awscloudwatch.IMetric
 		for _, st := range contract.Statuses() {
 			if st == contract.Clean {
@@ -139,6 +137,10 @@ func NewMonitoring(scope constructs.Construct, id string, p *MonitoringProps) *M
 		}
 		return m
 	}
+	// An alert that reached neither SNS nor the fallback queue (it is in
+	// the log, whole).
+	alarm("AlertUndelivered", counted("UndeliveredAlerts", contract.UndeliveredLines()), 1, awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+		awscloudwatch.TreatMissingData_NOT_BREACHING, "bucketguard: an alert reached neither SNS nor the fallback queue; it is in the function's log")
 	// A write made without a durable journal: until its alert is told, a
 	// death of the attempt would lose the incident.
 	alarm("Unjournaled", counted("Unjournaled", contract.UnjournaledLines()), 1, awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD,

@@ -81,7 +81,7 @@ func NewStack(scope constructs.Construct, id string, p *StackProps) *Stack {
 	s.Remediate = NewRemediator(stack, "Remediate", &remediate)
 	deadLetters := encryptedQueue(stack, "RuleDeadLetters", nil)
 	selfRoles := []*string{s.Remediate.Role.RoleArn()}
-	watched := []Watched{{Name: "Remediate", Function: s.Remediate.Function, LogGroup: s.Remediate.LogGroup, NoInvocationsHours: st.NoInvocationsAlarmHours}}
+	watched := []Watched{{Name: "Remediate", Function: s.Remediate.Function, LogGroup: s.Remediate.LogGroup, NoInvocationsHours: st.NoInvocationsAlarmHours, EventPath: true}}
 	queues := map[string]awssqs.IQueue{
 		"RemediateFailures": s.Remediate.Failures,
 		"RuleDeadLetters":   deadLetters,
