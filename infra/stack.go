@@ -154,7 +154,17 @@ func NewStack(scope constructs.Construct, id string, p *StackProps) *Stack {
 	for _, name := range sortedKeys(queues) {
 		own.Queues = append(own.Queues, *queues[name].QueueName())
 	}
-	s.Watchdog = NewWatchdog(stack, "Watchdog", &WatchdogProps{Own: own, OpsTopic: s.Monitoring.OpsTopic, DeadLetter: deadLetters})
+	watchdog := &WatchdogProps{Own: own, OpsTopic: s.Monitoring.OpsTopic, DeadLetter: deadLetters}
+	if s.Sweep != nil {
+		// After a guarded call the remediate function starts a sweep at
+		// once: it names the sweep function and may invoke it, and only it.
+		watchdog.Remediate = s.Remediate.Function
+		s.Remediate.Function.AddEnvironment(jsii.String(config.EnvSweepFunction), s.Sweep.Function.FunctionArn(), nil)
+		s.Remediate.Role.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid: jsii.String("StartSweep"), Actions: jsii.Strings(op.Actions([]op.Operation{op.Invoke}, op.Function)...),
+			Resources: &[]*string{s.Sweep.Function.FunctionArn()}}))
+	}
+	s.Watchdog = NewWatchdog(stack, "Watchdog", watchdog)
 	awscdk.NewCfnOutput(stack, jsii.String("AlertTopicArn"), &awscdk.CfnOutputProps{Value: s.Alerting.Topic.TopicArn(),
 		Description: jsii.String("subscribe owners here, with a filter policy on the owner attribute")})
 	awscdk.NewCfnOutput(stack, jsii.String("RemediatorRoleArn"), &awscdk.CfnOutputProps{Value: s.Remediate.Role.RoleArn(),

@@ -14,6 +14,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/bucketguard/bucketguard/events"
+	"github.com/bucketguard/bucketguard/remediations/config"
 	"github.com/bucketguard/bucketguard/remediations/op"
 )
 
@@ -274,7 +275,19 @@ func policyOf(t *testing.T, tpl map[string]any, rolePrefix string) []any {
 // (lambda:SourceFunctionArn); the sweep also lists buckets and invokes itself.
 func TestIAMExactActions(t *testing.T) {
 	_, tpls, s := synth(t)
-	checkRole(t, tpls[0], "Remediate", s, nil, nil)
+	checkRole(t, tpls[0], "Remediate", s, nil, []string{"lambda:InvokeFunction"})
+	// The remediate function may start the sweep, and nothing else, and
+	// names it in its environment.
+	for _, st := range policyOf(t, tpls[0], "RemediateRole") {
+		m := st.(map[string]any)
+		if slices.Contains(strs(m["Action"]), "lambda:InvokeFunction") && (m["Sid"] != "StartSweep" || jsonOf(m["Resource"]) != `{"Fn::GetAtt":["SweepFunctionA7728703","Arn"]}`) {
+			t.Errorf("the remediate function may invoke more than the sweep: %s", jsonOf(m))
+		}
+	}
+	remediate := resources(tpls[0], "AWS::Lambda::Function")["RemediateFunction96205B86"]
+	if env := jsonOf(remediate["Environment"]); !strings.Contains(env, `"`+config.EnvSweepFunction+`":{"Fn::GetAtt":["SweepFunctionA7728703","Arn"]}`) {
+		t.Errorf("the remediate function does not name the sweep: %s", env)
+	}
 	checkRole(t, tpls[0], "Sweep", s, []string{"s3:ListAllMyBuckets", "cloudtrail:DescribeTrails", "cloudtrail:GetEventSelectors", "cloudtrail:GetTrailStatus"}, []string{"lambda:InvokeFunction"})
 	for _, st := range policyOf(t, tpls[0], "SweepRole") {
 		m := st.(map[string]any)

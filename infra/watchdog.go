@@ -7,6 +7,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awseventstargets"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
 	"github.com/aws/constructs-go/constructs/v10"
@@ -135,8 +136,12 @@ type WatchdogProps struct {
 	// OpsTopic receives one line per guarded call, straight from
 	// EventBridge: no function of bucketguard's stands in the way.
 	OpsTopic awssns.ITopic
-	// DeadLetter keeps what EventBridge could not deliver to the topic.
+	// DeadLetter keeps what EventBridge could not deliver to a target.
 	DeadLetter awssqs.IQueue
+	// Remediate, when set, gets each guarded call too (the whole event):
+	// it starts a sweep of the account at once, since events may have been
+	// missed while bucketguard was blind or disarmed.
+	Remediate awslambda.IFunction
 }
 
 // Watchdog is the set of EventBridge rules that tell the operations topic
@@ -148,8 +153,9 @@ type Watchdog struct {
 }
 
 // NewWatchdog builds one rule per part of bucketguard, each delivering to
-// the operations topic with an input transformer: who called what on which
-// part, where, when and from where, and what the request said.
+// the operations topic with an input transformer (who called what on which
+// part, where, when and from where, and what the request said) and, when
+// given, to the remediate function, which starts a sweep.
 // https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-transform-target-input.html
 func NewWatchdog(scope constructs.Construct, id string, p *WatchdogProps) *Watchdog {
 	c := constructs.NewConstruct(scope, &id)
@@ -185,6 +191,13 @@ func NewWatchdog(scope constructs.Construct, id string, p *WatchdogProps) *Watch
 			RetryAttempts:   jsii.Number(8),
 			MaxEventAge:     awscdk.Duration_Hours(jsii.Number(24)),
 		}))
+		if p.Remediate != nil {
+			rule.AddTarget(awseventstargets.NewLambdaFunction(p.Remediate, &awseventstargets.LambdaFunctionProps{
+				DeadLetterQueue: p.DeadLetter,
+				RetryAttempts:   jsii.Number(2),
+				MaxEventAge:     awscdk.Duration_Hours(jsii.Number(1)),
+			}))
+		}
 		w.Rules = append(w.Rules, rule)
 	}
 	return w

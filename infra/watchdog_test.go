@@ -193,7 +193,7 @@ func TestWatchdogPatternSize(t *testing.T) {
 
 // In the stack: one rule per watchdog rule, named, each delivering straight
 // to the operations topic with an input transformer and a dead-letter
-// queue; the topic lets EventBridge publish and the key lets it encrypt;
+// queue, and to the remediate function; the topic lets EventBridge publish and the key lets it encrypt;
 // each pattern names the stack's own resources.
 func TestWatchdogInStack(t *testing.T) {
 	_, tpls, _ := synth(t)
@@ -226,11 +226,17 @@ func TestWatchdogInStack(t *testing.T) {
 			if name := jsonOf(rule["Name"]); !strings.Contains(name, `"AWS::StackName"},"-watchdog-`+wr.name+`"`) {
 				t.Errorf("%s: name %s", wr.id, name)
 			}
+			// Two targets: the operations topic, and the remediate
+			// function (the whole event), which starts a sweep.
 			targets := rule["Targets"].([]any)
-			if len(targets) != 1 {
-				t.Fatalf("%s: %d targets", wr.id, len(targets))
+			if len(targets) != 2 {
+				t.Fatalf("%s: %d targets, want 2", wr.id, len(targets))
 			}
 			tg := targets[0].(map[string]any)
+			fn := targets[1].(map[string]any)
+			if !strings.Contains(jsonOf(fn["Arn"]), `"Fn::GetAtt":["RemediateFunction`) || fn["InputTransformer"] != nil || fn["Input"] != nil || fn["DeadLetterConfig"] == nil {
+				t.Errorf("%s: second target %s, want the remediate function with the whole event and a dead-letter queue", wr.id, jsonOf(fn))
+			}
 			if jsonOf(tg["Arn"]) != `{"Ref":"`+opsID+`"}` || tg["DeadLetterConfig"] == nil || tg["RetryPolicy"] == nil {
 				t.Errorf("%s: target %s, want the operations topic %s with a dead-letter queue", wr.id, jsonOf(tg), opsID)
 			}

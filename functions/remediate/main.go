@@ -1,6 +1,7 @@
 // Command remediate is the Lambda function behind the EventBridge rule: one
-// CloudTrail event in, a remediated bucket and one alert out. Wiring only:
-// the shared start-up, then the shared handler.
+// CloudTrail event in, a remediated bucket and one alert out; a guarded
+// call from a watchdog rule starts a sweep. Wiring only: the shared
+// start-up, then the shared handler.
 package main
 
 import (
@@ -9,6 +10,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambdacontext"
+	awslambda "github.com/aws/aws-sdk-go-v2/service/lambda"
 
 	"github.com/bucketguard/bucketguard/remediations/handler"
 	"github.com/bucketguard/bucketguard/remediations/startup"
@@ -21,6 +23,13 @@ func main() {
 		os.Exit(1)
 	}
 	h := &handler.Handler{Incidents: k.Incidents, Self: k.Config.SelfRoles, Log: k.Log, RequestID: requestID}
+	if k.Config.SweepFunction != "" && k.Config.LedgerTable != "" {
+		// A guarded call starts a sweep at once, one running at most.
+		h.Sweeps = &handler.Sweeps{
+			Invoker: startup.SweepFunction{Client: awslambda.NewFromConfig(k.AWS.Config), Name: k.Config.SweepFunction},
+			Lease:   &handler.TableLease{DB: k.AWS.DynamoDB, Table: k.Config.LedgerTable},
+		}
+	}
 	lambda.Start(h.Handle)
 }
 

@@ -88,6 +88,9 @@ type Config struct {
 	FightThreshold int
 	// OpsTopicARN is the operations team's topic.
 	OpsTopicARN string
+	// SweepFunction names the sweep function the remediate function
+	// starts after a guarded call (its ARN or name); "" starts none.
+	SweepFunction string
 	// SecurityHub keeps the state of every target judged as AWS Security
 	// Hub findings (package securityhub).
 	SecurityHub bool

@@ -146,3 +146,19 @@ func FightLines() string { return Pattern(Is(FieldMsg, MsgFight)) }
 func UndeliveredLines() string {
 	return Pattern(Is(FieldMsg, MsgAlert), Is(FieldDelivery, string(Undelivered)))
 }
+
+// SweepStart is why a sweep run starts outside its schedule: the remediate
+// function starts one at once after a guarded call (events may have been
+// missed while bucketguard was blind or disarmed).
+type SweepStart struct {
+	// Cause says who called what, for the run's log and summary.
+	Cause string `json:"cause"`
+	// EventID is the guarded call's CloudTrail event id.
+	EventID string `json:"event_id"`
+}
+
+// SweepStartEvent is the sweep function's payload for a start: the one
+// spelling both functions use.
+type SweepStartEvent struct {
+	Start *SweepStart `json:"bucketguard_start,omitempty"`
+}

@@ -29,6 +29,9 @@ type Handler struct {
 	// RequestID returns the invocation's request id for the log, or "";
 	// nil outside Lambda.
 	RequestID func(context.Context) string
+	// Sweeps starts a sweep after a guarded call (the watchdog rules'
+	// events); nil starts none.
+	Sweeps *Sweeps
 }
 
 // Report is what one event led to.
@@ -40,6 +43,10 @@ type Report struct {
 	MessageID string
 	// Delivery says where the alert went.
 	Delivery contract.Delivery
+	// Guard is the guarded call, when the event was one; SweepStarted
+	// says that it started a sweep.
+	Guard        *events.GuardChange
+	SweepStarted bool
 }
 
 // TargetOf is what an event's evaluation is about: the bucket (for a
@@ -71,6 +78,11 @@ func (h *Handler) Process(ctx context.Context, raw json.RawMessage) (Report, err
 		if id := h.RequestID(ctx); id != "" {
 			log = log.With(contract.FieldRequestID, id)
 		}
+	}
+	// A guarded call (delivered by a watchdog rule) starts a sweep; an S3
+	// change parses with no part and goes on.
+	if g, err := events.ParseGuard(raw); err == nil && g.Part != "" {
+		return h.guard(ctx, g, log)
 	}
 	c, err := events.Parse(raw)
 	if err != nil {

@@ -42,15 +42,19 @@ type Continuation struct {
 	Part    int       `json:"part"`
 	Position
 	Tally Tally `json:"tally"`
+	// Cause says why the run started outside its schedule, if it did.
+	Cause string `json:"cause,omitempty"`
 	// Budget is the run's fix budget, in enforce mode.
 	Budget *Budget `json:"budget,omitempty"`
 }
 
 // Event is what the sweep function receives: the schedule's event (no
-// bucketguard_sweep member), or a continuation.
+// bucketguard_sweep member), a start after a guarded call (a new run at
+// once, sent by the remediate function), or a continuation.
 type Event struct {
-	Sweep      *Continuation `json:"bucketguard_sweep,omitempty"`
-	DetailType string        `json:"detail-type,omitempty"`
+	Sweep *Continuation `json:"bucketguard_sweep,omitempty"`
+	contract.SweepStartEvent
+	DetailType string `json:"detail-type,omitempty"`
 }
 
 // Invocation identifies the running invocation: its request id (a new
@@ -114,13 +118,16 @@ func (h *Handler) Handle(ctx context.Context, raw json.RawMessage) error {
 			return fmt.Errorf("sweep: unexpected event %q", ev.DetailType)
 		}
 		cont = &Continuation{Run: lc.RequestID, Started: time.Now().UTC(), Part: 1, Budget: h.newBudget()}
+		if st := ev.Start; st != nil {
+			cont.Cause = st.Cause
+		}
 	}
 	log := h.Log.With("request_id", lc.RequestID, "run", cont.Run, "part", cont.Part)
 	if max := h.MaxParts; max > 0 && cont.Part > max {
 		log.Error("stop", "reason", "too many parts", "max", max)
 		return fmt.Errorf("sweep %s: more than %d parts", cont.Run, max)
 	}
-	log.Info("start", "after", cont.After, "seen", cont.Tally.Seen)
+	log.Info("start", "after", cont.After, "seen", cont.Tally.Seen, "cause", cont.Cause)
 	if cont.Part == 1 && cont.Tally.Seen == 0 && cont.After == "" {
 		cont.Tally.Merge(h.accountLevel(ctx, account, cont, log))
 	}
@@ -152,7 +159,7 @@ func (h *Handler) Handle(ctx context.Context, raw json.RawMessage) error {
 		h.budgetHeld(ctx, account, cont, log)
 	}
 	s := Summary{Run: cont.Run, Account: account, Region: h.Region, Mode: string(h.Incidents.Engine.Config.Mode), Started: cont.Started,
-		Duration: time.Since(cont.Started).Round(time.Second).String(), Parts: cont.Part, Tally: cont.Tally, Budget: cont.Budget}
+		Duration: time.Since(cont.Started).Round(time.Second).String(), Parts: cont.Part, Tally: cont.Tally, Budget: cont.Budget, Cause: cont.Cause}
 	log.Info("summary", "seen", s.Tally.Seen, "remediated", s.Tally.Count(contract.Remediated), "failing", s.Tally.Failing(), "duration", s.Duration)
 	_, err = h.Incidents.Alerts.Send(ctx, s.Envelope(), log)
 	return err

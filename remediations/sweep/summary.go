@@ -29,6 +29,8 @@ type Summary struct {
 	// Budget is the run's fix budget and what it held back, in enforce
 	// mode.
 	Budget *Budget `json:"budget,omitempty"`
+	// Cause says why the run started outside its schedule, if it did.
+	Cause string `json:"cause,omitempty"`
 }
 
 func (s Summary) severity() plan.Severity {
@@ -49,6 +51,9 @@ func (s Summary) Envelope() alert.Envelope {
 	var b strings.Builder
 	p := func(format string, args ...any) { fmt.Fprintf(&b, format+"\n", args...) }
 	p("bucketguard sweep of account %s in %s (%s mode)", s.Account, s.Region, s.Mode)
+	if s.Cause != "" {
+		p("started at once, outside the schedule: %s", s.Cause)
+	}
 	p("")
 	p("  buckets seen            %d", t.Seen)
 	for _, st := range contract.Statuses() {
