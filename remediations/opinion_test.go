@@ -35,7 +35,9 @@ func TestAWSDisagreementFailsClosed(t *testing.T) {
 			b.Tags = tc.tags
 			b.Policy = doc(publicRead, publicWrite, tlsStmt())
 			f.Put("acme-data", b)
-			f.Verdict = func(string, string) []string { return []string{"the statement grants s3:GetObject to a principal AWS treats as public"} }
+			f.Verdict = func(string, string) []string {
+				return []string{"the statement grants s3:GetObject to a principal AWS treats as public"}
+			}
 			res := eval(t, engine(f), bucketT, nil)
 			got, _ := f.Bucket("acme-data")
 			if got.BPA == nil || *got.BPA != posture.AllOn {

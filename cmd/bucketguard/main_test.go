@@ -36,8 +36,8 @@ func runCLIDeps(t *testing.T, f *fake.Fake, cfg config.Config) func(context.Cont
 		}
 		return &deps{Control: f.Control(), List: f.S3(), ForRegion: func(string) remediations.S3Client { return f.S3() },
 			SNS: f.SNS(), SQS: f.Queue(), Analyzer: f.Analyzer(), Config: cfg,
-			Caller:  func(context.Context) (string, error) { return "arn:aws:iam::111122223333:user/oncall", nil },
-			TagsFor: func(string) TagWriter { return f.S3() },
+			Caller:       func(context.Context) (string, error) { return "arn:aws:iam::111122223333:user/oncall", nil },
+			TagsFor:      func(string) TagWriter { return f.S3() },
 			Account:      func(context.Context) (string, error) { return fake.Account, nil },
 			BucketRegion: func(context.Context, string) (string, error) { return "eu-west-1", nil },
 			Region:       "eu-west-1", Now: func() time.Time { return time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC) },

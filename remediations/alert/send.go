@@ -52,8 +52,8 @@ type SentMarks interface {
 // alert is sent once by the incident protocol (package incident), which
 // calls Send.
 type Sender struct {
-	SNS         Publisher
-	TopicARN    string
+	SNS      Publisher
+	TopicARN string
 	// OpsTopicARN takes the envelopes meant for the operations team (Ops);
 	// without it they go to TopicARN.
 	OpsTopicARN string
