@@ -20,13 +20,21 @@ type AlertingProps struct {
 	OwnerRoutes map[string][]string
 	// ChatTopic adds the chat topic.
 	ChatTopic bool
+	// NoKey leaves out the customer managed key ($1.00 a month per account
+	// and region): the alert topic and the chat topic use the AWS managed
+	// key for SNS (alias/aws/sns), the undelivered-alerts queue SQS-managed
+	// keys. Alerting.Key is then nil, and the operations topic, which
+	// CloudWatch alarms and EventBridge publish to, is left unencrypted: an
+	// AWS managed key's policy cannot be changed to let them.
+	// https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html
+	NoKey bool
 }
 
 // Alerting is the encrypted alert topic, its subscriptions, and the queue
 // that keeps alerts SNS refused.
 type Alerting struct {
 	constructs.Construct
-	// Key encrypts the topic and every queue of the stack.
+	// Key encrypts the topic and every queue of the stack; nil with NoKey.
 	Key   awskms.Key
 	Topic awssns.Topic
 	// Undelivered holds alerts that could not be published.
@@ -41,6 +49,9 @@ type Alerting struct {
 // a TLS-only topic policy, and e-mail subscriptions.
 func NewAlerting(scope constructs.Construct, id string, props *AlertingProps) *Alerting {
 	c := constructs.NewConstruct(scope, &id)
+	if props.NoKey {
+		return newAlerting(c, props, nil, awskms.Alias_FromAliasName(c, jsii.String("SNSManagedKey"), jsii.String("alias/aws/sns")))
+	}
 	key := awskms.NewKey(c, jsii.String("Key"), &awskms.KeyProps{
 		Description:       jsii.String("bucketguard: alerts and queues"),
 		EnableKeyRotation: jsii.Bool(true),
@@ -63,9 +74,15 @@ func NewAlerting(scope constructs.Construct, id string, props *AlertingProps) *A
 		Resources:  jsii.Strings("*"),
 		Conditions: &map[string]any{"StringEquals": map[string]any{"aws:SourceAccount": awscdk.Aws_ACCOUNT_ID()}},
 	}), jsii.Bool(true))
+	return newAlerting(c, props, key, key)
+}
+
+// newAlerting builds the topics, the queue and the ledger; key is the
+// customer managed key (nil for none), topicKey what encrypts the topics.
+func newAlerting(c constructs.Construct, props *AlertingProps, key awskms.Key, topicKey awskms.IKey) *Alerting {
 	topic := awssns.NewTopic(c, jsii.String("Topic"), &awssns.TopicProps{
 		DisplayName: jsii.String("bucketguard"),
-		MasterKey:   key,
+		MasterKey:   topicKey,
 		EnforceSSL:  jsii.Bool(true),
 	})
 	for _, e := range props.AlertEmails {
@@ -80,7 +97,11 @@ func NewAlerting(scope constructs.Construct, id string, props *AlertingProps) *A
 			}))
 		}
 	}
-	undelivered := encryptedQueue(c, "Undelivered", key)
+	var queueKey awskms.IKey
+	if key != nil {
+		queueKey = key
+	}
+	undelivered := encryptedQueue(c, "Undelivered", queueKey)
 	// EventBridge and Lambda deliver at least once: the ledger keeps a
 	// redelivered event from alerting twice. Items expire after a day.
 	ledger := awsdynamodb.NewTable(c, jsii.String("Ledger"), &awsdynamodb.TableProps{
@@ -98,7 +119,7 @@ func NewAlerting(scope constructs.Construct, id string, props *AlertingProps) *A
 		// https://docs.aws.amazon.com/chatbot/latest/adminguide/custom-notifs.html
 		a.ChatTopic = awssns.NewTopic(c, jsii.String("ChatTopic"), &awssns.TopicProps{
 			DisplayName: jsii.String("bucketguard chat"),
-			MasterKey:   key,
+			MasterKey:   topicKey,
 			EnforceSSL:  jsii.Bool(true),
 		})
 	}

@@ -21,10 +21,17 @@ import (
 type RemediatorProps struct {
 	// AssetDir holds the function's bootstrap (make build: dist/<function>).
 	AssetDir string
+	// Code, when set, is the function's code instead of AssetDir: the
+	// member template's functions come from an asset bucket in each region.
+	Code awslambda.Code
 	// Engine is the configuration; the topic, the role and the queue are
 	// filled in with this stack's resources.
-	Engine      config.Config
-	Topic       awssns.ITopic
+	Engine config.Config
+	Topic  awssns.ITopic
+	// Key is the customer managed key of the topics and queue; nil when
+	// there is none (the member template: the alert topic uses the AWS
+	// managed key, whose key policy lets the account's principals use it
+	// through SNS).
 	Key         awskms.IKey
 	Undelivered awssqs.IQueue
 	Ledger      awsdynamodb.ITable
@@ -77,8 +84,10 @@ func NewRemediator(scope constructs.Construct, id string, p *RemediatorProps) *R
 		Sid: jsii.String("KeepUndeliveredAlerts"), Actions: jsii.Strings(op.Actions(alertOps, op.Queue)...), Resources: &[]*string{p.Undelivered.QueueArn()}}))
 	role.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 		Sid: jsii.String("AlertLedger"), Actions: jsii.Strings(op.Actions(alertOps, op.Table)...), Resources: &[]*string{p.Ledger.TableArn()}}))
-	role.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-		Sid: jsii.String("EncryptAlerts"), Actions: jsii.Strings("kms:GenerateDataKey", "kms:Decrypt"), Resources: &[]*string{p.Key.KeyArn()}}))
+	if p.Key != nil {
+		role.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid: jsii.String("EncryptAlerts"), Actions: jsii.Strings("kms:GenerateDataKey", "kms:Decrypt"), Resources: &[]*string{p.Key.KeyArn()}}))
+	}
 
 	if p.ChatTopic != nil {
 		role.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
@@ -117,12 +126,16 @@ func NewRemediator(scope constructs.Construct, id string, p *RemediatorProps) *R
 	for k, v := range p.Environment {
 		env[k] = jsii.String(v)
 	}
+	code := p.Code
+	if code == nil {
+		code = awslambda.Code_FromAsset(jsii.String(p.AssetDir), nil)
+	}
 	fn := awslambda.NewFunction(c, jsii.String("Function"), &awslambda.FunctionProps{
 		Description:  jsii.String(p.Description),
 		Runtime:      awslambda.Runtime_PROVIDED_AL2023(),
 		Architecture: awslambda.Architecture_ARM_64(),
 		Handler:      jsii.String("bootstrap"),
-		Code:         awslambda.Code_FromAsset(jsii.String(p.AssetDir), nil),
+		Code:         code,
 		MemorySize:   jsii.Number(p.MemoryMB),
 		Timeout:      p.Timeout,
 		Role:         role,

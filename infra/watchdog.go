@@ -138,6 +138,11 @@ type WatchdogProps struct {
 	OpsTopic awssns.ITopic
 	// DeadLetter keeps what EventBridge could not deliver to a target.
 	DeadLetter awssqs.IQueue
+	// NamePrefix begins the rules' physical names; empty is the stack's
+	// name. A StackSet's stacks are named StackSet-<name>-<UUID>, too long
+	// for a rule name (64 characters) with the rule's own part.
+	// https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_PutRule.html
+	NamePrefix string
 	// Remediate, when set, gets each guarded call too (the whole event):
 	// it starts a sweep of the account at once, since events may have been
 	// missed while bucketguard was blind or disarmed.
@@ -148,7 +153,8 @@ type WatchdogProps struct {
 // when bucketguard is blinded or disarmed.
 type Watchdog struct {
 	constructs.Construct
-	// Rules are the watchdog's rules, in the order of watchdogRules.
+	// Rules are the watchdog's rules, in the order of watchdogRules (without
+	// the key's when there is no key of bucketguard's own).
 	Rules []awsevents.Rule
 }
 
@@ -160,14 +166,20 @@ type Watchdog struct {
 func NewWatchdog(scope constructs.Construct, id string, p *WatchdogProps) *Watchdog {
 	c := constructs.NewConstruct(scope, &id)
 	stackName := *awscdk.Aws_STACK_NAME()
+	if p.NamePrefix != "" {
+		stackName = p.NamePrefix
+	}
 	w := &Watchdog{Construct: c}
 	for _, r := range watchdogRules {
+		if r.part == events.KeyPart && len(p.Own.Keys) == 0 {
+			continue // no key of bucketguard's own to guard
+		}
 		own := p.Own
 		switch r.name {
 		case "rule":
 			own.Rules = append([]string{}, p.Own.Rules...)
 			for _, other := range watchdogRules {
-				if other.name != r.name {
+				if other.name != r.name && (other.part != events.KeyPart || len(p.Own.Keys) > 0) {
 					own.Rules = append(own.Rules, WatchdogRuleName(stackName, other.name))
 				}
 			}

@@ -84,6 +84,10 @@ const (
 	Invoke      Operation = "lambda:Invoke"
 )
 
+// PutEvents is the sweep's heartbeat: one event after each run on the
+// organization's central bus, when one is configured.
+const PutEvents Operation = "events:PutEvents"
+
 // The operator's own writes (bucketguard undo), made with the operator's
 // credentials: never granted to bucketguard's roles.
 const PutBucketTagging Operation = "s3:PutBucketTagging"
@@ -144,6 +148,9 @@ const (
 	Queue          Resource = "queue"
 	Table          Resource = "table"
 	Function       Resource = "function"
+	// EventBus is the organization's central event bus, another account's:
+	// granted on its one ARN.
+	EventBus Resource = "event-bus"
 	// Product is the account's own Security Hub product:
 	// arn:<partition>:securityhub:<region>:<account>:product/<account>/default.
 	Product Resource = "product"
@@ -229,6 +236,8 @@ var specs = []Spec{
 	{Op: UpdateItem, Kind: Write, IAM: "dynamodb:UpdateItem", Resource: Table},
 	{Op: DeleteItem, Kind: Write, IAM: "dynamodb:DeleteItem", Resource: Table},
 	{Op: Invoke, Kind: Write, IAM: "lambda:InvokeFunction", Resource: Function},
+	// https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-use-identity-based.html
+	{Op: PutEvents, Kind: Write, IAM: "events:PutEvents", Resource: EventBus},
 	// https://docs.aws.amazon.com/service-authorization/latest/reference/list_awscloudtrail.html
 	{Op: DescribeTrails, Kind: Read, IAM: "cloudtrail:DescribeTrails", Resource: Trails},
 	{Op: GetTrailStatus, Kind: Read, IAM: "cloudtrail:GetTrailStatus", Resource: Trails},
