@@ -27,8 +27,8 @@ import (
 
 // metricFilter is one AWS::Logs::MetricFilter of the template.
 type metricFilter struct {
-	id, pattern, metric string
-	dimensions          map[string]string
+	id, pattern, metric, value string
+	dimensions                 map[string]string
 }
 
 func metricFilters(t *testing.T, tpl map[string]any) []metricFilter {
@@ -37,6 +37,7 @@ func metricFilters(t *testing.T, tpl map[string]any) []metricFilter {
 	for id, props := range resources(tpl, "AWS::Logs::MetricFilter") {
 		mt := props["MetricTransformations"].([]any)[0].(map[string]any)
 		f := metricFilter{id: id, pattern: props["FilterPattern"].(string), metric: mt["MetricName"].(string), dimensions: map[string]string{}}
+		f.value, _ = mt["MetricValue"].(string)
 		if dims, ok := mt["Dimensions"].([]any); ok {
 			for _, d := range dims {
 				dm := d.(map[string]any)
@@ -157,8 +158,8 @@ func sweepLog(t *testing.T) (string, sweep.Tally) {
 func TestMetricFiltersCountRealLogLines(t *testing.T) {
 	_, tpls, _ := synth(t)
 	filters := metricFilters(t, tpls[0])
-	if len(filters) != 10 {
-		t.Fatalf("%d metric filters, want 5 per function", len(filters))
+	if len(filters) != 11 {
+		t.Fatalf("%d metric filters, want 5 per function and the canary's", len(filters))
 	}
 	hlog := handlerLog(t)
 	slog, tally := sweepLog(t)
@@ -173,6 +174,7 @@ func TestMetricFiltersCountRealLogLines(t *testing.T) {
 		"Unjournaled":       {"Remediate": 1, "Sweep": 0},
 		"NoSecondOpinion":   {"Remediate": 1, "Sweep": 0},
 		"Fights":            {"Remediate": 0, "Sweep": 0}, // its lines are counted in TestFightLinesAreCounted
+		"CanaryDelay":       {"Remediate": 0, "Sweep": 0}, // no canary in these logs: TestCanaryLinesAreCounted
 	}
 	for _, f := range filters {
 		fn := f.dimensions["Function"]
@@ -259,5 +261,47 @@ func TestFightLinesAreCounted(t *testing.T) {
 	}
 	if n != 1 {
 		t.Errorf("the fight filter counts %d lines over 4 fixes of one setting, want 1 (at the third)", n)
+	}
+}
+
+// The canary's filter counts the remediate function's canary line, and its
+// value is the line's delay.
+func TestCanaryLinesAreCounted(t *testing.T) {
+	_, tpls, _ := synth(t)
+	var f metricFilter
+	for _, mf := range metricFilters(t, tpls[0]) {
+		if mf.metric == "CanaryDelay" {
+			f = mf
+		}
+	}
+	p, err := parseFilter(f.pattern)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fk := fake.New()
+	fk.Put("acme-canary", fake.Bucket{})
+	cfg := config.Default()
+	cfg.TopicARN, cfg.CanaryBucket = "arn:aws:sns:eu-west-1:111122223333:alerts", "acme-canary"
+	var logs bytes.Buffer
+	h := &handler.Handler{Incidents: startup.Wire(cfg, startup.Clients{S3: fk.S3(), Control: fk.Control(), SNS: fk.SNS(), Analyzer: fk.Analyzer()}),
+		Log: slog.New(slog.NewJSONHandler(&logs, nil)), Now: func() time.Time { return time.Date(2026, 11, 30, 12, 0, 3, 0, time.UTC) }}
+	if _, err := h.Process(context.Background(), eventFor(t, "acme-canary")); err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, line := range jsonLines(t, logs.String()) {
+		ok, err := p.match(line)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ok {
+			n++
+			if v, _ := selectField(line, f.value); v != float64(3000) {
+				t.Errorf("metric value %v, want the delay 3000 ms", v)
+			}
+		}
+	}
+	if n != 1 {
+		t.Errorf("the canary filter counts %d lines, want 1", n)
 	}
 }

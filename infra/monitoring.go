@@ -40,6 +40,12 @@ type MonitoringProps struct {
 	Queues map[string]awssqs.IQueue
 	// Reports watches the reports made beside the alert (Security Hub, chat).
 	Reports bool
+	// CanaryAlarmHours, when above 0, alarms when no canary has arrived in
+	// the remediate function's log (CanaryLog) for that long.
+	CanaryAlarmHours int
+	CanaryLog        awslogs.ILogGroup
+	// Dashboard adds the CloudWatch dashboard.
+	Dashboard bool
 }
 
 // Monitoring is the operations topic, the alarms and the dashboard.
@@ -168,8 +174,24 @@ func NewMonitoring(scope constructs.Construct, id string, p *MonitoringProps) *M
 			1, awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD, awscloudwatch.TreatMissingData_NOT_BREACHING,
 			"bucketguard: queue "+name+" holds messages that need a look")
 	}
-	m.Dashboard = awscloudwatch.NewDashboard(c, jsii.String("Dashboard"), &awscloudwatch.DashboardProps{
-		Widgets: &[]*[]awscloudwatch.IWidget{&widgets},
-	})
+	if p.CanaryAlarmHours > 0 && p.CanaryLog != nil {
+		// Each canary's delay from its call to its arrival, in
+		// milliseconds; none for the bound is the alarm: the event path
+		// is broken (a trail, the rule, the function), or the canary is.
+		awslogs.NewMetricFilter(c, jsii.String("CanaryDelay"), &awslogs.MetricFilterProps{
+			LogGroup: p.CanaryLog, FilterPattern: awslogs.FilterPattern_Literal(jsii.String(contract.CanaryLines())),
+			MetricNamespace: jsii.String(Namespace), MetricName: jsii.String("CanaryDelay"),
+			MetricValue: jsii.String(contract.Selector(contract.FieldDelayMS)), Unit: awscloudwatch.Unit_MILLISECONDS,
+		})
+		arrivals := awscloudwatch.NewMetric(&awscloudwatch.MetricProps{Namespace: jsii.String(Namespace), MetricName: jsii.String("CanaryDelay"),
+			Statistic: jsii.String("SampleCount"), Period: awscdk.Duration_Hours(jsii.Number(float64(p.CanaryAlarmHours)))})
+		alarm("CanaryMissing", arrivals, 1, awscloudwatch.ComparisonOperator_LESS_THAN_THRESHOLD, awscloudwatch.TreatMissingData_BREACHING,
+			fmt.Sprintf("bucketguard: no canary has reached the remediate function for %d hours: the event path (trail, rule, function) or the canary is broken", p.CanaryAlarmHours))
+	}
+	if p.Dashboard {
+		m.Dashboard = awscloudwatch.NewDashboard(c, jsii.String("Dashboard"), &awscloudwatch.DashboardProps{
+			Widgets: &[]*[]awscloudwatch.IWidget{&widgets},
+		})
+	}
 	return m
 }

@@ -42,6 +42,13 @@ type Settings struct {
 	// ChatTopic adds a topic for chat notifications (Amazon Q Developer in
 	// chat applications custom notifications), to map to a channel.
 	ChatTopic bool
+	// CanarySchedule is how often the canary makes its change, or "off".
+	CanarySchedule string
+	// CanaryAlarmHours is how long without a canary arriving raises the
+	// alarm.
+	CanaryAlarmHours int
+	// Dashboard adds the CloudWatch dashboard.
+	Dashboard bool
 }
 
 // DefaultRemediateConcurrency bounds the remediate function: at about 0.1 to
@@ -69,6 +76,9 @@ func ContextKeys() []ContextKey {
 		{"logRetentionDays", "90", "retention of the functions' log groups (a CloudWatch Logs value)"},
 		{"noInvocationsAlarmHours", "0", "alarm when the remediate function has not run for this many hours; 0 is off"},
 		{"sweepSchedule", "rate(1 day)", "EventBridge schedule of the sweep, or `off`"},
+		{"canarySchedule", "rate(1 hour)", "EventBridge Scheduler schedule of the canary's harmless change, or `off` ([self-defence](selfdefense.md))"},
+		{"canaryAlarmHours", "2", "alarm when no canary has arrived for this many hours (1 to 24)"},
+		{"dashboard", "false", "add the CloudWatch dashboard ($3 a month beyond an account's first three: [cost](cost.md))"},
 		{"chatTopic", "false", "add a topic carrying each alert as an Amazon Q Developer in chat applications custom notification; map it to a Slack or Teams channel ([findings](findings.md))"},
 		{"remediateConcurrency", strconv.Itoa(DefaultRemediateConcurrency), "reserved concurrency of the remediate function (0 to 1000; 0 leaves it unreserved): events beyond it wait in the asynchronous queue, up to six hours"},
 	}
@@ -95,7 +105,8 @@ var (
 // env (CDK_DEFAULT_REGION, CDK_DEFAULT_ACCOUNT). Every bad key is reported,
 // by name, with what is allowed.
 func ParseSettings(get func(string) any, env func(string) (string, bool)) (Settings, error) {
-	s := Settings{LogRetentionDays: 90, SweepSchedule: "rate(1 day)", RemediateConcurrency: DefaultRemediateConcurrency}
+	s := Settings{LogRetentionDays: 90, SweepSchedule: "rate(1 day)", RemediateConcurrency: DefaultRemediateConcurrency,
+		CanarySchedule: "rate(1 hour)", CanaryAlarmHours: 2}
 	var errs []error
 	bad := func(key string, format string, args ...any) {
 		errs = append(errs, fmt.Errorf("context %q: %s", key, fmt.Sprintf(format, args...)))
@@ -188,6 +199,22 @@ func ParseSettings(get func(string) any, env func(string) (string, bool)) (Setti
 		}
 		s.SweepSchedule = str
 	}
+	if v := get("canarySchedule"); v != nil {
+		str, _ := scalar(v)
+		if str != "off" && !scheduleRE.MatchString(str) {
+			bad("canarySchedule", "%q is not rate(N minutes|hours|days), cron(...) or off", str)
+		}
+		s.CanarySchedule = str
+	}
+	if v := get("canaryAlarmHours"); v != nil {
+		n, err := integer(v)
+		if err != nil || n < 1 || n > 24 {
+			bad("canaryAlarmHours", "%v is not a whole number of hours from 1 to 24", v)
+		} else {
+			s.CanaryAlarmHours = n
+		}
+	}
+	s.Dashboard = boolean(get("dashboard"), "dashboard", false, bad)
 	// Every function knows where the stacks are: the first region's sweep
 	// does the account-wide work.
 	s.Engine.StackRegions = s.Regions

@@ -6,6 +6,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
@@ -22,6 +23,14 @@ type StackProps struct {
 	Dist string
 	// Trail creates the CloudTrail trail in this stack.
 	Trail bool
+	// Code, when set, gives each function's code by bundle name instead of
+	// Dist (the member template's, from an asset bucket).
+	Code func(scope constructs.Construct, bundle string) awslambda.Code
+	// NoKey leaves out the customer managed key (AlertingProps.NoKey).
+	NoKey bool
+	// RuleNamePrefix begins the watchdog rules' names; empty is the
+	// stack's name (WatchdogProps.NamePrefix).
+	RuleNamePrefix string
 }
 
 // Stack is bucketguard in one account and region.
@@ -33,6 +42,8 @@ type Stack struct {
 	Detection  *Detection
 	Trail      *Trail
 	Monitoring *Monitoring
+	// Canary proves the event path every hour (docs/selfdefense.md).
+	Canary *Canary
 	// Watchdog tells the operations topic when bucketguard is blinded or
 	// disarmed (docs/selfdefense.md).
 	Watchdog *Watchdog
@@ -57,12 +68,17 @@ func NewStack(scope constructs.Construct, id string, p *StackProps) *Stack {
 	s := &Stack{Stack: stack}
 	st := p.Settings
 
-	s.Alerting = NewAlerting(stack, "Alerting", &AlertingProps{AlertEmails: st.AlertEmails, OwnerRoutes: st.OwnerRoutes, ChatTopic: st.ChatTopic})
+	s.Alerting = NewAlerting(stack, "Alerting", &AlertingProps{AlertEmails: st.AlertEmails, OwnerRoutes: st.OwnerRoutes, ChatTopic: st.ChatTopic, NoKey: p.NoKey})
 	// Both functions share the engine's settings, the alert path and the
 	// log retention; they differ in bundle, size, time and purpose.
 	function := func(bundle string, memoryMB float64, timeout awscdk.Duration, description string) RemediatorProps {
+		var code awslambda.Code
+		if p.Code != nil {
+			code = p.Code(stack, bundle)
+		}
 		return RemediatorProps{
 			AssetDir:         filepath.Join(p.Dist, bundle),
+			Code:             code,
 			Engine:           st.Engine,
 			Topic:            s.Alerting.Topic,
 			Key:              s.Alerting.Key,
@@ -98,6 +114,10 @@ func NewStack(scope constructs.Construct, id string, p *StackProps) *Stack {
 		watched = append(watched, Watched{Name: "Sweep", Function: s.Sweep.Function, LogGroup: s.Sweep.LogGroup})
 		queues["SweepFailures"] = s.Sweep.Failures
 	}
+	if st.CanarySchedule != "off" {
+		s.Canary = NewCanary(stack, "Canary", &CanaryProps{Schedule: st.CanarySchedule})
+		s.Remediate.Function.AddEnvironment(jsii.String(config.EnvCanaryBucket), s.Canary.Bucket.BucketName(), nil)
+	}
 	// Each function skips the changes of both: neither re-enters the engine.
 	roles := *selfRoles[0]
 	for _, r := range selfRoles[1:] {
@@ -127,6 +147,14 @@ func NewStack(scope constructs.Construct, id string, p *StackProps) *Stack {
 		Functions: watched,
 		Queues:    queues,
 		Reports:   st.Engine.SecurityHub || st.ChatTopic,
+		Dashboard: st.Dashboard,
+		CanaryAlarmHours: func() int {
+			if st.CanarySchedule == "off" {
+				return 0
+			}
+			return st.CanaryAlarmHours
+		}(),
+		CanaryLog: s.Remediate.LogGroup,
 	})
 	// Both functions tell the operations topic of a fight and of a sweep's
 	// fix budget that held.
@@ -144,7 +172,9 @@ func NewStack(scope constructs.Construct, id string, p *StackProps) *Stack {
 		Functions: []string{*s.Remediate.Function.FunctionName()},
 		Roles:     []string{*s.Remediate.Role.RoleName()},
 		Topics:    []string{*s.Alerting.Topic.TopicArn(), *s.Monitoring.OpsTopic.TopicArn()},
-		Keys:      []string{*s.Alerting.Key.KeyArn()},
+	}
+	if s.Alerting.Key != nil {
+		own.Keys = []string{*s.Alerting.Key.KeyArn()}
 	}
 	if s.Sweep != nil {
 		own.Rules = append(own.Rules, *s.Sweep.Node().FindChild(jsii.String("Schedule")).(awsevents.IRule).RuleName())
@@ -154,7 +184,7 @@ func NewStack(scope constructs.Construct, id string, p *StackProps) *Stack {
 	for _, name := range sortedKeys(queues) {
 		own.Queues = append(own.Queues, *queues[name].QueueName())
 	}
-	watchdog := &WatchdogProps{Own: own, OpsTopic: s.Monitoring.OpsTopic, DeadLetter: deadLetters}
+	watchdog := &WatchdogProps{Own: own, OpsTopic: s.Monitoring.OpsTopic, DeadLetter: deadLetters, NamePrefix: p.RuleNamePrefix}
 	if s.Sweep != nil {
 		// After a guarded call the remediate function starts a sweep at
 		// once: it names the sweep function and may invoke it, and only it.

@@ -428,7 +428,12 @@ func TestMultiRegionAndTrail(t *testing.T) {
 	if trail["IsMultiRegionTrail"] != true || trail["EnableLogFileValidation"] != true || trail["IncludeGlobalServiceEvents"] != true {
 		t.Errorf("trail %s", jsonOf(trail))
 	}
-	_, b := only(t, tpls[0], "AWS::S3::Bucket")
+	var b map[string]any
+	for id, r := range resources(tpls[0], "AWS::S3::Bucket") {
+		if strings.HasPrefix(id, "Trail") {
+			b = r
+		}
+	}
 	if jsonOf(b["PublicAccessBlockConfiguration"]) != `{"BlockPublicAcls":true,"BlockPublicPolicy":true,"IgnorePublicAcls":true,"RestrictPublicBuckets":true}` ||
 		b["BucketEncryption"] == nil || b["LifecycleConfiguration"] == nil {
 		t.Errorf("trail bucket %s", jsonOf(b))
@@ -463,7 +468,9 @@ func TestAlarmsAndDashboard(t *testing.T) {
 			t.Errorf("no alarm on %q:\n%s", want, joined)
 		}
 	}
-	only(t, tpls[0], "AWS::CloudWatch::Dashboard")
+	if n := len(resources(tpls[0], "AWS::CloudWatch::Dashboard")); n != 0 {
+		t.Errorf("%d dashboards: the dashboard is optional (context dashboard), off by default", n)
+	}
 }
 
 func TestSweepSchedule(t *testing.T) {
@@ -479,5 +486,56 @@ func TestSweepSchedule(t *testing.T) {
 	}
 	if !slices.Equal(schedules, []string{"rate(1 day)"}) {
 		t.Errorf("schedules %v", schedules)
+	}
+}
+
+// The canary: a private, encrypted, tagged bucket of its own; a schedule
+// that calls S3's PutBucketTagging on it, through a role that may do only
+// that and that the detection rule does not exclude; the remediate
+// function told which bucket is the canary's; an alarm when none arrives.
+func TestCanary(t *testing.T) {
+	_, tpls, _ := synth(t)
+	tpl := tpls[0]
+	_, sched := only(t, tpl, "AWS::Scheduler::Schedule")
+	target := sched["Target"].(map[string]any)
+	if target["Arn"] != "arn:aws:scheduler:::aws-sdk:s3:putBucketTagging" || sched["ScheduleExpression"] != "rate(1 hour)" ||
+		!strings.Contains(jsonOf(target["Input"]), "aws.scheduler.scheduled-time") || !strings.Contains(jsonOf(target["RoleArn"]), "CanaryRole") {
+		t.Errorf("schedule %s", jsonOf(sched))
+	}
+	for id, b := range resources(tpl, "AWS::S3::Bucket") {
+		if !strings.HasPrefix(id, "Canary") {
+			continue
+		}
+		if jsonOf(b["PublicAccessBlockConfiguration"]) != `{"BlockPublicAcls":true,"BlockPublicPolicy":true,"IgnorePublicAcls":true,"RestrictPublicBuckets":true}` ||
+			b["BucketEncryption"] == nil || !strings.Contains(jsonOf(b["Tags"]), CanaryTag) {
+			t.Errorf("canary bucket %s", jsonOf(b))
+		}
+	}
+	for id, p := range resources(tpl, "AWS::IAM::Policy") {
+		if strings.HasPrefix(id, "CanaryRole") {
+			if got := jsonOf(p["PolicyDocument"]); !strings.Contains(got, `"Action":"s3:PutBucketTagging"`) || strings.Count(got, `"Action"`) != 1 {
+				t.Errorf("canary role policy %s", got)
+			}
+		}
+	}
+	for _, r := range resources(tpl, "AWS::Events::Rule") {
+		if strings.Contains(jsonOf(r["EventPattern"]), "CanaryRole") {
+			t.Errorf("a rule excludes the canary's role: %s", jsonOf(r["EventPattern"]))
+		}
+	}
+	fn := resources(tpl, "AWS::Lambda::Function")
+	found := false
+	for id, f := range fn {
+		if strings.HasPrefix(id, "Remediate") && strings.Contains(jsonOf(f["Environment"]), "BUCKETGUARD_CANARY_BUCKET") {
+			found = true
+		}
+	}
+	if !found {
+		t.Error("the remediate function is not told the canary's bucket")
+	}
+	for _, a := range resources(tpl, "AWS::CloudWatch::Alarm") {
+		if strings.Contains(a["AlarmDescription"].(string), "no canary") && (a["TreatMissingData"] != "breaching" || a["Statistic"] != "SampleCount") {
+			t.Errorf("canary alarm %s", jsonOf(a))
+		}
 	}
 }

@@ -88,6 +88,8 @@ type Config struct {
 	FightThreshold int
 	// OpsTopicARN is the operations team's topic.
 	OpsTopicARN string
+	// CanaryBucket is the canary's bucket, when there is a canary.
+	CanaryBucket string
 	// SweepFunction names the sweep function the remediate function
 	// starts after a guarded call (its ARN or name); "" starts none.
 	SweepFunction string

@@ -39,6 +39,7 @@ const (
 	EnvSecurityHub         = "BUCKETGUARD_SECURITY_HUB"
 	EnvChatTopicARN        = "BUCKETGUARD_CHAT_TOPIC_ARN"
 	EnvOpsTopicARN         = "BUCKETGUARD_OPS_TOPIC_ARN"
+	EnvCanaryBucket        = "BUCKETGUARD_CANARY_BUCKET"
 	EnvSweepFixBudget      = "BUCKETGUARD_SWEEP_FIX_BUDGET"
 	EnvFightWindow         = "BUCKETGUARD_FIGHT_WINDOW"
 	EnvFightThreshold      = "BUCKETGUARD_FIGHT_THRESHOLD"
@@ -193,6 +194,14 @@ var table = []entry{
 			c.FightThreshold = n
 			return ""
 		}, format: func(c Config) string { return strconv.Itoa(c.FightThreshold) }},
+	{Setting: Setting{Env: EnvCanaryBucket, Field: "CanaryBucket", Meaning: "the canary's bucket: the remediate function times each canary change it receives (set by the stack)"},
+		parse: func(c *Config, v string) string {
+			if !events.ValidBucketName(v) {
+				return "is not a bucket name"
+			}
+			c.CanaryBucket = v
+			return ""
+		}, format: func(c Config) string { return c.CanaryBucket }},
 	{Setting: Setting{Env: EnvOpsTopicARN, Field: "OpsTopicARN", Meaning: "SNS topic of the operations team: fights, a sweep's budget that held (set by the stack)"},
 		parse: func(c *Config, v string) string {
 			if !strings.HasPrefix(v, "arn:") {

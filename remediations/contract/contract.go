@@ -60,6 +60,9 @@ const (
 	// MsgFight: the same setting of a bucket fixed again and again within
 	// a window; told once per window to the operations topic.
 	MsgFight = "fight"
+	// MsgCanary: the canary's change arrived; FieldDelayMS says how long
+	// after CloudTrail's eventTime.
+	MsgCanary = "canary"
 	// MsgReportFailed: a report made beside the alert (Security Hub's
 	// findings, the chat notification) was refused or reached nowhere. The
 	// alert itself is unaffected; FieldTo says which report.
@@ -86,7 +89,8 @@ const (
 	FieldMessageID = "message_id"
 	FieldAlert     = "alert" // the whole alert document, on an undelivered alert only
 	FieldErr       = "err"
-	FieldTo        = "to" // where a report went: ToSecurityHub, ToChat
+	FieldDelayMS   = "delay_ms" // a canary's time from the call to its arrival
+	FieldTo        = "to"       // where a report went: ToSecurityHub, ToChat
 )
 
 // Kinds of alert line.
@@ -140,6 +144,9 @@ func NoSecondOpinionLines() string { return Pattern(Is(FieldMsg, MsgNoSecondOpin
 // FightLines matches every fight noticed (once per bucket, setting and
 // window).
 func FightLines() string { return Pattern(Is(FieldMsg, MsgFight)) }
+
+// CanaryLines matches every canary's arrival.
+func CanaryLines() string { return Pattern(Is(FieldMsg, MsgCanary)) }
 
 // UndeliveredLines matches every alert line, of either kind, whose alert
 // reached neither SNS nor the fallback queue.

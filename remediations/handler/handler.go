@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/bucketguard/bucketguard/events"
 	"github.com/bucketguard/bucketguard/remediations"
@@ -26,6 +27,8 @@ type Handler struct {
 	// Self are bucketguard's own roles: their changes are skipped.
 	Self []events.Role
 	Log  *slog.Logger
+	// Now is the clock; time.Now when nil.
+	Now func() time.Time
 	// RequestID returns the invocation's request id for the log, or "";
 	// nil outside Lambda.
 	RequestID func(context.Context) string
@@ -91,6 +94,7 @@ func (h *Handler) Process(ctx context.Context, raw json.RawMessage) (Report, err
 	}
 	log = log.With(contract.FieldEventID, c.EventID, contract.FieldBucket, c.Bucket, "event_name", string(c.Name))
 	rep := Report{Change: &c}
+	h.canary(c, log)
 	if reason := c.SkipReason(h.Self...); reason != "" {
 		log.Info(contract.MsgSkip, "reason", reason, "actor", c.Actor.String())
 		rep.Skip = reason
@@ -103,4 +107,20 @@ func (h *Handler) Process(ctx context.Context, raw json.RawMessage) (Report, err
 	rep.Result, rep.Skip, rep.Message = &out.Result, out.Skip, out.Message
 	rep.MessageID, rep.Delivery = out.Receipt.MessageID, out.Receipt.Delivery
 	return rep, err
+}
+
+// canary times the canary's change: the delay from CloudTrail's eventTime
+// to its arrival here is the event path's time to detect, measured in the
+// account (the stack's CanaryDelay metric, and an alarm when none arrives).
+// The canary's bucket is then evaluated like any other.
+func (h *Handler) canary(c events.Change, log *slog.Logger) {
+	bucket := h.Incidents.Engine.Config.CanaryBucket
+	if bucket == "" || c.Bucket != bucket || c.ErrorCode != "" || c.Time.IsZero() {
+		return
+	}
+	now := time.Now
+	if h.Now != nil {
+		now = h.Now
+	}
+	log.Info(contract.MsgCanary, contract.FieldDelayMS, now().Sub(c.Time).Milliseconds(), "actor", c.Actor.String())
 }

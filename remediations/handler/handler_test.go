@@ -245,3 +245,49 @@ func TestEventsAreNotBudgeted(t *testing.T) {
 		t.Fatalf("the event was not fixed: %s", b.Policy)
 	}
 }
+
+// The canary's change is timed: its delay from CloudTrail's eventTime to
+// its arrival is one log line the stack's CanaryDelay metric takes (the
+// event path's time to detect, in the account), and the canary's bucket is
+// then evaluated like any other. A change to another bucket is no canary.
+func TestCanaryIsTimed(t *testing.T) {
+	r := newRig(t)
+	raw := sample(t, "PutBucketTagging")
+	var ev map[string]any
+	if err := json.Unmarshal(raw, &ev); err != nil {
+		t.Fatal(err)
+	}
+	detail := ev["detail"].(map[string]any)
+	eventTime, err := time.Parse(time.RFC3339, detail["eventTime"].(string))
+	if err != nil {
+		t.Fatal(err)
+	}
+	bucket := detail["requestParameters"].(map[string]any)["bucketName"].(string)
+	r.f.Put(bucket, fake.Bucket{})
+	r.h.Now = func() time.Time { return eventTime.Add(90 * time.Second) }
+	r.h.Incidents.Engine.Config.CanaryBucket = "bucketguard-canary-elsewhere"
+	if err := r.invoke(t, raw); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(r.logs.String(), `"msg":"canary"`) {
+		t.Fatal("a change to another bucket was taken for the canary")
+	}
+	r.h.Incidents.Engine.Config.CanaryBucket = bucket
+	if err := r.invoke(t, raw); err != nil {
+		t.Fatal(err)
+	}
+	var line map[string]any
+	for _, l := range strings.Split(r.logs.String(), "\n") {
+		if strings.Contains(l, `"msg":"canary"`) {
+			if err := json.Unmarshal([]byte(l), &line); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if line == nil || line["delay_ms"] != float64(90000) {
+		t.Fatalf("canary line %v, want delay_ms 90000", line)
+	}
+	if r.f.Count("s3:GetBucketPolicy") == 0 {
+		t.Error("the canary's bucket was not evaluated")
+	}
+}
