@@ -121,6 +121,8 @@ type Alerting struct {
 	Inbox    string // URL of the queue subscribed to the topic
 	Fallback string // fallback queue URL
 	Ledger   string // ledger table name
+	// Ops is the operations topic's ARN; OpsInbox the queue subscribed.
+	Ops, OpsInbox string
 }
 
 // NewAlerting creates the alert path.
@@ -130,6 +132,9 @@ func NewAlerting(ctx context.Context, set clients.Set) (Alerting, error) {
 	if a.Topic, a.Inbox, err = Inbox(ctx, set, "bucketguard-alerts", "owner-inbox"); err != nil {
 		return a, err
 	}
+	if a.Ops, a.OpsInbox, err = Inbox(ctx, set, "bucketguard-ops", "ops-inbox"); err != nil {
+		return a, err
+	}
 	if a.Fallback, err = CreateQueue(ctx, set, "bucketguard-undelivered"); err != nil {
 		return a, err
 	}
@@ -137,8 +142,9 @@ func NewAlerting(ctx context.Context, set clients.Set) (Alerting, error) {
 }
 
 // Resolve stands the emulator's resources in for the stack's, for
-// FunctionEnv: the alerting topic, fallback queue and ledger by their
-// logical ids, and a role's ARN named after its logical id.
+// FunctionEnv: the alerting and operations topics, fallback queue and
+// ledger by their logical ids, names for the canary's bucket and the sweep
+// function, and a role's ARN named after its logical id.
 func (a Alerting) Resolve(id, attr string) (string, error) {
 	switch {
 	case strings.HasPrefix(id, "AlertingTopic"):
@@ -147,6 +153,14 @@ func (a Alerting) Resolve(id, attr string) (string, error) {
 		return a.Fallback, nil
 	case strings.HasPrefix(id, "AlertingLedger"):
 		return a.Ledger, nil
+	case strings.HasPrefix(id, "MonitoringOpsTopic"):
+		return a.Ops, nil
+	case strings.HasPrefix(id, "CanaryBucket"):
+		return "bucketguard-canary", nil // a name: nothing is read from it
+	case strings.HasPrefix(id, "SweepFunction") && attr == "Arn":
+		return "arn:aws:lambda:eu-west-1:111122223333:function:bucketguard-sweep", nil // no sweep is started on the emulator
+	case strings.HasPrefix(id, "SweepFunction"):
+		return "bucketguard-sweep", nil
 	case attr == "Arn" && strings.Contains(id, "Role"):
 		return "arn:aws:iam::111122223333:role/" + id, nil
 	}
