@@ -17,7 +17,7 @@ VENV := .venv
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 1
 export CDK_DISABLE_VERSION_CHECK := true
 
-.PHONY: all test vet unit integration demo scale build cli synth deploy cfn-lint tools fuzz bench microbench cost clean
+.PHONY: all test vet unit integration demo scale build cli synth synth-org deploy cfn-lint tools fuzz bench microbench cost clean
 
 all: test build
 
@@ -83,13 +83,20 @@ $(VENV)/.installed: .ci/requirements.txt .ci/constraints.txt
 synth: build $(CDK)
 	AWS_EC2_METADATA_DISABLED=true $(CDK) synth --quiet
 
+## synth-org: as synth, plus the organization's templates: the member
+## template a StackSet deploys (BucketGuard-Member), the admin stack
+## (BucketGuard-Org) and each region's asset bucket (docs/organization.md)
+synth-org: build $(CDK)
+	AWS_EC2_METADATA_DISABLED=true $(CDK) synth --quiet -c org=true
+
 ## deploy: cdk deploy of every stack (needs AWS credentials and a bootstrapped account)
 deploy: build $(CDK)
 	$(CDK) deploy --all $(CDK_ARGS)
 
-## cfn-lint: lint every synthesized template. Errors fail (exit bit 2);
-## warnings (bit 4) and notes (bit 8) are printed and reviewed in the note.
-cfn-lint: synth $(VENV)/.installed
+## cfn-lint: lint every synthesized template, the organization's too. Errors
+## fail (exit bit 2); warnings (bit 4) and notes (bit 8) are printed and
+## reviewed in the note.
+cfn-lint: synth-org $(VENV)/.installed
 	@rc=0; $(VENV)/bin/cfn-lint cdk.out/*.template.json || rc=$$?; \
 	if [ $$((rc & 3)) -ne 0 ]; then echo "cfn-lint: errors (exit $$rc)"; exit $$rc; fi; \
 	echo "cfn-lint: no errors (exit $$rc)"

@@ -25,7 +25,17 @@ func main() {
 	if v, ok := os.LookupEnv("BUCKETGUARD_DIST"); ok {
 		dist = v
 	}
+	org, err := ParseOrg(app.Node().TryGetContext(jsii.String("org")), settings.Regions)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "bucketguard: invalid CDK context:\n%v\n", err)
+		os.Exit(1)
+	}
 	NewApp(app, settings, dist)
+	if org.Enabled {
+		// make synth-org: the member template, the asset buckets and the
+		// admin stack, beside the per-account stacks.
+		NewOrg(app, &OrgProps{Settings: settings, Org: org})
+	}
 	app.Synth(nil)
 }
 

@@ -113,6 +113,12 @@ func NewStack(scope constructs.Construct, id string, p *StackProps) *Stack {
 		selfRoles = append(selfRoles, s.Sweep.Role.RoleArn())
 		watched = append(watched, Watched{Name: "Sweep", Function: s.Sweep.Function, LogGroup: s.Sweep.LogGroup})
 		queues["SweepFailures"] = s.Sweep.Failures
+		if st.Engine.HeartbeatBus != "" {
+			// The heartbeat after each run, on the organization's bus only.
+			s.Sweep.Role.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+				Sid: jsii.String("Heartbeat"), Actions: jsii.Strings(op.Actions([]op.Operation{op.PutEvents}, op.EventBus)...),
+				Resources: jsii.Strings(st.Engine.HeartbeatBus)}))
+		}
 	}
 	if st.CanarySchedule != "off" {
 		s.Canary = NewCanary(stack, "Canary", &CanaryProps{Schedule: st.CanarySchedule})

@@ -93,6 +93,9 @@ type Config struct {
 	// SweepFunction names the sweep function the remediate function
 	// starts after a guarded call (its ARN or name); "" starts none.
 	SweepFunction string
+	// HeartbeatBus is the organization's central event bus: the sweep puts
+	// a heartbeat there after each run, when set.
+	HeartbeatBus string
 	// SecurityHub keeps the state of every target judged as AWS Security
 	// Hub findings (package securityhub).
 	SecurityHub bool

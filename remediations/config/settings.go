@@ -44,6 +44,7 @@ const (
 	EnvFightWindow         = "BUCKETGUARD_FIGHT_WINDOW"
 	EnvFightThreshold      = "BUCKETGUARD_FIGHT_THRESHOLD"
 	EnvSweepFunction       = "BUCKETGUARD_SWEEP_FUNCTION"
+	EnvHeartbeatBus        = "BUCKETGUARD_HEARTBEAT_BUS"
 )
 
 // Setting describes one setting, for the docs, --help and the CDK app.
@@ -72,6 +73,7 @@ var (
 	kmsAliasRE = regexp.MustCompile(`^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:alias/[A-Za-z0-9/_-]{1,256}$`)
 	kmsKeyRE   = regexp.MustCompile(`^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/(mrk-)?[0-9a-fA-F-]{32,36}$`)
 	tableRE    = regexp.MustCompile(`^[A-Za-z0-9_.-]{3,255}$`)
+	busRE      = regexp.MustCompile(`^arn:aws[a-z-]*:events:[a-z0-9-]+:[0-9]{12}:event-bus/[A-Za-z0-9._/-]{1,256}$`)
 	functionRE = regexp.MustCompile(`^(arn:aws[a-z-]*:lambda:[a-z0-9-]+:[0-9]{12}:function:)?[A-Za-z0-9_-]{1,64}$`)
 	queueRE    = regexp.MustCompile(`^https?://[A-Za-z0-9.:-]+/[0-9]{12}/[A-Za-z0-9_-]{1,80}(\.fifo)?$`)
 )
@@ -213,6 +215,9 @@ var table = []entry{
 	{Setting: Setting{Env: EnvSweepFunction, Field: "SweepFunction", Meaning: "the sweep function the remediate function starts at once after a guarded call (a call that may blind or disarm bucketguard), at most one running (set by the stack)"},
 		parse:  match(functionRE, "is not a Lambda function name or ARN", func(c *Config) *string { return &c.SweepFunction }),
 		format: func(c Config) string { return c.SweepFunction }},
+	{Setting: Setting{Env: EnvHeartbeatBus, Context: "heartbeatBus", Field: "HeartbeatBus", Meaning: "the organization's central event bus (its ARN, the admin stack's `HeartbeatBusArn`): after each run the sweep puts its heartbeat and outcomes there, for `bucketguard coverage` ([organization](organization.md)); unset sends none"},
+		parse:  match(busRE, "is not an EventBridge event bus ARN", func(c *Config) *string { return &c.HeartbeatBus }),
+		format: func(c Config) string { return c.HeartbeatBus }},
 	duration(EnvSweepMargin, "", "SweepMargin", "time that must remain before the sweep's deadline to start another bucket",
 		10*time.Second, 10*time.Minute, func(c *Config) *time.Duration { return &c.SweepMargin }),
 	{Setting: Setting{Env: EnvStackRegions, Field: "StackRegions", Meaning: "the regions where a stack is deployed, comma-separated, the first being home: its sweep also evaluates the account's Block Public Access and Multi-Region Access Points, and counts the buckets in regions without a stack (set by the stack)"},
