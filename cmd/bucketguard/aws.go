@@ -10,6 +10,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
+	"github.com/aws/aws-sdk-go-v2/service/organizations"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
@@ -19,6 +21,7 @@ import (
 	"github.com/bucketguard/bucketguard/remediations/awserr"
 	"github.com/bucketguard/bucketguard/remediations/clients"
 	"github.com/bucketguard/bucketguard/remediations/config"
+	"github.com/bucketguard/bucketguard/remediations/coverage"
 	"github.com/bucketguard/bucketguard/remediations/incident"
 	"github.com/bucketguard/bucketguard/remediations/ledger"
 	"github.com/bucketguard/bucketguard/remediations/posture"
@@ -51,6 +54,8 @@ type deps struct {
 	Region       string // the SDK's default region
 	Now          func() time.Time
 	Log          *slog.Logger
+	// Coverage reads the organization, the StackSet and the heartbeats.
+	Coverage coverage.Sources
 }
 
 // awsDeps reads the configuration once and builds the real clients.
@@ -104,7 +109,8 @@ func awsDeps(ctx context.Context) (*deps, error) {
 		Caller: caller, TagsFor: tagsFor,
 		Control: set.Control, List: set.S3, ForRegion: forRegion, SNS: set.SNS, SQS: set.SQS, Ledger: ledgerOf(set, cfg), Analyzer: set.Analyzer, Config: cfg,
 		Account: account, BucketRegion: set.BucketRegion, Region: set.Config.Region, Now: time.Now,
-		Log: slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: level})),
+		Log:      slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: level})),
+		Coverage: coverage.Sources{Organization: organizations.NewFromConfig(set.Config), Instances: cloudformation.NewFromConfig(set.Config), Heartbeats: set.DynamoDB},
 	}, nil
 }
 

@@ -9,9 +9,11 @@
 //	bucketguard replay EVENT.json [--dry-run]
 //	bucketguard undo BUCKET --until TIME [--incident ID] [--dry-run]
 //	bucketguard scan [--fix] [--json] [--region R]... [--concurrency N]
+//	bucketguard coverage --region R... [--heartbeats TABLE] [--json]
 //
 // Exit status: 0 done; 1 an AWS or runtime failure; 2 invalid input or
-// usage; 3 (check) findings.
+// usage; 3 (check, scan) findings, (coverage) an account and region
+// uncovered.
 package main
 
 import (
@@ -60,6 +62,7 @@ var commands = []command{
 	{"replay", "replay [--dry-run] [--json] EVENT.json\n  Run a saved event through the remediate function's exact code path.", replay},
 	{"undo", "undo BUCKET --until TIME [--incident ID] [--dry-run] [--json]\n  Put back what bucketguard changed on BUCKET in its latest incident (the\n  policy less public write, and the Block Public Access that decides it),\n  only where the bucket still holds what bucketguard wrote, and approve\n  public read until TIME (RFC 3339) in the same step. Never public write.\n  Tells the owner and the operations topic who ran it. Needs\n  BUCKETGUARD_ALERT_LEDGER_TABLE.", undoCommand},
 	{"scan", "scan [--fix] [--json] [--region R]... [--concurrency N]\n  Evaluate every bucket of the account (or of the regions given), as the\n  scheduled sweep does. Writes nothing without --fix. Ctrl-C stops after\n  the buckets in flight. Exit 3 when findings remain.", scan},
+	{"coverage", "coverage --region R[,R]... [--heartbeats TABLE] [--stack-set NAME] [--call-as DELEGATED_ADMIN|SELF] [--max-age 26h] [--json]\n  Every account of the organization × every region: covered (the StackSet's\n  stack current and, with --heartbeats, a heartbeat within --max-age) or why\n  not; the management account, which StackSets never reach; suspended\n  accounts. A table, or one JSON object a line. Exit 3 when any is uncovered.", coverageCmd},
 }
 
 // cli is what a subcommand runs with.

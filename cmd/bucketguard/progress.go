@@ -14,11 +14,13 @@ import (
 // total is the number listed so far, marked "+" while more pages follow, so
 // that the buckets are listed once, as they are evaluated.
 type progress struct {
-	w        io.Writer
-	tty      bool
-	now      func() time.Time
-	start    time.Time
-	lastLine time.Time
+	// label and unit name the line: "scan" and "buckets" unless set.
+	label, unit string
+	w           io.Writer
+	tty         bool
+	now         func() time.Time
+	start       time.Time
+	lastLine    time.Time
 
 	mu       sync.Mutex
 	n        int  // buckets done
@@ -35,7 +37,7 @@ func newProgress(w io.Writer, now func() time.Time) *progress {
 			tty = true
 		}
 	}
-	return &progress{w: w, tty: tty, now: now, start: now(), lastLine: now()}
+	return &progress{label: "scan", unit: "buckets", w: w, tty: tty, now: now, start: now(), lastLine: now()}
 }
 
 // listed is sweep.Options.Listed.
@@ -87,7 +89,7 @@ func (p *progress) draw(prefix string, total int) {
 		filled := min(p.n*width/total, width)
 		bar = "[" + strings.Repeat("=", filled) + strings.Repeat(" ", width-filled) + "] "
 	}
-	fmt.Fprintf(p.w, "%sscan: %s%d/%d%s buckets, %.1f/s, ETA %s   ", prefix, bar, p.n, total, plus, rate, eta)
+	fmt.Fprintf(p.w, "%s%s: %s%d/%d%s %s, %.1f/s, ETA %s   ", prefix, p.label, bar, p.n, total, plus, p.unit, rate, eta)
 }
 
 func (p *progress) done() {

@@ -86,7 +86,10 @@ type Handler struct {
 	// each part flushes it before it ends, so that nothing waits for a
 	// part that may never come.
 	Findings Flusher
-	Log      *slog.Logger
+	// Heartbeat, when set, gets one event after each run: the
+	// organization's proof that this account and region are swept.
+	Heartbeat *Heartbeat
+	Log       *slog.Logger
 }
 
 // Flusher sends what is pending (securityhub.Reporter).
@@ -162,6 +165,7 @@ func (h *Handler) Handle(ctx context.Context, raw json.RawMessage) error {
 		Duration: time.Since(cont.Started).Round(time.Second).String(), Parts: cont.Part, Tally: cont.Tally, Budget: cont.Budget, Cause: cont.Cause}
 	log.Info("summary", "seen", s.Tally.Seen, "remediated", s.Tally.Count(contract.Remediated), "failing", s.Tally.Failing(), "duration", s.Duration)
 	_, err = h.Incidents.Alerts.Send(ctx, s.Envelope(), log)
+	h.beat(ctx, s, log)
 	return err
 }
 
