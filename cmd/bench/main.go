@@ -149,11 +149,11 @@ func eventRounds(ctx context.Context, t *tb) {
 		}, 9 + 1, "target 1"},
 		{"one public statement", "PutBucketPolicy", func(ctx context.Context, s emulator.Scene, b string) error {
 			return errs(s.Baseline(ctx, b, "finance"), s.Policy(ctx, b, emulator.PolicyDoc(emulator.PartnerStatement(b), emulator.PublicReadStatement(b), emulator.TLSStatement(b))))
-		}, 9 + 1 + 1 + 1 + 1 + 1 + 1 + 1, "target 4; the journal and re-read (before the writes) and the record after delivery add two"},
+		}, 9 + 1 + 1 + 1 + 1 + 1 + 1 + 1 + 1 + 1 + 1, "target 4; the journal, re-read and AWS's check (before the writes) and the record after delivery add two"},
 		{"everything wrong", "PutBucketPolicy", func(ctx context.Context, s emulator.Scene, b string) error {
 			return errs(s.CreateBucket(ctx, b), s.Tags(ctx, b, map[string]string{"owner": "finance"}), s.Encryption(ctx, b, "", ""),
 				s.PublicACL(ctx, b), s.Policy(ctx, b, emulator.PolicyDoc(emulator.PublicReadStatement(b))))
-		}, 9 + 1 + 2 + 1 + 4 + 4 + 1 + 1, "target 5; the same two"},
+		}, 9 + 1 + 1 + 3 + 1 + 4 + 4 + 1 + 1 + 1 + 1, "target 5; the same two"},
 	}
 	delays := []time.Duration{0, 50 * time.Millisecond, 100 * time.Millisecond}
 	for i, sc := range scenarios {

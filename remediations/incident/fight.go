@@ -46,9 +46,9 @@ type fight struct {
 	Event    string   `json:"event,omitempty"`
 }
 
-// notice counts each fix the result wrote, beside the alert, and tells the
-// operations topic when a count reaches the threshold (once per window: the
-// count passes it once). Windows are fixed (the clock divided by the
+// notice counts the bucket's fix, beside the alert, and tells the
+// operations topic when the count reaches the threshold (once per window:
+// the count passes it once), naming the settings this attempt fixed. Windows are fixed (the clock divided by the
 // window), so a fight across a boundary is counted in two.
 func (a *attempt) notice(ctx context.Context) (wait func()) {
 	f := a.p.Fights
@@ -61,31 +61,28 @@ func (a *attempt) notice(ctx context.Context) (wait func()) {
 		defer close(done)
 		window := now.UnixNano() / int64(f.Window)
 		expires := time.Unix(0, (window+2)*int64(f.Window))
-		var fought []plan.Action
-		fixes := 0
+		var fixed []plan.Action
 		for _, act := range res.Actions {
-			if act.Outcome != remediations.Verified && act.Outcome != remediations.Unverified {
-				continue
-			}
-			key := fmt.Sprintf("fight/%s/%s/%s/%d", res.Target.Account, res.Target.Bucket, act.Key(), window)
-			n, err := f.Counter.Count(ctx, key, expires)
-			if err != nil {
-				a.log.Warn("fight count", contract.FieldErr, err) // a fight missed beats a fix delayed
-				continue
-			}
-			if n == f.Threshold {
-				fought, fixes = append(fought, act.Action), n
+			if act.Outcome == remediations.Verified || act.Outcome == remediations.Unverified {
+				fixed = append(fixed, act.Action)
 			}
 		}
-		if len(fought) > 0 {
-			a.tellFight(ctx, res, fought, fixes, fmt.Sprintf("fight/%s/%s/%d/%s", res.Target.Account, res.Target.Bucket, window, fought[0].Key()))
+		// One count per attempt that fixed the bucket: the bucket was put
+		// back open again, whichever setting.
+		key := fmt.Sprintf("fight/%s/%s/%d", res.Target.Account, res.Target.Bucket, window)
+		n, err := f.Counter.Count(ctx, key, expires)
+		switch {
+		case err != nil:
+			a.log.Warn("fight count", contract.FieldErr, err) // a fight missed beats a fix delayed
+		case n == f.Threshold:
+			a.tellFight(ctx, res, fixed, n, key)
 		}
 	}()
 	return func() { <-done }
 }
 
-// tellFight sends one fight notice to the operations topic for the
-// settings whose count reached the threshold in this attempt.
+// tellFight sends one fight notice to the operations topic, naming the
+// settings the attempt that reached the threshold fixed.
 func (a *attempt) tellFight(ctx context.Context, res remediations.Result, fought []plan.Action, n int, key string) {
 	actor, event := "bucketguard's sweep", ""
 	if c := res.Trigger; c != nil {
