@@ -29,8 +29,8 @@ import (
 	"github.com/bucketguard/bucketguard/remediations/read"
 )
 
-// Result is what became of one step.
-type Result struct {
+// StepResult is what became of one step.
+type StepResult struct {
 	Done   bool
 	Err    error  // the write's error, when it failed
 	Reason string // why it was not started
@@ -49,8 +49,8 @@ type Clients struct {
 // go ahead (Block Public Access is still worth turning on when an ACL write
 // failed); a transient one, a vanished bucket or a near deadline stop every
 // write not yet started, which are reported as not started.
-func Run(ctx context.Context, c Clients, t posture.Target, steps []plan.Step, margin time.Duration, now func() time.Time, log *slog.Logger) ([]Result, error) {
-	res := make([]Result, len(steps))
+func Run(ctx context.Context, c Clients, t posture.Target, steps []plan.Step, margin time.Duration, now func() time.Time, log *slog.Logger) ([]StepResult, error) {
+	res := make([]StepResult, len(steps))
 	done := make([]chan struct{}, len(steps))
 	for i := range done {
 		done[i] = make(chan struct{})
