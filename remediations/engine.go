@@ -244,7 +244,13 @@ func (ev *evaluation) recordApproval(ctx context.Context, t posture.Target) (wai
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		ev.journal.save(ctx, n, j)
+		if !ev.journal.save(ctx, n, j) {
+			// Recorded, the change would be lost to a retry that the
+			// journal cannot tell: the next change is told against the
+			// older record instead.
+			ev.log.Warn("approval record", "recorded", false, "reason", "the journal was not kept")
+			return
+		}
 		if err := ev.e.Approvals.SetApproval(ctx, t.Account, t.Bucket, rec, by, at); err != nil {
 			ev.log.Warn("approval record", contract.FieldErr, err) // told this time; the next change is told against the older record
 		}
@@ -498,15 +504,17 @@ func (k *keeper) saveAsync(ctx context.Context, j Journal) <-chan struct{} {
 	return done
 }
 
-// save keeps journal number n, unless a later one is kept already.
-func (k *keeper) save(ctx context.Context, n int, j Journal) {
+// save keeps journal number n, unless a later one is kept already, and
+// reports whether a journal at least as late as n is durable (true when
+// there is nowhere to keep one: nothing a retry could need is lost).
+func (k *keeper) save(ctx context.Context, n int, j Journal) bool {
 	if k.keep == nil {
-		return
+		return true
 	}
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	if n < k.saved {
-		return
+		return k.savedOK
 	}
 	k.saved = n
 	if err := k.keep(ctx, j); err != nil {
@@ -515,9 +523,10 @@ func (k *keeper) save(ctx context.Context, n int, j Journal) {
 		// what it found; this line (and its metric) counts that window.
 		k.log.Error(contract.MsgUnjournaled, contract.FieldErr, err)
 		k.savedOK = false
-		return
+		return false
 	}
 	k.savedOK = true
+	return true
 }
 
 // kept reports whether the latest journal made is durable.

@@ -145,6 +145,12 @@ func (j Journal) clipTexts(limit, n int) Journal {
 		return out
 	}
 	j.Notes, j.Unresolved = list(j.Notes, "notes"), list(j.Unresolved, "unresolved entries")
+	if len(j.Cut) > n {
+		j.Cut = append(slices.Clip(j.Cut[:n]), fmt.Sprintf("%d more cuts", len(j.Cut)-n))
+	}
+	for i := range j.Cut {
+		shorten(&j.Cut[i])
+	}
 	if x := j.Exemption; x != nil {
 		c := *x
 		shorten(&c.Tag)

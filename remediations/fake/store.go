@@ -104,12 +104,14 @@ func (s *Store) Claim(_ context.Context, key string, now, until time.Time) (ledg
 	return out, err
 }
 
-// Peek reads a record without claiming it.
-func (s *Store) Peek(_ context.Context, key string) (ledger.Record, error) {
+// Peek reads a record without claiming it: held when no other attempt
+// holds an unexpired lease.
+func (s *Store) Peek(_ context.Context, key string, now time.Time) (ledger.Record, error) {
 	var out ledger.Record
 	err := s.call(op.GetItem, func(st *store) {
-		out = st.incidents[key].snapshot()
-		out.Held, out.Unclaimed = true, true
+		r := st.incidents[key]
+		out = r.snapshot()
+		out.Held, out.Unclaimed = r == nil || r.lease.IsZero() || r.lease.Before(now), true
 	})
 	return out, err
 }

@@ -43,7 +43,7 @@ import (
 // Store keeps incidents' records (ledger.Store).
 type Store interface {
 	Claim(ctx context.Context, key string, now, until time.Time) (ledger.Record, error)
-	Peek(ctx context.Context, key string) (ledger.Record, error)
+	Peek(ctx context.Context, key string, now time.Time) (ledger.Record, error)
 	SaveJournal(ctx context.Context, key, attempt string, journal []byte) error
 	Told(ctx context.Context, key, digest string) error
 	Release(ctx context.Context, key string) error
@@ -153,7 +153,8 @@ func (a *attempt) keyed() bool { return a.p.Store != nil && a.inc.Key != "" }
 
 // claim starts claiming the incident, beside the evaluation's read round.
 // When the claim fails (DynamoDB throttled, say), the record is read
-// instead, and the attempt goes on unclaimed.
+// instead, and the attempt goes on unclaimed: as the holder only when no
+// other attempt holds an unexpired lease.
 func (a *attempt) claim(ctx context.Context) {
 	a.claimed = make(chan struct{})
 	if !a.keyed() {
@@ -169,7 +170,7 @@ func (a *attempt) claim(ctx context.Context) {
 		defer close(a.claimed)
 		rec, err := a.p.Store.Claim(ctx, a.inc.Key, a.p.now(), until)
 		if err != nil {
-			peek, perr := a.p.Store.Peek(ctx, a.inc.Key)
+			peek, perr := a.p.Store.Peek(ctx, a.inc.Key, a.p.now())
 			if perr != nil {
 				a.claimErr = errors.Join(err, perr)
 				return
@@ -332,9 +333,12 @@ func (a *attempt) tell(ctx context.Context) (alert.Message, alert.Receipt, error
 		r, err := a.p.Alerts.Send(ctx, e, a.log)
 		return m, r, err
 	case a.rec.Unclaimed:
-		// Without the record, the sent mark is what keeps a redelivery
-		// from telling the same again.
+		// Without the lease, the sent mark is what keeps a redelivery from
+		// telling the same again; the record is still tried once delivered.
 		r, err := a.p.Alerts.Send(ctx, e, a.log)
+		if err == nil {
+			a.record(ctx, m.Digest())
+		}
 		return m, r, err
 	}
 	digest := m.Digest()
@@ -348,6 +352,14 @@ func (a *attempt) tell(ctx context.Context) (alert.Message, alert.Receipt, error
 	if err != nil {
 		return m, r, err // nothing recorded: the journal stays for the retry
 	}
+	a.record(ctx, digest)
+	return m, r, nil
+}
+
+// record keeps, once an alert is delivered, its digest on the incident's
+// record and, beside it, what the incident changed on its bucket (for an
+// undo).
+func (a *attempt) record(ctx context.Context, digest string) {
 	tctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), a.p.callTimeout())
 	defer cancel()
 	kept := a.keepUndo(tctx)
@@ -355,7 +367,6 @@ func (a *attempt) tell(ctx context.Context) (alert.Message, alert.Receipt, error
 		a.log.Warn("incident record", contract.FieldErr, terr) // told; a redelivery may tell it again
 	}
 	kept()
-	return m, r, nil
 }
 
 // keepUndo keeps, beside the record of what was told, what the incident

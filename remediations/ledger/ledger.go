@@ -138,14 +138,19 @@ func (s *Store) Claim(ctx context.Context, key string, now, until time.Time) (Re
 }
 
 // Peek reads an incident's record without claiming it, when the claim
-// failed: the attempt goes on as the holder, unclaimed.
-func (s *Store) Peek(ctx context.Context, key string) (Record, error) {
+// failed: the attempt goes on unclaimed, as the holder only when no other
+// attempt holds an unexpired lease.
+func (s *Store) Peek(ctx context.Context, key string, now time.Time) (Record, error) {
 	out, err := s.DB.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(s.Table), ConsistentRead: aws.Bool(true), Key: incidentKey(key)})
 	if err != nil {
 		return Record{}, fmt.Errorf("read incident %s in %s: %w", key, s.Table, err)
 	}
 	r := recordOf(out.Item)
-	r.Held, r.Unclaimed = true, true
+	lease := int64(0)
+	if v, ok := out.Item["lease"].(*types.AttributeValueMemberN); ok {
+		lease, _ = strconv.ParseInt(v.Value, 10, 64)
+	}
+	r.Held, r.Unclaimed = lease < now.UnixMilli(), true
 	return r, nil
 }
 

@@ -2,6 +2,7 @@ package plan
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/bucketguard/bucketguard/remediations/op"
@@ -114,8 +115,14 @@ func (p Plan) blockAll(bpa posture.Fact[posture.BPA]) Plan {
 	if bpa.State == posture.Set && bpa.Value.Covers(on) {
 		return p
 	}
+	// The bucket's own actions come before the access points' (a journal
+	// that must be shortened keeps the first).
 	a := Action{Name: BlockPublicAccess, Setting: "bpa", Op: op.PutPublicAccessBlock, Why: why, Before: DescribeBPAFact(bpa), After: DescribeBPA(on)}
-	p.Actions = append(p.Actions, a)
+	i := slices.IndexFunc(p.Actions, func(a Action) bool { return a.AccessPoint != "" })
+	if i < 0 {
+		i = len(p.Actions)
+	}
+	p.Actions = slices.Insert(p.Actions, i, a)
 	p.Steps = append(p.Steps, Step{Op: op.PutPublicAccessBlock, BPA: &on, Actions: []ActionName{BlockPublicAccess}})
 	return p
 }

@@ -9,7 +9,7 @@ import "strings"
 // https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazons3.html
 var (
 	readVerbs  = []string{"get", "list", "describe"}
-	writeVerbs = []string{"put", "delete", "abort", "restore", "create", "replicate", "bypass", "update",
+	writeVerbs = []string{"put", "delete", "abort", "restore", "create", "replicate", "bypass", "update", "write",
 		"objectowneroverride", "pause", "submit", "initiate", "tag", "untag", "associate", "dissociate"}
 )
 
@@ -21,7 +21,10 @@ func (s Statement) access() (read, write bool) {
 		var covered = map[string]bool{}
 		for _, a := range s.NotAction {
 			svc, name, ok := splitAction(a)
-			if !ok || !serviceMatchesS3(svc) {
+			// Only an entry that covers S3's own service keeps S3's actions
+			// out: "s3-object-lambda:*" (or "s3-*:*") leaves every s3:
+			// action granted.
+			if !ok || !globMatch("s3", strings.ToLower(svc)) {
 				continue
 			}
 			if name == "*" {
