@@ -166,6 +166,9 @@ func eventRounds(ctx context.Context, t *tb) {
 				must(sc.setup(ctx, scene, b))
 				raw := event(sc.sample, b, e.Region, fmt.Sprintf("bench-%d-%d-%d", i, d.Milliseconds(), run))
 				e.Proxy.Reset()
+				// moto has no IAM Access Analyzer: the proxy answers its
+				// check as AWS would (one request, after the same delay).
+				e.Proxy.Add(&emulator.Rule{Op: "access-analyzer:CheckNoPublicAccess", Delay: d, Answer: `{"result":"PASS","message":"no public access"}`})
 				if d > 0 {
 					e.Proxy.Add(&emulator.Rule{Op: "*", Delay: d})
 				}
