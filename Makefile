@@ -4,7 +4,7 @@ SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 GO ?= go
 # The Lambda functions, one folder each under functions/.
-FUNCTIONS := remediate sweep
+FUNCTIONS := remediate sweep coverage
 LAMBDA_FLAGS := -tags lambda.norpc -trimpath -ldflags "-s -w"
 FUZZTIME ?= 30s
 SCALE ?= 1000

@@ -34,7 +34,7 @@ func main() {
 	if org.Enabled {
 		// make synth-org: the member template, the asset buckets and the
 		// admin stack, beside the per-account stacks.
-		NewOrg(app, &OrgProps{Settings: settings, Org: org})
+		NewOrg(app, &OrgProps{Settings: settings, Org: org, Dist: dist})
 	}
 	app.Synth(nil)
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"path/filepath"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
@@ -47,6 +48,8 @@ func ringModeParam(ring Ring) string { return ring.Name + "Mode" }
 type OrgProps struct {
 	Settings Settings
 	Org      OrgSettings
+	// Dist holds the coverage check's bundle (make build: dist/coverage).
+	Dist string
 }
 
 // OrgStacks are what the delegated administrator deploys.
@@ -63,6 +66,8 @@ type OrgStacks struct {
 	// Heartbeats is the table of the latest heartbeat per account and
 	// region, when heartbeats are on.
 	Heartbeats awsdynamodb.Table
+	// Coverage is the scheduled coverage check and its alarm.
+	Coverage *CoverageCheck
 }
 
 // NewOrg adds the member template, the asset buckets and the admin stack.
@@ -172,6 +177,11 @@ func NewOrg(app constructs.Construct, p *OrgProps) *OrgStacks {
 	})
 	awscdk.NewCfnOutput(admin, jsii.String("StackSetName"), &awscdk.CfnOutputProps{Value: jsii.String(StackSetName),
 		Description: jsii.String("bucketguard coverage --stack-set NAME")})
+	check := &CoverageCheckProps{AssetDir: filepath.Join(p.Dist, "coverage"), Org: p.Org, OpsEmails: p.Settings.OpsEmails, Schedule: "rate(6 hours)"}
+	if o.Heartbeats != nil {
+		check.Heartbeats = o.Heartbeats
+	}
+	o.Coverage = NewCoverageCheck(admin, "Coverage", check)
 	return o
 }
 

@@ -64,7 +64,15 @@ func synthOrg(t *testing.T) (*OrgStacks, map[string]any, map[string]any, []map[s
 		}
 		app := awscdk.NewApp(&awscdk.AppProps{Outdir: jsii.String(filepath.Join(dir, "cdk.out"))})
 		orgFixture.orgConfig = o
-		orgFixture.org = NewOrg(app, &OrgProps{Settings: s, Org: o})
+		if err := os.MkdirAll(filepath.Join(dir, "coverage"), 0o755); err != nil {
+			orgFixture.err = err
+			return
+		}
+		if err := os.WriteFile(filepath.Join(dir, "coverage", "bootstrap"), []byte("not a real binary"), 0o755); err != nil {
+			orgFixture.err = err
+			return
+		}
+		orgFixture.org = NewOrg(app, &OrgProps{Settings: s, Org: o, Dist: dir})
 		awscdk.Aspects_Of(app).Add(cdknag.NewAwsSolutionsChecks(&cdknag.NagPackProps{Verbose: jsii.Bool(true)}), nil)
 		tpl := func(st awscdk.Stack) map[string]any {
 			orgFixture.stacks = append(orgFixture.stacks, st)
@@ -220,7 +228,9 @@ func TestAdminStackStackSet(t *testing.T) {
 	}
 	// No role the admin account could use to write into a member account.
 	for id, r := range resources(admin, "AWS::IAM::Role") {
-		if s := jsonOf(r["AssumeRolePolicyDocument"]); !strings.Contains(s, "states.amazonaws.com") && !strings.Contains(s, "events.amazonaws.com") {
+		s := jsonOf(r["AssumeRolePolicyDocument"])
+		coverageReads := strings.HasPrefix(id, "Coverage") && strings.Contains(s, "lambda.amazonaws.com") // reads only (TestCoverageCheck)
+		if !strings.Contains(s, "states.amazonaws.com") && !strings.Contains(s, "events.amazonaws.com") && !coverageReads {
 			t.Errorf("role %s assumed by %s", id, s)
 		}
 	}
@@ -351,5 +361,55 @@ func TestParseOrg(t *testing.T) {
 				t.Errorf("got %v, want %q", err, tt.want)
 			}
 		})
+	}
+}
+
+// The admin stack checks coverage on a schedule: the function reads the
+// organization, the StackSet's instances and the heartbeats (nothing
+// else), tells its topic, and the alarm fires on an uncovered
+// account-region or when the check stops running.
+func TestCoverageCheck(t *testing.T) {
+	_, _, admin, _ := synthOrg(t)
+	fns := resources(admin, "AWS::Lambda::Function")
+	if len(fns) != 1 {
+		t.Fatalf("%d functions in the admin stack", len(fns))
+	}
+	for _, f := range fns {
+		env := jsonOf(f["Environment"])
+		for _, want := range []string{"BUCKETGUARD_STACKSET", "BUCKETGUARD_COVERAGE_REGIONS", "BUCKETGUARD_OPS_TOPIC_ARN", "BUCKETGUARD_HEARTBEAT_TABLE"} {
+			if !strings.Contains(env, want) {
+				t.Errorf("the coverage function lacks %s: %s", want, env)
+			}
+		}
+	}
+	var actions []string
+	for id, p := range resources(admin, "AWS::IAM::Policy") {
+		if strings.HasPrefix(id, "Coverage") {
+			for _, st := range p["PolicyDocument"].(map[string]any)["Statement"].([]any) {
+				switch a := st.(map[string]any)["Action"].(type) {
+				case string:
+					actions = append(actions, a)
+				case []any:
+					for _, x := range a {
+						actions = append(actions, x.(string))
+					}
+				}
+			}
+		}
+	}
+	slices.Sort(actions)
+	want := []string{"cloudformation:ListStackInstances", "dynamodb:BatchGetItem",
+		"organizations:DescribeOrganization", "organizations:ListAccounts", "sns:Publish"}
+	if !slices.Equal(actions, want) {
+		t.Errorf("coverage actions %v, want %v", actions, want)
+	}
+	found := false
+	for _, a := range resources(admin, "AWS::CloudWatch::Alarm") {
+		if strings.Contains(a["AlarmDescription"].(string), "not covered") {
+			found = a["TreatMissingData"] == "breaching" && strings.Contains(jsonOf(a["AlarmActions"]), "CoverageTopic")
+		}
+	}
+	if !found {
+		t.Error("no alarm on uncovered account-regions (missing data breaching, to the coverage topic)")
 	}
 }

@@ -63,6 +63,9 @@ const (
 	// MsgCanary: the canary's change arrived; FieldDelayMS says how long
 	// after CloudTrail's eventTime.
 	MsgCanary = "canary"
+	// MsgCoverage: the admin stack's scheduled coverage check; its
+	// FieldUncovered counts the account-regions not covered.
+	MsgCoverage = "coverage"
 	// MsgReportFailed: a report made beside the alert (Security Hub's
 	// findings, the chat notification) was refused or reached nowhere. The
 	// alert itself is unaffected; FieldTo says which report.
@@ -90,17 +93,19 @@ const (
 	FieldAlert     = "alert" // the whole alert document, on an undelivered alert only
 	FieldErr       = "err"
 	FieldDelayMS   = "delay_ms" // a canary's time from the call to its arrival
-	FieldTo        = "to"       // where a report went: ToSecurityHub, ToChat
+	FieldUncovered = "uncovered"
+	FieldTo        = "to" // where a report went: ToSecurityHub, ToChat
 )
 
 // Kinds of alert line.
 const (
-	KindBucket  = "bucket"        // an alert about one bucket or the account
-	KindSummary = "sweep-summary" // the summary a sweep run ends with
-	KindFight   = "fight"         // a setting fixed again and again, to the operations topic
-	KindBudget  = "sweep-budget"  // a sweep run's fix budget held, to the operations topic
-	KindUndo    = "undo"          // an operator undid a fix, to the owner and the operations topic
-	KindTrail   = "trail"         // no trail feeds the rule in a stack's region, to the operations topic
+	KindBucket   = "bucket"        // an alert about one bucket or the account
+	KindSummary  = "sweep-summary" // the summary a sweep run ends with
+	KindFight    = "fight"         // a setting fixed again and again, to the operations topic
+	KindBudget   = "sweep-budget"  // a sweep run's fix budget held, to the operations topic
+	KindUndo     = "undo"          // an operator undid a fix, to the owner and the operations topic
+	KindCoverage = "coverage"      // account-regions of the organization not covered, to the operations topic
+	KindTrail    = "trail"         // no trail feeds the rule in a stack's region, to the operations topic
 )
 
 // Term is one comparison of a CloudWatch Logs JSON filter pattern.
@@ -147,6 +152,9 @@ func FightLines() string { return Pattern(Is(FieldMsg, MsgFight)) }
 
 // CanaryLines matches every canary's arrival.
 func CanaryLines() string { return Pattern(Is(FieldMsg, MsgCanary)) }
+
+// CoverageLines matches every scheduled coverage check.
+func CoverageLines() string { return Pattern(Is(FieldMsg, MsgCoverage)) }
 
 // UndeliveredLines matches every alert line, of either kind, whose alert
 // reached neither SNS nor the fallback queue.
