@@ -42,8 +42,9 @@ func (s *SNS) Publish(_ context.Context, in *sns.PublishInput, _ ...func(*sns.Op
 	}
 	s.f.mu.Lock()
 	s.f.published = append(s.f.published, p)
+	id := fmt.Sprintf("msg-%d", len(s.f.published))
 	s.f.mu.Unlock()
-	return &sns.PublishOutput{MessageId: aws.String(fmt.Sprintf("msg-%d", len(s.f.published)))}, nil
+	return &sns.PublishOutput{MessageId: aws.String(id)}, nil
 }
 
 // Published returns the messages published so far.
