@@ -109,3 +109,49 @@ func TestFindingsContext(t *testing.T) {
 		t.Error("chat topic or report alarm with the keys off")
 	}
 }
+
+// With a central bus (heartbeatBus), both functions may put events on that
+// bus and no other (the sweep's heartbeat, both functions' outcomes), both
+// are told it, and a refused outcome is counted and alarmed on.
+func TestCentralBusContext(t *testing.T) {
+	dist := t.TempDir()
+	for _, fn := range []string{"remediate", "sweep"} {
+		if err := os.MkdirAll(filepath.Join(dist, fn), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dist, fn, "bootstrap"), []byte("not a real binary"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	const bus = "arn:aws:events:us-east-1:999988887777:event-bus/bucketguard-central"
+	s, err := ParseSettings(ctx(map[string]any{"regions": "eu-west-1", "account": "111122223333", "heartbeatBus": bus}), noEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	app := awscdk.NewApp(&awscdk.AppProps{Outdir: jsii.String(filepath.Join(dist, "cdk.out"))})
+	tpl := *assertions.Template_FromStack(NewApp(app, s, dist)[0].Stack, nil).ToJSON()
+	for _, fn := range []string{"Remediate", "Sweep"} {
+		var put []string
+		for _, st := range policyOf(t, tpl, fn+"Role") {
+			m := st.(map[string]any)
+			if slices.Contains(strs(m["Action"]), "events:PutEvents") {
+				put = append(put, strs(m["Resource"])...)
+			}
+		}
+		if !slices.Equal(put, []string{bus}) {
+			t.Errorf("%s: events:PutEvents on %v, want the central bus only", fn, put)
+		}
+		if env := jsonOf(function(t, tpl, fn)["Environment"]); !strings.Contains(env, `"`+config.EnvHeartbeatBus+`":"`+bus+`"`) {
+			t.Errorf("%s: environment %s", fn, env)
+		}
+	}
+	alarms := 0
+	for _, a := range resources(tpl, "AWS::CloudWatch::Alarm") {
+		if a["MetricName"] == "ReportFailed" {
+			alarms++
+		}
+	}
+	if alarms != 1 {
+		t.Errorf("%d ReportFailed alarms, want 1", alarms)
+	}
+}

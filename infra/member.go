@@ -189,20 +189,24 @@ func NewMemberStack(scope constructs.Construct, p *MemberProps) *Member {
 	s.Remediate.Function.Node().DefaultChild().(awslambda.CfnFunction).SetReservedConcurrentExecutions(
 		awscdk.Token_AsNumber(awscdk.Fn_ConditionIf(unreserved.LogicalId(), awscdk.Aws_NO_VALUE(), reserved.ValueAsNumber())))
 
-	// The heartbeat: after each run the sweep puts one event on the
-	// central bus, when one is given; a policy of its own, there only then.
+	// The central bus, when one is given: the sweep's heartbeat after each
+	// run, and both functions' outcomes; a policy of its own, there only
+	// then.
 	hasBus := optional("HasHeartbeatBus", bus)
+	central := []awsiam.IRole{s.Remediate.Role}
+	s.Remediate.Function.AddEnvironment(jsii.String(config.EnvHeartbeatBus), bus.ValueAsString(), nil)
 	if s.Sweep != nil {
 		s.Sweep.Function.AddEnvironment(jsii.String(config.EnvHeartbeatBus), bus.ValueAsString(), nil)
-		beat := awsiam.NewPolicy(s.Sweep.Construct, jsii.String("Heartbeat"), &awsiam.PolicyProps{
-			Roles: &[]awsiam.IRole{s.Sweep.Role},
-			Statements: &[]awsiam.PolicyStatement{awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-				Sid: jsii.String("Heartbeat"), Actions: jsii.Strings(op.Actions([]op.Operation{op.PutEvents}, op.EventBus)...),
-				Resources: &[]*string{bus.ValueAsString()},
-			})},
-		})
-		beat.Node().DefaultChild().(awsiam.CfnPolicy).CfnOptions().SetCondition(hasBus)
+		central = append(central, s.Sweep.Role)
 	}
+	beat := awsiam.NewPolicy(s.Stack, jsii.String("CentralBus"), &awsiam.PolicyProps{
+		Roles: &central,
+		Statements: &[]awsiam.PolicyStatement{awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid: jsii.String("CentralBus"), Actions: jsii.Strings(op.Actions([]op.Operation{op.PutEvents}, op.EventBus)...),
+			Resources: &[]*string{bus.ValueAsString()},
+		})},
+	})
+	beat.Node().DefaultChild().(awsiam.CfnPolicy).CfnOptions().SetCondition(hasBus)
 	// The code is versioned by its key prefix: a new version is a new key.
 	awscdk.Annotations_Of(s.Stack).AcknowledgeWarning(jsii.String("@aws-cdk/aws-lambda:codeFromBucketObjectVersionNotSpecified"),
 		jsii.String("each release is published under its own key prefix (AssetKeyPrefix), so a new version changes the template"))

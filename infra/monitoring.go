@@ -162,10 +162,11 @@ func NewMonitoring(scope constructs.Construct, id string, p *MonitoringProps) *M
 	counted("NoSecondOpinion", contract.NoSecondOpinionLines())
 	if p.Reports {
 		// A report beside the alert that failed (Security Hub off or
-		// refusing, a chat topic that would not take it).
+		// refusing, a chat topic that would not take it, the central bus
+		// refusing an outcome).
 		alarm("ReportFailed", counted("ReportFailed", contract.ReportFailedLines()), 1, awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
 			awscloudwatch.TreatMissingData_NOT_BREACHING,
-			"bucketguard: Security Hub or the chat topic refused a report (not enabled, access denied, failed findings); the e-mail alert was sent regardless")
+			"bucketguard: Security Hub, the chat topic or the organization's central bus refused a report (not enabled, access denied, failed findings); the e-mail alert was sent regardless")
 	}
 	for _, name := range sortedKeys(p.Queues) {
 		q := p.Queues[name]

@@ -224,9 +224,9 @@ func newAssetsStack(app constructs.Construct, id string, env *awscdk.Environment
 	return stack
 }
 
-// newHeartbeats is the central bus the members' sweeps put their
-// heartbeats on (any principal of the organization, and no other), and the
-// table of the latest heartbeat per account and region, written by an
+// newHeartbeats is the central bus the members put their sweeps'
+// heartbeats and their outcomes on (any principal of the organization, and
+// no other), the archive of the outcomes, and the table of the latest heartbeat per account and region, written by an
 // express state machine with no code: the event's account is EventBridge's
 // own (the sender's), not what the member says.
 // https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-event-bus-perms.html
@@ -282,5 +282,21 @@ func newHeartbeats(scope constructs.Construct, id string, orgID awscdk.CfnParame
 		},
 	})
 	rule.AddTarget(awseventstargets.NewSfnStateMachine(machine, &awseventstargets.SfnStateMachineProps{RetryAttempts: jsii.Number(8)}))
+	// Every member's outcomes, kept in one place for OutcomeRetentionDays;
+	// the security team replays them into its own rules or SIEM, or adds
+	// rules on the bus for the detail type.
+	bus.Archive(jsii.String("Outcomes"), &awsevents.BaseArchiveProps{
+		ArchiveName: jsii.String("bucketguard-outcomes"),
+		Description: jsii.String("bucketguard: every member's outcomes (evaluations that found something)"),
+		EventPattern: &awsevents.EventPattern{
+			Source:     jsii.Strings(contract.HeartbeatSource),
+			DetailType: jsii.Strings(contract.OutcomeDetailType),
+		},
+		Retention: awscdk.Duration_Days(jsii.Number(OutcomeRetentionDays)),
+	})
 	return bus, table
 }
+
+// OutcomeRetentionDays is how long the central bus's archive keeps the
+// members' outcomes.
+const OutcomeRetentionDays = 90

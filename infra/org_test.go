@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -18,6 +19,8 @@ import (
 
 	"github.com/bucketguard/bucketguard/docs/golden"
 	"github.com/bucketguard/bucketguard/infra/cost"
+	"github.com/bucketguard/bucketguard/remediations/config"
+	"github.com/bucketguard/bucketguard/remediations/contract"
 	"github.com/bucketguard/bucketguard/remediations/policy"
 )
 
@@ -174,6 +177,27 @@ func TestMemberTemplateIsStackSetReady(t *testing.T) {
 	if n := len(resources(member, "AWS::KMS::Key")); n != 0 {
 		t.Errorf("%d KMS keys in the member template, want none", n)
 	}
+	// Both functions put on the central bus (heartbeats, outcomes), when
+	// one is given, and on that bus only.
+	var id string
+	var pol map[string]any
+	for pid, p := range resources(member, "AWS::IAM::Policy") {
+		if strings.HasPrefix(pid, "CentralBus") {
+			id, pol = pid, p
+		}
+	}
+	if pol == nil {
+		t.Fatal("no central bus policy in the member template")
+	}
+	if member["Resources"].(map[string]any)[id].(map[string]any)["Condition"] != "HasHeartbeatBus" ||
+		len(pol["Roles"].([]any)) != 2 || !strings.Contains(jsonOf(pol["PolicyDocument"]), `"Resource":{"Ref":"`+ParamHeartbeatBus+`"}`) {
+		t.Errorf("central bus policy %s: %s", id, jsonOf(pol))
+	}
+	for fid, fn := range resources(member, "AWS::Lambda::Function") {
+		if !strings.Contains(jsonOf(fn["Environment"]), `"`+config.EnvHeartbeatBus+`":{"Ref":"`+ParamHeartbeatBus+`"}`) {
+			t.Errorf("function %s is not told the central bus", fid)
+		}
+	}
 }
 
 func TestAdminStackStackSet(t *testing.T) {
@@ -225,6 +249,12 @@ func TestAdminStackStackSet(t *testing.T) {
 	}
 	if o.Heartbeats == nil {
 		t.Error("no heartbeat table")
+	}
+	// The members' outcomes are archived on it, and only they.
+	_, archive := only(t, admin, "AWS::Events::Archive")
+	if p := jsonOf(archive["EventPattern"]); p != `{"detail-type":["`+contract.OutcomeDetailType+`"],"source":["bucketguard"]}` ||
+		jsonOf(archive["RetentionDays"]) != fmt.Sprint(OutcomeRetentionDays) {
+		t.Errorf("archive: pattern %s, retention %s", p, jsonOf(archive["RetentionDays"]))
 	}
 	// No role the admin account could use to write into a member account.
 	for id, r := range resources(admin, "AWS::IAM::Role") {

@@ -97,6 +97,10 @@ func NewStack(scope constructs.Construct, id string, p *StackProps) *Stack {
 	s.Remediate = NewRemediator(stack, "Remediate", &remediate)
 	deadLetters := encryptedQueue(stack, "RuleDeadLetters", nil)
 	selfRoles := []*string{s.Remediate.Role.RoleArn()}
+	if st.Engine.HeartbeatBus != "" {
+		// Each event's outcome, on the organization's bus only.
+		s.Remediate.Role.AddToPolicy(centralBus(st.Engine.HeartbeatBus))
+	}
 	watched := []Watched{{Name: "Remediate", Function: s.Remediate.Function, LogGroup: s.Remediate.LogGroup, NoInvocationsHours: st.NoInvocationsAlarmHours, EventPath: true}}
 	queues := map[string]awssqs.IQueue{
 		"RemediateFailures": s.Remediate.Failures,
@@ -115,9 +119,7 @@ func NewStack(scope constructs.Construct, id string, p *StackProps) *Stack {
 		queues["SweepFailures"] = s.Sweep.Failures
 		if st.Engine.HeartbeatBus != "" {
 			// The heartbeat after each run, on the organization's bus only.
-			s.Sweep.Role.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-				Sid: jsii.String("Heartbeat"), Actions: jsii.Strings(op.Actions([]op.Operation{op.PutEvents}, op.EventBus)...),
-				Resources: jsii.Strings(st.Engine.HeartbeatBus)}))
+			s.Sweep.Role.AddToPolicy(centralBus(st.Engine.HeartbeatBus))
 		}
 	}
 	if st.CanarySchedule != "off" {
@@ -152,7 +154,7 @@ func NewStack(scope constructs.Construct, id string, p *StackProps) *Stack {
 		OpsEmails: st.OpsEmails,
 		Functions: watched,
 		Queues:    queues,
-		Reports:   st.Engine.SecurityHub || st.ChatTopic,
+		Reports:   st.Engine.SecurityHub || st.ChatTopic || st.Engine.HeartbeatBus != "",
 		Dashboard: st.Dashboard,
 		CanaryAlarmHours: func() int {
 			if st.CanarySchedule == "off" {
@@ -206,4 +208,12 @@ func NewStack(scope constructs.Construct, id string, p *StackProps) *Stack {
 	awscdk.NewCfnOutput(stack, jsii.String("RemediatorRoleArn"), &awscdk.CfnOutputProps{Value: s.Remediate.Role.RoleArn(),
 		Description: jsii.String("bucketguard's own role: its changes are not evaluated again")})
 	return s
+}
+
+// centralBus lets a function put events on the organization's central bus
+// (the sweep's heartbeats, both functions' outcomes), and on no other.
+func centralBus(arn string) awsiam.PolicyStatement {
+	return awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid: jsii.String("CentralBus"), Actions: jsii.Strings(op.Actions([]op.Operation{op.PutEvents}, op.EventBus)...),
+		Resources: jsii.Strings(arn)})
 }

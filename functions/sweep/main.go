@@ -11,7 +11,6 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
-	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	awslambda "github.com/aws/aws-sdk-go-v2/service/lambda"
 
 	"github.com/bucketguard/bucketguard/remediations/startup"
@@ -46,9 +45,7 @@ func main() {
 	}
 	if bus := k.Config.HeartbeatBus; bus != "" {
 		// The bus is in the admin account's region: PutEvents goes there.
-		cfg := k.AWS.Config.Copy()
-		cfg.Region = sweep.BusRegion(bus)
-		h.Heartbeat = &sweep.Heartbeat{Client: eventbridge.NewFromConfig(cfg), Bus: bus}
+		h.Heartbeat = &sweep.Heartbeat{Client: startup.CentralBus(k.AWS.Config, bus), Bus: bus}
 	}
 	lambda.Start(h.Handle)
 }

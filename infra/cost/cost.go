@@ -66,6 +66,8 @@ var prices = map[string]Price{
 	"AWS::Events::EventBus": {Use: "$1.00 per million events put from other accounts (custom events)",
 		Source: "https://aws.amazon.com/eventbridge/pricing/"},
 	"AWS::Events::EventBusPolicy": {},
+	"AWS::Events::Archive": {Use: "$0.10 per GB archived, $0.023 per GB-month stored (the members' outcomes: about 3 KB each)",
+		Source: "https://aws.amazon.com/eventbridge/pricing/"},
 	"AWS::StepFunctions::StateMachine": {Use: "express: $1.00 per million requests, $0.00001667 per GB-second (the heartbeat writer: one a sweep run per account and region)",
 		Source: "https://aws.amazon.com/step-functions/pricing/"},
 	"AWS::Scheduler::Schedule": {Use: "$1.00 per million invocations beyond 14 million a month free (the canary: about 730 a month)",

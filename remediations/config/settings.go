@@ -215,7 +215,7 @@ var table = []entry{
 	{Setting: Setting{Env: EnvSweepFunction, Field: "SweepFunction", Meaning: "the sweep function the remediate function starts at once after a guarded call (a call that may blind or disarm bucketguard), at most one running (set by the stack)"},
 		parse:  match(functionRE, "is not a Lambda function name or ARN", func(c *Config) *string { return &c.SweepFunction }),
 		format: func(c Config) string { return c.SweepFunction }},
-	{Setting: Setting{Env: EnvHeartbeatBus, Context: "heartbeatBus", Field: "HeartbeatBus", Meaning: "the organization's central event bus (its ARN, the admin stack's `HeartbeatBusArn`): after each run the sweep puts its heartbeat and outcomes there, for `bucketguard coverage` ([organization](organization.md)); unset sends none"},
+	{Setting: Setting{Env: EnvHeartbeatBus, Context: "heartbeatBus", Field: "HeartbeatBus", Meaning: "the organization's central event bus (its ARN, the admin stack's `HeartbeatBusArn`): the sweep puts its heartbeat there after each run (for `bucketguard coverage`), and both functions put the outcome of each evaluation that found something ([organization](organization.md)); unset sends none"},
 		parse:  match(busRE, "is not an EventBridge event bus ARN", func(c *Config) *string { return &c.HeartbeatBus }),
 		format: func(c Config) string { return c.HeartbeatBus }},
 	duration(EnvSweepMargin, "", "SweepMargin", "time that must remain before the sweep's deadline to start another bucket",

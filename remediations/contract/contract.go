@@ -67,7 +67,8 @@ const (
 	// FieldUncovered counts the account-regions not covered.
 	MsgCoverage = "coverage"
 	// MsgReportFailed: a report made beside the alert (Security Hub's
-	// findings, the chat notification) was refused or reached nowhere. The
+	// findings, the chat notification, the outcome on the organization's
+	// central bus) was refused or reached nowhere. The
 	// alert itself is unaffected; FieldTo says which report.
 	MsgReportFailed = "report-failed"
 )
@@ -76,6 +77,7 @@ const (
 const (
 	ToSecurityHub = "securityhub"
 	ToChat        = "chat"
+	ToCentral     = "central" // the organization's central bus (outcome events)
 )
 
 // Log fields.
@@ -94,7 +96,7 @@ const (
 	FieldErr       = "err"
 	FieldDelayMS   = "delay_ms" // a canary's time from the call to its arrival
 	FieldUncovered = "uncovered"
-	FieldTo        = "to" // where a report went: ToSecurityHub, ToChat
+	FieldTo        = "to" // where a report went: ToSecurityHub, ToChat, ToCentral
 )
 
 // Kinds of alert line.

@@ -1,5 +1,7 @@
 package contract
 
+import "strings"
+
 // The heartbeat: after each run, a member's sweep puts one event on the
 // organization's central bus (BUCKETGUARD_HEARTBEAT_BUS); the admin stack
 // keeps the latest per account and region in a table, and bucketguard
@@ -8,6 +10,12 @@ package contract
 const (
 	HeartbeatSource     = "bucketguard"
 	HeartbeatDetailType = "bucketguard heartbeat"
+	// OutcomeDetailType is a member's outcome event on the same bus: one
+	// per evaluation that found something (every status but clean), from
+	// the event function and the sweep alike. Its detail is the alert's
+	// machine document (alert schema), the same JSON the owner's message
+	// carries.
+	OutcomeDetailType = "bucketguard outcome"
 )
 
 // The heartbeat table's attributes.
@@ -31,4 +39,15 @@ type Heartbeat struct {
 	Seen    int            `json:"seen"`
 	Failing int            `json:"failing"`
 	Outcome map[Status]int `json:"statuses"`
+}
+
+// BusRegion is the region of an event bus ARN
+// (arn:<partition>:events:<region>:<account>:event-bus/<name>): the central
+// bus is in the admin account's region, which the senders call.
+func BusRegion(arn string) string {
+	parts := strings.Split(arn, ":")
+	if len(parts) < 6 {
+		return ""
+	}
+	return parts[3]
 }

@@ -84,8 +84,9 @@ const (
 	Invoke      Operation = "lambda:Invoke"
 )
 
-// PutEvents is the sweep's heartbeat: one event after each run on the
-// organization's central bus, when one is configured.
+// PutEvents sends to the organization's central bus, when one is
+// configured: the sweep's heartbeat after each run, and both functions'
+// outcome events.
 const PutEvents Operation = "events:PutEvents"
 
 // The operator's own writes (bucketguard undo), made with the operator's

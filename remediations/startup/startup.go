@@ -12,7 +12,9 @@ import (
 	"log/slog"
 	"sync"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	awssecurityhub "github.com/aws/aws-sdk-go-v2/service/securityhub"
 
 	"github.com/bucketguard/bucketguard/remediations"
@@ -21,8 +23,10 @@ import (
 	"github.com/bucketguard/bucketguard/remediations/chat"
 	"github.com/bucketguard/bucketguard/remediations/clients"
 	"github.com/bucketguard/bucketguard/remediations/config"
+	"github.com/bucketguard/bucketguard/remediations/contract"
 	"github.com/bucketguard/bucketguard/remediations/incident"
 	"github.com/bucketguard/bucketguard/remediations/ledger"
+	"github.com/bucketguard/bucketguard/remediations/outcome"
 	"github.com/bucketguard/bucketguard/remediations/read"
 	"github.com/bucketguard/bucketguard/remediations/securityhub"
 )
@@ -79,7 +83,21 @@ func Parts(cfg config.Config, aws clients.Set) *incident.Protocol {
 	if cfg.LedgerTable != "" {
 		c.Ledger = &ledger.Store{DB: aws.DynamoDB, Table: cfg.LedgerTable}
 	}
+	if cfg.HeartbeatBus != "" {
+		c.Central = CentralBus(aws.Config, cfg.HeartbeatBus)
+	}
 	return Wire(cfg, c)
+}
+
+// CentralBus is an EventBridge client for the organization's central bus:
+// it calls the bus's region, the admin account's, which may not be the
+// function's own.
+func CentralBus(cfg aws.Config, bus string) *eventbridge.Client {
+	cfg = cfg.Copy()
+	if r := contract.BusRegion(bus); r != "" {
+		cfg.Region = r
+	}
+	return eventbridge.NewFromConfig(cfg)
 }
 
 // Ledger is what the protocol keeps in the ledger (ledger.Store).
@@ -107,6 +125,9 @@ type Clients struct {
 	// Region is its region.
 	SecurityHub securityhub.Client
 	Region      string
+	// Central sends outcome events to the organization's central bus
+	// (BUCKETGUARD_HEARTBEAT_BUS); nil sends none.
+	Central outcome.Client
 }
 
 // Wire is the one wiring of the protocol, for the functions, the demo and
@@ -125,6 +146,9 @@ func Wire(cfg config.Config, c Clients) *incident.Protocol {
 	}
 	if cfg.ChatTopicARN != "" {
 		rs = append(rs, &chat.Reporter{SNS: c.SNS, TopicARN: cfg.ChatTopicARN})
+	}
+	if cfg.HeartbeatBus != "" && c.Central != nil {
+		rs = append(rs, &outcome.Reporter{Client: c.Central, Bus: cfg.HeartbeatBus, CallTimeout: cfg.CallTimeout})
 	}
 	switch len(rs) {
 	case 0:

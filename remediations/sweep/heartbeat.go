@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
-	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -28,18 +27,8 @@ var _ PutEventsAPIClient = (*eventbridge.Client)(nil)
 type Heartbeat struct {
 	Client PutEventsAPIClient
 	// Bus is the bus's ARN, in another account and maybe another region:
-	// the client must call the bus's region (BusRegion).
+	// the client must call the bus's region (contract.BusRegion).
 	Bus string
-}
-
-// BusRegion is the region of an event bus ARN
-// (arn:aws:events:<region>:<account>:event-bus/<name>).
-func BusRegion(arn string) string {
-	parts := strings.Split(arn, ":")
-	if len(parts) < 6 {
-		return ""
-	}
-	return parts[3]
 }
 
 // beat puts the run's heartbeat on the bus. A heartbeat that does not go

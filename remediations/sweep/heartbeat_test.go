@@ -12,7 +12,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
 
+	"github.com/bucketguard/bucketguard/remediations/config"
 	"github.com/bucketguard/bucketguard/remediations/contract"
+	"github.com/bucketguard/bucketguard/remediations/fake"
+	"github.com/bucketguard/bucketguard/remediations/startup"
 	"github.com/bucketguard/bucketguard/remediations/sweep"
 )
 
@@ -64,7 +67,7 @@ func TestHeartbeatAfterEachRun(t *testing.T) {
 	if beat.Region != "eu-west-1" || beat.Run != "run-1" || beat.Seen != 12 || beat.Outcome[contract.Remediated] == 0 || beat.Mode != "enforce" {
 		t.Errorf("heartbeat %+v", beat)
 	}
-	if got := sweep.BusRegion(busARN); got != "us-east-1" {
+	if got := contract.BusRegion(busARN); got != "us-east-1" {
 		t.Errorf("bus region %q", got)
 	}
 
@@ -77,5 +80,42 @@ func TestHeartbeatAfterEachRun(t *testing.T) {
 	}
 	if n := countKind(f, "sweep-summary"); n != 2 {
 		t.Errorf("%d summaries, want one a run", n)
+	}
+}
+
+// With the central bus configured, a run puts there one outcome for each
+// bucket it found something on and one heartbeat at its end, which counts
+// the clean ones too.
+func TestRunSendsOutcomesAndOneHeartbeat(t *testing.T) {
+	f := account(12)
+	b := &fake.Bus{}
+	cfg := config.Default()
+	cfg.HeartbeatBus = busARN
+	h := handler(f, &invoker{}, time.Now)
+	h.Incidents = startup.Wire(cfg, startup.Clients{S3: f.S3(), Control: f.Control(), Analyzer: f.Analyzer(), SNS: f.SNS(), Central: b})
+	h.Heartbeat = &sweep.Heartbeat{Client: b, Bus: busARN}
+	schedule := []byte(`{"version":"0","id":"x","detail-type":"Scheduled Event","source":"aws.events","detail":{}}`)
+	if _, err := lambdasdk.NewHandler(h.Handle).Invoke(lambdaCtx("run-1"), schedule); err != nil {
+		t.Fatal(err)
+	}
+	kinds := map[string]int{}
+	var beat contract.Heartbeat
+	for _, e := range b.Entries() {
+		kinds[aws.ToString(e.DetailType)]++
+		if aws.ToString(e.DetailType) == contract.HeartbeatDetailType {
+			if err := json.Unmarshal([]byte(aws.ToString(e.Detail)), &beat); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	// The statuses count every evaluation, the account's own among them.
+	told := 0
+	for s, n := range beat.Outcome {
+		if s != contract.Clean {
+			told += n
+		}
+	}
+	if kinds[contract.HeartbeatDetailType] != 1 || told == 0 || kinds[contract.OutcomeDetailType] != told {
+		t.Errorf("entries %v, want one heartbeat and %d outcomes (heartbeat %+v)", kinds, told, beat)
 	}
 }
