@@ -28,7 +28,7 @@ const (
 	StackSetName = "BucketGuard"
 	// MemberTemplateFile is the member template's object name in the home
 	// region's asset bucket, under the key prefix.
-	MemberTemplateFile = "member.template.json"
+	MemberTemplateFile = contract.MemberTemplateObject
 )
 
 // AssetsStackName is the asset bucket's stack of one region.
@@ -37,7 +37,7 @@ func AssetsStackName(region string) string { return "BucketGuard-OrgAssets-" + r
 // AssetBucketPrefix is the asset buckets' name less "-<region>", in the
 // admin account: bucket names are global, the account makes them unique.
 func assetBucketPrefix() *string {
-	return awscdk.Fn_Sub(jsii.String("bucketguard-assets-${AWS::AccountId}"), nil)
+	return awscdk.Fn_Sub(jsii.String(contract.AssetBucketPrefix+"-${AWS::AccountId}"), nil)
 }
 
 // ringParam and ringModeParam name a ring's parameters in the admin stack.
@@ -203,7 +203,7 @@ func newAssetsStack(app constructs.Construct, id string, env *awscdk.Environment
 		AllowedPattern: jsii.String(`^o-[a-z0-9]{10,32}$`), Description: jsii.String("the organization's id: its accounts may read the assets")})
 	bucket := awss3.NewBucket(stack, jsii.String("Bucket"), &awss3.BucketProps{
 		// Named: each member stack finds its region's bucket by name.
-		BucketName:        awscdk.Fn_Sub(jsii.String("bucketguard-assets-${AWS::AccountId}-${AWS::Region}"), nil),
+		BucketName:        awscdk.Fn_Sub(jsii.String(contract.AssetBucketPrefix+"-${AWS::AccountId}-${AWS::Region}"), nil),
 		BlockPublicAccess: awss3.BlockPublicAccess_BLOCK_ALL(),
 		EnforceSSL:        jsii.Bool(true),
 		Encryption:        awss3.BucketEncryption_S3_MANAGED,

@@ -193,10 +193,22 @@ func TestMemberTemplateIsStackSetReady(t *testing.T) {
 		len(pol["Roles"].([]any)) != 2 || !strings.Contains(jsonOf(pol["PolicyDocument"]), `"Resource":{"Ref":"`+ParamHeartbeatBus+`"}`) {
 		t.Errorf("central bus policy %s: %s", id, jsonOf(pol))
 	}
+	var code []string
 	for fid, fn := range resources(member, "AWS::Lambda::Function") {
 		if !strings.Contains(jsonOf(fn["Environment"]), `"`+config.EnvHeartbeatBus+`":{"Ref":"`+ParamHeartbeatBus+`"}`) {
 			t.Errorf("function %s is not told the central bus", fid)
 		}
+		c := jsonOf(fn["Code"])
+		for _, name := range contract.AssetObjects {
+			if strings.Contains(c, `"${`+ParamAssetKeyPrefix+`}`+name+`"`) {
+				code = append(code, name)
+			}
+		}
+	}
+	// The code keys are the objects bucketguard publish writes.
+	slices.Sort(code)
+	if !slices.Equal(code, contract.AssetObjects) {
+		t.Errorf("the member's functions read %v, bucketguard publish writes %v", code, contract.AssetObjects)
 	}
 }
 

@@ -49,7 +49,10 @@ type deps struct {
 	// Caller is the ARN of whoever runs the CLI (an undo names them).
 	Caller func(ctx context.Context) (string, error)
 	// TagsFor returns the tag writer for a region (undo's approval).
-	TagsFor      func(region string) TagWriter
+	TagsFor func(region string) TagWriter
+	// UploaderFor returns the S3 client that publishes to a region's
+	// asset bucket.
+	UploaderFor  func(region string) Uploader
 	BucketRegion func(ctx context.Context, bucket string) (string, error)
 	Region       string // the SDK's default region
 	Now          func() time.Time
@@ -105,8 +108,9 @@ func awsDeps(ctx context.Context) (*deps, error) {
 	}
 	forRegion := func(region string) remediations.S3Client { return clientFor(region) }
 	tagsFor := func(region string) TagWriter { return clientFor(region) }
+	uploaderFor := func(region string) Uploader { return clientFor(region) }
 	return &deps{
-		Caller: caller, TagsFor: tagsFor,
+		Caller: caller, TagsFor: tagsFor, UploaderFor: uploaderFor,
 		Control: set.Control, List: set.S3, ForRegion: forRegion, SNS: set.SNS, SQS: set.SQS, Ledger: ledgerOf(set, cfg), Analyzer: set.Analyzer, Config: cfg,
 		Account: account, BucketRegion: set.BucketRegion, Region: set.Config.Region, Now: time.Now,
 		Log:      slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: level})),
