@@ -1,8 +1,8 @@
 package main
 
 import (
+	"bytes"
 	"context"
-	"crypto/md5"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
@@ -10,6 +10,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -27,7 +28,9 @@ import (
 
 // Uploader writes the organization's assets to one region's asset bucket.
 type Uploader interface {
+	HeadBucket(context.Context, *s3.HeadBucketInput, ...func(*s3.Options)) (*s3.HeadBucketOutput, error)
 	HeadObject(context.Context, *s3.HeadObjectInput, ...func(*s3.Options)) (*s3.HeadObjectOutput, error)
+	GetObject(context.Context, *s3.GetObjectInput, ...func(*s3.Options)) (*s3.GetObjectOutput, error)
 	PutObject(context.Context, *s3.PutObjectInput, ...func(*s3.Options)) (*s3.PutObjectOutput, error)
 }
 
@@ -112,8 +115,8 @@ func publish(ctx context.Context, c *cli, args []string) error {
 	if err != nil {
 		return invalid("%v (make synth-org writes it)", err)
 	}
-	if !json.Valid(tpl) {
-		return invalid("%s is not JSON: not a synthesized template", f.template)
+	if err := memberTemplate(tpl); err != nil {
+		return invalid("%s: %v (make synth-org writes the member template)", f.template, err)
 	}
 	d, err := c.aws(ctx)
 	if err != nil {
@@ -140,6 +143,18 @@ func publish(ctx context.Context, c *cli, args []string) error {
 	}
 	add(f.home, contract.MemberTemplateObject, tpl)
 
+	// Every bucket first, so that a missing one stops the run before it
+	// writes anything (a dry run too).
+	checked := map[string]bool{}
+	for _, a := range assets {
+		if checked[a.bucket] {
+			continue
+		}
+		checked[a.bucket] = true
+		if _, err := d.UploaderFor(a.region).HeadBucket(ctx, &s3.HeadBucketInput{Bucket: aws.String(a.bucket), ExpectedBucketOwner: aws.String(account)}); err != nil {
+			return fmt.Errorf("asset bucket %s in %s (its stack: cdk deploy -c org=true BucketGuard-OrgAssets-%s): %w", a.bucket, a.region, a.region, err)
+		}
+	}
 	for _, a := range assets {
 		state, err := put(ctx, d.UploaderFor(a.region), a, f.dryRun)
 		if err != nil {
@@ -158,7 +173,11 @@ func put(ctx context.Context, s3c Uploader, a asset, dryRun bool) (string, error
 	head, err := s3c.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(a.bucket), Key: aws.String(a.key), ChecksumMode: s3types.ChecksumModeEnabled})
 	switch {
 	case err == nil:
-		if aws.ToString(head.ChecksumSHA256) == sum || (head.ChecksumSHA256 == nil && aws.ToInt64(head.ContentLength) == int64(len(a.body)) && sameETag(head.ETag, a.body)) {
+		same, err := sameBytes(ctx, s3c, a, head, sum)
+		if err != nil {
+			return "", err
+		}
+		if same {
 			return "same", nil
 		}
 		return "", fmt.Errorf("s3://%s/%s is already published with other bytes: a version is published once; publish a new --version", a.bucket, a.key)
@@ -183,13 +202,56 @@ func notFound(err error) bool {
 	return errors.As(err, &nf) || (errors.As(err, &ae) && (ae.ErrorCode() == "NotFound" || ae.ErrorCode() == "NoSuchKey"))
 }
 
-// sameETag compares a single-part upload's ETag, the body's MD5, for an
-// object written without a checksum.
-func sameETag(etag *string, body []byte) bool {
-	return strings.Trim(aws.ToString(etag), `"`) == md5Hex(body)
+// sameBytes says whether the object there holds the asset's bytes: by its
+// full-object SHA-256 when S3 keeps one, else (written by another tool,
+// in parts, with another checksum) by reading it back.
+func sameBytes(ctx context.Context, s3c Uploader, a asset, head *s3.HeadObjectOutput, sum string) (bool, error) {
+	if c := aws.ToString(head.ChecksumSHA256); c != "" && head.ChecksumType != s3types.ChecksumTypeComposite && !strings.Contains(c, "-") {
+		return c == sum, nil
+	}
+	if aws.ToInt64(head.ContentLength) != int64(len(a.body)) {
+		return false, nil
+	}
+	got, err := s3c.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(a.bucket), Key: aws.String(a.key)})
+	if err != nil {
+		return false, fmt.Errorf("read back s3://%s/%s: %w", a.bucket, a.key, err)
+	}
+	defer got.Body.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, io.LimitReader(got.Body, int64(len(a.body))+1)); err != nil {
+		return false, fmt.Errorf("read back s3://%s/%s: %w", a.bucket, a.key, err)
+	}
+	return bytes.Equal(h.Sum(nil), a.sum[:]), nil
 }
 
-func md5Hex(b []byte) string {
-	s := md5.Sum(b)
-	return hex.EncodeToString(s[:])
+// memberTemplate checks that a template is the organization's member
+// template: JSON, its functions' code read from the asset bucket under the
+// AssetKeyPrefix parameter, one key per asset, and no CDK metadata (which
+// a StackSet template must not carry).
+func memberTemplate(b []byte) error {
+	var t struct {
+		Parameters map[string]any            `json:"Parameters"`
+		Resources  map[string]map[string]any `json:"Resources"`
+	}
+	if err := json.Unmarshal(b, &t); err != nil {
+		return fmt.Errorf("not a template: %w", err)
+	}
+	if _, ok := t.Parameters[assetKeyPrefixParam]; !ok {
+		return fmt.Errorf("no %s parameter: not the member template", assetKeyPrefixParam)
+	}
+	for _, name := range contract.AssetObjects {
+		if !bytes.Contains(b, []byte(`${`+assetKeyPrefixParam+`}`+name)) {
+			return fmt.Errorf("no function reads %s: not the member template of this version", name)
+		}
+	}
+	for id, r := range t.Resources {
+		if r["Type"] == "AWS::CDK::Metadata" {
+			return fmt.Errorf("resource %s is CDK metadata: not the member template", id)
+		}
+	}
+	return nil
 }
+
+// assetKeyPrefixParam is the member template's parameter for the version's
+// key prefix (infra.ParamAssetKeyPrefix).
+const assetKeyPrefixParam = "AssetKeyPrefix"

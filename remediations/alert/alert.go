@@ -148,6 +148,24 @@ func build(d Document) Message {
 	return Message{Subject: d.Subject(), Text: d.Text(), Document: d, JSON: js, Attributes: attributes(d)}
 }
 
+// Fit shortens a document by the steps Render takes, least important
+// first, until fits says it fits; the last step leaves the headline, counts
+// and where to look. A carrier with another limit than SNS's (an
+// EventBridge entry) fits the same document its own way.
+func Fit(d Document, fits func(Document) bool) Document {
+	for _, c := range cuts {
+		if fits(d) {
+			return d
+		}
+		d = c(d)
+		d.Truncated = len(d.Cut) > 0
+	}
+	return d
+}
+
+// JSON is the document as an alert carries it.
+func (d Document) JSON() []byte { return marshal(d) }
+
 // marshal encodes without HTML escaping: "<" stays one byte instead of six,
 // and a mail client shows the text as written.
 func marshal(v any) []byte {

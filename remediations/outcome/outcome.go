@@ -13,7 +13,6 @@ package outcome
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -65,6 +64,12 @@ func (r *Reporter) Report(ctx context.Context, res remediations.Result, log *slo
 	if timeout <= 0 {
 		timeout = 10 * time.Second
 	}
+	// The put outlives a cancelled invocation context, as the alert's
+	// publish does, but not its deadline: a hung bus holds an invocation
+	// for CallTimeout at most, and never past the invocation's deadline.
+	if dl, ok := ctx.Deadline(); ok && time.Until(dl) < timeout {
+		timeout = max(time.Until(dl), 0)
+	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
 	defer cancel()
 	out, err := r.Client.PutEvents(ctx, &eventbridge.PutEventsInput{Entries: []types.PutEventsRequestEntry{entry}})
@@ -75,6 +80,8 @@ func (r *Reporter) Report(ctx context.Context, res remediations.Result, log *slo
 		if errors.As(err, &ae) {
 			code = ae.ErrorCode()
 		}
+	case out == nil:
+		err = errors.New("no answer")
 	case out.FailedEntryCount > 0 && len(out.Entries) > 0:
 		code = aws.ToString(out.Entries[0].ErrorCode)
 		err = fmt.Errorf("%s: %s", code, aws.ToString(out.Entries[0].ErrorMessage))
@@ -87,24 +94,19 @@ func (r *Reporter) Report(ctx context.Context, res remediations.Result, log *slo
 	}
 }
 
-// Entry is the outcome event of a result: the alert's document as detail,
-// the bucket's ARN as resource. A document over what an entry may weigh
-// loses its findings and actions (the owner's alert keeps them), and says
-// so in its cut list.
+// Entry is the outcome event of a result: the alert's document as detail
+// (encoded as the alert encodes it), the bucket's ARN as resource. A
+// document that would make the entry weigh MaxEntry or more is shortened
+// by the alert's own steps, least important first, and says so in its cut
+// list (the owner's alert keeps what it can carry).
 func Entry(bus string, res remediations.Result) types.PutEventsRequestEntry {
-	doc := alert.Render(res).Document
 	e := types.PutEventsRequestEntry{EventBusName: aws.String(bus), Source: aws.String(contract.HeartbeatSource),
 		DetailType: aws.String(contract.OutcomeDetailType)}
 	if res.Target.Bucket != "" {
 		e.Resources = []string{fmt.Sprintf("arn:%s:s3:::%s", res.Target.Partition(), res.Target.Bucket)}
 	}
-	detail := marshal(doc)
-	if Size(e, detail) > MaxEntry {
-		doc.Findings, doc.Actions, doc.Notes, doc.Unresolved = nil, nil, nil, nil
-		doc.Truncated, doc.Cut = true, append(doc.Cut, "findings", "actions", "notes", "unresolved")
-		detail = marshal(doc)
-	}
-	e.Detail = aws.String(detail)
+	doc := alert.Fit(alert.Render(res).Document, func(d alert.Document) bool { return Size(e, string(d.JSON())) < MaxEntry })
+	e.Detail = aws.String(string(doc.JSON()))
 	return e
 }
 
@@ -118,9 +120,4 @@ func Size(e types.PutEventsRequestEntry, detail string) int {
 		n += len(r)
 	}
 	return n
-}
-
-func marshal(d alert.Document) string {
-	b, _ := json.Marshal(d) // plain data: cannot fail
-	return string(b)
 }

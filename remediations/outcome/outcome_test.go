@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 
 	"github.com/bucketguard/bucketguard/events"
 	"github.com/bucketguard/bucketguard/remediations"
@@ -53,7 +54,7 @@ func TestOutcomeIsTheAlertDocumentOnTheCentralBus(t *testing.T) {
 		len(e.Resources) != 1 || e.Resources[0] != "arn:aws:s3:::acme-invoices" {
 		t.Errorf("entry %+v", e)
 	}
-	want, _ := json.Marshal(alert.Render(res).Document)
+	want := alert.Render(res).Document.JSON()
 	if aws.ToString(e.Detail) != string(want) {
 		t.Errorf("detail\n%s\nwant the alert document\n%s", aws.ToString(e.Detail), want)
 	}
@@ -90,26 +91,95 @@ func TestAccountLevelOutcomeNamesNoBucket(t *testing.T) {
 	}
 }
 
-// A document over what one entry may weigh loses its findings and actions,
-// says so, and fits; its status, severity and bucket stay.
+// A document that would make the entry weigh 256 KB or more is shortened
+// by the alert's steps until it fits: characters JSON could escape ("<"
+// is one byte in the alert, six if escaped) count as the alert counts
+// them, the error is cut too, and the lists stay lists. Status, severity
+// and bucket always stay.
 func TestOutcomeFitsOneEntry(t *testing.T) {
-	res := remediated()
 	long := strings.Repeat("a statement that grants s3:GetObject to everyone ", 300)
-	for i := 0; i < 40; i++ {
-		res.Findings = append(res.Findings, plan.Finding{ID: plan.PublicPolicyStatement, Severity: plan.High, Summary: long})
-		res.Notes = append(res.Notes, long)
+	cases := map[string]func(*remediations.Result){
+		"many long findings and notes": func(r *remediations.Result) {
+			for i := 0; i < 40; i++ {
+				r.Findings = append(r.Findings, plan.Finding{ID: plan.PublicPolicyStatement, Severity: plan.High, Summary: long})
+				r.Notes = append(r.Notes, long)
+			}
+		},
+		"an error of angle brackets": func(r *remediations.Result) { r.Status, r.Error = contract.Failed, strings.Repeat("<", 60000) },
+		"findings of ampersands": func(r *remediations.Result) {
+			for i := 0; i < 20; i++ {
+				r.Findings = append(r.Findings, plan.Finding{ID: plan.PublicPolicyStatement, Severity: plan.High, Summary: strings.Repeat("<&>", 2000)})
+			}
+		},
+		"an enormous before/after": func(r *remediations.Result) {
+			r.Actions[0].Before, r.Actions[0].After = strings.Repeat(`{"Sid":"<x>"}`, 15000), strings.Repeat("&", 100000)
+		},
 	}
-	e := outcome.Entry(bus, res)
-	if n := outcome.Size(e, aws.ToString(e.Detail)); n > outcome.MaxEntry {
-		t.Fatalf("entry weighs %d bytes, over %d", n, outcome.MaxEntry)
+	for name, edit := range cases {
+		t.Run(name, func(t *testing.T) {
+			res := remediated()
+			edit(&res)
+			e := outcome.Entry(bus, res)
+			if n := outcome.Size(e, aws.ToString(e.Detail)); n >= outcome.MaxEntry {
+				t.Fatalf("entry weighs %d bytes, not under %d", n, outcome.MaxEntry)
+			}
+			var d map[string]any
+			if err := json.Unmarshal([]byte(aws.ToString(e.Detail)), &d); err != nil {
+				t.Fatal(err)
+			}
+			if d["status"] != string(res.Status) || d["severity"] != string(plan.High) || d["bucket"] != "acme-invoices" {
+				t.Errorf("headline lost: %v %v %v", d["status"], d["severity"], d["bucket"])
+			}
+			if _, ok := d["findings"].([]any); !ok {
+				t.Errorf("findings %v: want a list", d["findings"])
+			}
+			if _, ok := d["actions"].([]any); !ok {
+				t.Errorf("actions %v: want a list", d["actions"])
+			}
+		})
+	}
+	// A document that fits as it is keeps every finding.
+	res := remediated()
+	for i := 0; i < 20; i++ {
+		res.Findings = append(res.Findings, plan.Finding{ID: plan.PublicPolicyStatement, Severity: plan.High, Summary: strings.Repeat("<&>", 2000)})
 	}
 	var d alert.Document
-	if err := json.Unmarshal([]byte(aws.ToString(e.Detail)), &d); err != nil {
+	if err := json.Unmarshal([]byte(aws.ToString(outcome.Entry(bus, res).Detail)), &d); err != nil {
 		t.Fatal(err)
 	}
-	if d.Status != contract.Remediated || d.Severity != plan.High || d.Bucket != "acme-invoices" || !d.Truncated {
-		t.Errorf("document %+v", d)
+	if len(d.Findings) != 21 || d.Truncated {
+		t.Errorf("%d findings, truncated %v: want all 21, whole", len(d.Findings), d.Truncated)
 	}
+}
+
+// A put on a hung bus returns by the invocation's deadline when that comes
+// before the call timeout.
+func TestHungBusReturnsByTheDeadline(t *testing.T) {
+	hung := hangingBus{}
+	r := &outcome.Reporter{Client: hung, Bus: bus, CallTimeout: time.Minute}
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	var logs bytes.Buffer
+	done := make(chan struct{})
+	go func() {
+		r.Report(ctx, remediated(), logger(&logs))
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the put outlived the invocation's deadline")
+	}
+	if !strings.Contains(logs.String(), contract.MsgReportFailed) {
+		t.Errorf("a timed-out put was silent: %s", logs.String())
+	}
+}
+
+type hangingBus struct{}
+
+func (hangingBus) PutEvents(ctx context.Context, _ *eventbridge.PutEventsInput, _ ...func(*eventbridge.Options)) (*eventbridge.PutEventsOutput, error) {
+	<-ctx.Done()
+	return nil, ctx.Err()
 }
 
 // A refused outcome (an entry refused, or the call failing) is one
