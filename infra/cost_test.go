@@ -25,15 +25,7 @@ const maxPerAccountFixed = 5.00
 // only the e-mail settings: one region, no trail, no optional part.
 func defaultTemplate(t *testing.T) []byte {
 	t.Helper()
-	dist := t.TempDir()
-	for _, fn := range []string{"remediate", "sweep"} {
-		if err := os.MkdirAll(filepath.Join(dist, fn), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(dist, fn, "bootstrap"), []byte("not a real binary"), 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
+	dist := fakeDist(t)
 	s, err := ParseSettings(ctx(map[string]any{"regions": []any{"us-east-1"}, "account": "111122223333",
 		"alertEmails": []any{"security@example.com"}, "opsEmails": []any{"ops@example.com"}}), noEnv)
 	if err != nil {
@@ -122,4 +114,20 @@ func variableTable(t *testing.T) string {
 	}
 	fmt.Fprintf(&s, "\nLog bytes per event, measured on the remediate function's real log lines (one public statement), to the nearest 500: %d.\n", logged)
 	return s.String()
+}
+
+// fakeDist is a dist directory with a stand-in bootstrap for each
+// function of the per-account stack, as make build would leave it.
+func fakeDist(t *testing.T) string {
+	t.Helper()
+	dist := t.TempDir()
+	for _, fn := range []string{"remediate", "sweep"} {
+		if err := os.MkdirAll(filepath.Join(dist, fn), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dist, fn, "bootstrap"), []byte("not a real binary"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dist
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -21,15 +20,7 @@ import (
 // topic is added, and a failed report is one metric with one alarm. With
 // them off (the shared fixture) none of it is there.
 func TestFindingsContext(t *testing.T) {
-	dist := t.TempDir()
-	for _, fn := range []string{"remediate", "sweep"} {
-		if err := os.MkdirAll(filepath.Join(dist, fn), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(dist, fn, "bootstrap"), []byte("not a real binary"), 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
+	dist := fakeDist(t)
 	s, err := ParseSettings(ctx(map[string]any{"regions": "eu-west-1", "account": "111122223333", "securityHub": true, "chatTopic": "true"}), noEnv)
 	if err != nil {
 		t.Fatal(err)
@@ -114,15 +105,7 @@ func TestFindingsContext(t *testing.T) {
 // bus and no other (the sweep's heartbeat, both functions' outcomes), both
 // are told it, and a refused outcome is counted and alarmed on.
 func TestCentralBusContext(t *testing.T) {
-	dist := t.TempDir()
-	for _, fn := range []string{"remediate", "sweep"} {
-		if err := os.MkdirAll(filepath.Join(dist, fn), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(dist, fn, "bootstrap"), []byte("not a real binary"), 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
+	dist := fakeDist(t)
 	const bus = "arn:aws:events:us-east-1:999988887777:event-bus/bucketguard-central"
 	s, err := ParseSettings(ctx(map[string]any{"regions": "eu-west-1", "account": "111122223333", "heartbeatBus": bus}), noEnv)
 	if err != nil {

@@ -12,20 +12,15 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
 
 	"github.com/bucketguard/bucketguard/remediations/contract"
+	"github.com/bucketguard/bucketguard/remediations/outcome"
 )
-
-// PutEventsAPIClient sends the heartbeat.
-type PutEventsAPIClient interface {
-	PutEvents(context.Context, *eventbridge.PutEventsInput, ...func(*eventbridge.Options)) (*eventbridge.PutEventsOutput, error)
-}
-
-var _ PutEventsAPIClient = (*eventbridge.Client)(nil)
 
 // Heartbeat is the central bus a run ends on: one event per run, with its
 // region and outcomes (contract.Heartbeat). EventBridge sets the event's
 // account, the sender's.
 type Heartbeat struct {
-	Client PutEventsAPIClient
+	// Client is the central bus's client, the outcomes' own.
+	Client outcome.Client
 	// Bus is the bus's ARN, in another account and maybe another region:
 	// the client must call the bus's region (contract.BusRegion).
 	Bus string
