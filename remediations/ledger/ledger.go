@@ -1,6 +1,6 @@
 // Package ledger is bucketguard's record in its DynamoDB table (string
 // partition key "pk", TTL attribute "expires"): what it must remember between
-// invocations. Three kinds of item, each under its own key prefix:
+// invocations. Six kinds of item, each under its own key prefix:
 //
 //   - "approval/<account>/<bucket>": the last public-read approval seen on a
 //     bucket, so that any change of it, by whatever call, is told;
@@ -12,7 +12,9 @@
 //   - "count/<key>": counters that expire, for fights (the same setting of a
 //     bucket fixed again and again);
 //   - "undo/<account>/<bucket>": what the latest incident changed on a
-//     bucket, for `bucketguard undo`.
+//     bucket, for `bucketguard undo`;
+//   - "sweep-lease/<account>/<region>": the lease that lets one sweep start
+//     at a time after a guarded call (handler.TableLease writes it).
 package ledger
 
 import (
