@@ -16,9 +16,14 @@ type CanaryProps struct {
 }
 
 // Canary proves the event path end to end: on a schedule it makes one
-// harmless watched change (PutBucketTagging) on a bucket of its own
-// (private, encrypted, tagged), with a role of its own, which the detection
-// rule does not exclude. The remediate function recognises the change and
+// harmless watched change on a bucket of its own (private, encrypted,
+// tagged), with a role of its own, which the detection rule does not
+// exclude: it sets the bucket's Block Public Access all on, as it already
+// is (PutPublicAccessBlock, logged as PutBucketPublicAccessBlock). Not a
+// tagging call: PutBucketTagging replaces the whole tag set, and S3 refuses
+// a set that drops the aws:cloudformation:* tags CloudFormation puts on the
+// bucket ("System tags cannot be removed by requester"), so the canary
+// would fail every time. The remediate function recognises the change and
 // times it (CloudTrail's eventTime to its arrival); the stack alarms when
 // none arrives. It needs no Lambda: EventBridge Scheduler calls S3 itself
 // (a universal target).
@@ -30,12 +35,8 @@ type Canary struct {
 	Schedule awsscheduler.CfnSchedule
 }
 
-// CanaryTag marks the canary's bucket; CanaryAtTag carries the time the
-// schedule fired.
-const (
-	CanaryTag   = "bucketguard:canary"
-	CanaryAtTag = "bucketguard:canary-at"
-)
+// CanaryTag marks the canary's bucket.
+const CanaryTag = "bucketguard:canary"
 
 // NewCanary builds the canary's bucket, role and schedule.
 func NewCanary(scope constructs.Construct, id string, p *CanaryProps) *Canary {
@@ -49,30 +50,28 @@ func NewCanary(scope constructs.Construct, id string, p *CanaryProps) *Canary {
 		RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
 	})
 	awscdk.Tags_Of(bucket).Add(jsii.String(CanaryTag), jsii.String("true"), nil)
-	suppress(bucket, "AwsSolutions-S1", "the canary's bucket holds no object: its only requests are the canary's own tagging, which CloudTrail records")
+	suppress(bucket, "AwsSolutions-S1", "the canary's bucket holds no object: its only requests are the canary's own Block Public Access writes, which CloudTrail records")
 	account := awscdk.Aws_ACCOUNT_ID()
 	role := awsiam.NewRole(c, jsii.String("Role"), &awsiam.RoleProps{
 		AssumedBy: awsiam.NewServicePrincipal(jsii.String("scheduler.amazonaws.com"), &awsiam.ServicePrincipalOpts{
 			Conditions: &map[string]any{"StringEquals": map[string]any{"aws:SourceAccount": account}}}),
-		Description: jsii.String("bucketguard canary: tags its own bucket on a schedule; its changes are evaluated like anyone's"),
+		Description: jsii.String("bucketguard canary: sets its own bucket's Block Public Access all on, on a schedule; its changes are evaluated like anyone's"),
 	})
 	role.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-		Sid: jsii.String("TagTheCanaryBucket"), Actions: jsii.Strings("s3:PutBucketTagging"), Resources: &[]*string{bucket.BucketArn()}}))
-	// The whole tag set, as PutBucketTagging replaces it; the scheduled
-	// time is filled in by EventBridge Scheduler.
+		Sid: jsii.String("BlockTheCanaryBucket"), Actions: jsii.Strings("s3:PutBucketPublicAccessBlock"), Resources: &[]*string{bucket.BucketArn()}}))
+	// All four settings on: the bucket's own, written again.
 	input := awscdk.Stack_Of(c).ToJsonString(map[string]any{
 		"Bucket": bucket.BucketName(),
-		"Tagging": map[string]any{"TagSet": []any{
-			map[string]any{"Key": CanaryTag, "Value": "true"},
-			map[string]any{"Key": CanaryAtTag, "Value": "<aws.scheduler.scheduled-time>"},
-		}},
+		"PublicAccessBlockConfiguration": map[string]any{
+			"BlockPublicAcls": true, "IgnorePublicAcls": true, "BlockPublicPolicy": true, "RestrictPublicBuckets": true,
+		},
 	}, nil)
 	schedule := awsscheduler.NewCfnSchedule(c, jsii.String("Schedule"), &awsscheduler.CfnScheduleProps{
 		Description:        jsii.String("bucketguard canary: one harmless watched change, timed on its arrival"),
 		ScheduleExpression: jsii.String(p.Schedule),
 		FlexibleTimeWindow: &awsscheduler.CfnSchedule_FlexibleTimeWindowProperty{Mode: jsii.String("OFF")},
 		Target: &awsscheduler.CfnSchedule_TargetProperty{
-			Arn:         jsii.String("arn:aws:scheduler:::aws-sdk:s3:putBucketTagging"),
+			Arn:         jsii.String("arn:aws:scheduler:::aws-sdk:s3:putPublicAccessBlock"),
 			RoleArn:     role.RoleArn(),
 			Input:       input,
 			RetryPolicy: &awsscheduler.CfnSchedule_RetryPolicyProperty{MaximumRetryAttempts: jsii.Number(0)},

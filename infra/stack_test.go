@@ -490,7 +490,7 @@ func TestSweepSchedule(t *testing.T) {
 }
 
 // The canary: a private, encrypted, tagged bucket of its own; a schedule
-// that calls S3's PutBucketTagging on it, through a role that may do only
+// that calls S3's PutPublicAccessBlock on it, through a role that may do only
 // that and that the detection rule does not exclude; the remediate
 // function told which bucket is the canary's; an alarm when none arrives.
 func TestCanary(t *testing.T) {
@@ -498,8 +498,9 @@ func TestCanary(t *testing.T) {
 	tpl := tpls[0]
 	_, sched := only(t, tpl, "AWS::Scheduler::Schedule")
 	target := sched["Target"].(map[string]any)
-	if target["Arn"] != "arn:aws:scheduler:::aws-sdk:s3:putBucketTagging" || sched["ScheduleExpression"] != "rate(1 hour)" ||
-		!strings.Contains(jsonOf(target["Input"]), "aws.scheduler.scheduled-time") || !strings.Contains(jsonOf(target["RoleArn"]), "CanaryRole") {
+	if target["Arn"] != "arn:aws:scheduler:::aws-sdk:s3:putPublicAccessBlock" || sched["ScheduleExpression"] != "rate(1 hour)" ||
+		!strings.Contains(jsonOf(target["Input"]), `\"PublicAccessBlockConfiguration\":{\"BlockPublicAcls\":true,\"BlockPublicPolicy\":true,\"IgnorePublicAcls\":true,\"RestrictPublicBuckets\":true}`) ||
+		strings.Contains(jsonOf(target["Input"]), "Tagging") || !strings.Contains(jsonOf(target["RoleArn"]), "CanaryRole") {
 		t.Errorf("schedule %s", jsonOf(sched))
 	}
 	for id, b := range resources(tpl, "AWS::S3::Bucket") {
@@ -513,7 +514,7 @@ func TestCanary(t *testing.T) {
 	}
 	for id, p := range resources(tpl, "AWS::IAM::Policy") {
 		if strings.HasPrefix(id, "CanaryRole") {
-			if got := jsonOf(p["PolicyDocument"]); !strings.Contains(got, `"Action":"s3:PutBucketTagging"`) || strings.Count(got, `"Action"`) != 1 {
+			if got := jsonOf(p["PolicyDocument"]); !strings.Contains(got, `"Action":"s3:PutBucketPublicAccessBlock"`) || strings.Count(got, `"Action"`) != 1 {
 				t.Errorf("canary role policy %s", got)
 			}
 		}

@@ -252,7 +252,7 @@ func TestEventsAreNotBudgeted(t *testing.T) {
 // then evaluated like any other. A change to another bucket is no canary.
 func TestCanaryIsTimed(t *testing.T) {
 	r := newRig(t)
-	raw := sample(t, "PutBucketTagging")
+	raw := sample(t, "PutBucketPublicAccessBlock") // the canary's call, as CloudTrail logs it
 	var ev map[string]any
 	if err := json.Unmarshal(raw, &ev); err != nil {
 		t.Fatal(err)
