@@ -274,3 +274,38 @@ func TestWatchedNamesAreCloudTrailSpellings(t *testing.T) {
 		}
 	}
 }
+
+// With its sessions pinned to bucketguard's function names, a role's other
+// sessions are not bucketguard: a function of anyone's own that was passed
+// the role (iam:PassRole) has a session named after itself, and its changes
+// are evaluated.
+func TestPinnedSessions(t *testing.T) {
+	role, err := events.ParseRole("arn:aws:iam::111122223333:role/bucketguard/bucketguard-remediator")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pinned := events.Pinned([]events.Role{role}, "BucketGuard-eu-west-1-Remediate", "", "BucketGuard-eu-west-1-Sweep")[0]
+	issuer := "arn:aws:iam::111122223333:role/bucketguard/bucketguard-remediator"
+	for _, tt := range []struct {
+		session string
+		want    bool
+	}{
+		{"BucketGuard-eu-west-1-Remediate", true},
+		{"BucketGuard-eu-west-1-Sweep", true},
+		{"attacker-function", false},
+		{"BucketGuard-eu-west-1-Remediate-x", false},
+		{"bucketguard-eu-west-1-remediate", false},
+		{"", false},
+	} {
+		a := events.Actor{Type: "AssumedRole", ARN: "arn:aws:sts::111122223333:assumed-role/bucketguard-remediator/" + tt.session, IssuerARN: issuer}
+		if got := pinned.Made(a); got != tt.want {
+			t.Errorf("session %q: Made = %v, want %v", tt.session, got, tt.want)
+		}
+		if !role.Made(a) && tt.session != "" {
+			t.Errorf("session %q: the unpinned role no longer matches", tt.session)
+		}
+	}
+	if got := events.Pinned([]events.Role{role}, "", ""); len(got[0].Sessions) != 0 {
+		t.Errorf("no names pinned %v", got[0].Sessions)
+	}
+}

@@ -12,6 +12,32 @@ type Role struct {
 	Partition string
 	Account   string
 	Name      string
+	// Sessions, when set, are the only session names of the role that are
+	// bucketguard's: its functions' names, which Lambda gives the sessions
+	// of their execution roles. Anyone who can pass the role to a function
+	// of their own (iam:PassRole) gets a session of it too, named after
+	// their function, and is not skipped.
+	Sessions []string
+}
+
+// Pinned returns the roles with their sessions pinned to the given names
+// (empty names are ignored; none leaves the roles as they are).
+func Pinned(roles []Role, names ...string) []Role {
+	var keep []string
+	for _, n := range names {
+		if n != "" {
+			keep = append(keep, n)
+		}
+	}
+	if len(keep) == 0 {
+		return roles
+	}
+	out := make([]Role, len(roles))
+	for i, r := range roles {
+		r.Sessions = keep
+		out[i] = r
+	}
+	return out
 }
 
 // ParseRole reads a role ARN (arn:aws:iam::111122223333:role/path/name) or an
@@ -44,11 +70,24 @@ func ParseRole(arn string) (Role, error) {
 	return r, nil
 }
 
-// Made reports whether the actor is this role: the role itself, or any
-// session of it. A session ARN drops the role's path, so sessions are matched
-// by partition, account and name.
+// Made reports whether the actor is this role: the role itself, or a
+// session of it (one of Sessions, when they are pinned). A session ARN drops
+// the role's path, so sessions are matched by partition, account and name.
 func (r Role) Made(a Actor) bool {
 	if r.Name == "" {
+		return false
+	}
+	session := fmt.Sprintf("arn:%s:sts::%s:assumed-role/%s/", r.Partition, r.Account, r.Name)
+	if len(r.Sessions) > 0 {
+		if len(a.ARN) <= len(session) || !strings.EqualFold(a.ARN[:len(session)], session) {
+			return false
+		}
+		name := a.ARN[len(session):]
+		for _, s := range r.Sessions {
+			if name == s {
+				return true
+			}
+		}
 		return false
 	}
 	if a.IssuerARN != "" && strings.EqualFold(a.IssuerARN, r.ARN) {
@@ -57,7 +96,6 @@ func (r Role) Made(a Actor) bool {
 	if strings.EqualFold(a.ARN, r.ARN) {
 		return true
 	}
-	session := fmt.Sprintf("arn:%s:sts::%s:assumed-role/%s/", r.Partition, r.Account, r.Name)
 	return len(a.ARN) > len(session) && strings.EqualFold(a.ARN[:len(session)], session)
 }
 

@@ -15,6 +15,9 @@ import (
 const (
 	selfRole  = "arn:aws:iam::111122223333:role/bucketguard/bucketguard-remediator"
 	sweepRole = "arn:aws:iam::111122223333:role/bucketguard/bucketguard-sweep"
+	// The functions' own sessions, as Lambda names them.
+	selfSession  = "arn:aws:sts::111122223333:assumed-role/bucketguard-remediator/bucketguard-remediate"
+	sweepSession = "arn:aws:sts::111122223333:assumed-role/bucketguard-sweep/bucketguard-sweep"
 )
 
 // expandOr turns a pattern with a top-level-in-detail "$or" into the
@@ -63,7 +66,7 @@ func rulePattern() map[string]any {
 	return map[string]any{
 		"source":      []any{"aws.s3"},
 		"detail-type": []any{events.DetailType},
-		"detail":      RuleDetail(selfRole, sweepRole),
+		"detail":      RuleDetail(selfSession, sweepSession),
 	}
 }
 
@@ -89,7 +92,8 @@ func TestRuleMatchesTheSamples(t *testing.T) {
 	if len(files) < 16 {
 		t.Fatalf("only %d samples", len(files))
 	}
-	self, _ := events.ParseRole(selfRole)
+	role, _ := events.ParseRole(selfRole)
+	self := events.Pinned([]events.Role{role}, "bucketguard-remediate", "bucketguard-sweep")[0]
 	for _, f := range files {
 		raw, err := os.ReadFile(f)
 		if err != nil {
@@ -139,13 +143,17 @@ func TestRuleEdgeCases(t *testing.T) {
 				"sessionContext": map[string]any{"sessionIssuer": map[string]any{"arn": "arn:aws:iam::111122223333:role/Admin"}}}
 		}, true},
 		{"the sweep's session", func(env, d map[string]any) {
-			d["userIdentity"] = map[string]any{"type": "AssumedRole", "arn": "arn:aws:sts::111122223333:assumed-role/bucketguard-sweep/x",
+			d["userIdentity"] = map[string]any{"type": "AssumedRole", "arn": sweepSession,
 				"sessionContext": map[string]any{"sessionIssuer": map[string]any{"arn": sweepRole}}}
 		}, false},
 		{"bucketguard's own session", func(env, d map[string]any) {
-			d["userIdentity"] = map[string]any{"type": "AssumedRole", "arn": "arn:aws:sts::111122223333:assumed-role/bucketguard-remediator/x",
+			d["userIdentity"] = map[string]any{"type": "AssumedRole", "arn": selfSession,
 				"sessionContext": map[string]any{"sessionIssuer": map[string]any{"arn": selfRole}}}
 		}, false},
+		{"bucketguard's role, passed to someone else's function", func(env, d map[string]any) {
+			d["userIdentity"] = map[string]any{"type": "AssumedRole", "arn": "arn:aws:sts::111122223333:assumed-role/bucketguard-remediator/attacker-function",
+				"sessionContext": map[string]any{"sessionIssuer": map[string]any{"arn": selfRole}}}
+		}, true},
 		{"AWS service (no userIdentity arn)", func(env, d map[string]any) {
 			d["userIdentity"] = map[string]any{"type": "AWSService", "invokedBy": "cloudformation.amazonaws.com"}
 		}, true},
@@ -181,7 +189,7 @@ func TestExpandOr(t *testing.T) {
 			t.Errorf("branch %s", p)
 		}
 	}
-	if !strings.Contains(ps[0], `"exists":false}]}}}`) || !strings.Contains(ps[1], "anything-but") {
+	if !strings.Contains(ps[0], `"userIdentity":{"arn":[{"exists":false}]}`) || !strings.Contains(ps[1], "anything-but") {
 		t.Errorf("branches %v", ps)
 	}
 }

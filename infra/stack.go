@@ -97,6 +97,7 @@ func NewStack(scope constructs.Construct, id string, p *StackProps) *Stack {
 	s.Remediate = NewRemediator(stack, "Remediate", &remediate)
 	deadLetters := encryptedQueue(stack, "RuleDeadLetters", nil)
 	selfRoles := []*string{s.Remediate.Role.RoleArn()}
+	selfSessions := []*string{SessionARN(s.Remediate.Role, s.Remediate.Function)}
 	if st.Engine.HeartbeatBus != "" {
 		// Each event's outcome, on the organization's bus only.
 		s.Remediate.Role.AddToPolicy(centralBus(st.Engine.HeartbeatBus))
@@ -115,6 +116,7 @@ func NewStack(scope constructs.Construct, id string, p *StackProps) *Stack {
 			DeadLetter: deadLetters,
 		})
 		selfRoles = append(selfRoles, s.Sweep.Role.RoleArn())
+		selfSessions = append(selfSessions, SessionARN(s.Sweep.Role, s.Sweep.Function))
 		watched = append(watched, Watched{Name: "Sweep", Function: s.Sweep.Function, LogGroup: s.Sweep.LogGroup})
 		queues["SweepFailures"] = s.Sweep.Failures
 		if st.Engine.HeartbeatBus != "" {
@@ -136,9 +138,9 @@ func NewStack(scope constructs.Construct, id string, p *StackProps) *Stack {
 		s.Sweep.Function.AddEnvironment(jsii.String(config.EnvSelfRoleARN), jsii.String(roles), nil)
 	}
 	s.Detection = NewDetection(stack, "Detection", &DetectionProps{
-		Target:       s.Remediate.Function,
-		SelfRoleARNs: selfRoles,
-		DeadLetter:   deadLetters,
+		Target:          s.Remediate.Function,
+		SelfSessionARNs: selfSessions,
+		DeadLetter:      deadLetters,
 	})
 	if p.Trail {
 		s.Trail = NewTrail(stack, "Trail")

@@ -134,8 +134,16 @@ func TestRulePatternInTemplate(t *testing.T) {
 		t.Errorf("eventName %v, want the list from events: %v", got, events.WatchedNames())
 	}
 	or := detail["$or"].([]any)
-	if len(or) != 2 || !strings.Contains(jsonOf(or), `"anything-but":[{"Fn::GetAtt":["RemediateRole`) || !strings.Contains(jsonOf(or), `SweepRole`) {
-		t.Errorf("$or does not exclude the remediator's role: %s", jsonOf(or))
+	// Only the functions' own sessions (role name / function name) are
+	// excluded, not every session of their roles.
+	for _, fn := range []string{"Remediate", "Sweep"} {
+		if want := `":assumed-role/",{"Ref":"` + fn + `Role`; len(or) != 2 || !strings.Contains(jsonOf(or), want) ||
+			!strings.Contains(jsonOf(or), `"/",{"Ref":"`+fn+`Function`) {
+			t.Errorf("$or does not exclude the %s function's own session: %s", fn, jsonOf(or))
+		}
+	}
+	if strings.Contains(jsonOf(or), "sessionIssuer") {
+		t.Errorf("$or excludes by session issuer (every session of a role): %s", jsonOf(or))
 	}
 	target := rule["Targets"].([]any)[0].(map[string]any)
 	if target["DeadLetterConfig"] == nil || target["RetryPolicy"] == nil {

@@ -22,7 +22,7 @@ func main() {
 		k.Log.Error("start", "err", err)
 		os.Exit(1)
 	}
-	h := &handler.Handler{Incidents: k.Incidents, Self: k.Config.SelfRoles, Log: k.Log, RequestID: requestID}
+	h := &handler.Handler{Incidents: k.Incidents, Self: startup.SelfSessions(k.Config, os.LookupEnv), Log: k.Log, RequestID: requestID}
 	if k.Config.SweepFunction != "" && k.Config.LedgerTable != "" {
 		// A guarded call starts a sweep at once, one running at most.
 		h.Sweeps = &handler.Sweeps{

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -17,6 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	awssecurityhub "github.com/aws/aws-sdk-go-v2/service/securityhub"
 
+	"github.com/bucketguard/bucketguard/events"
 	"github.com/bucketguard/bucketguard/remediations"
 	"github.com/bucketguard/bucketguard/remediations/alert"
 	"github.com/bucketguard/bucketguard/remediations/analyzer"
@@ -206,4 +208,28 @@ func Conns(cfg config.Config) int {
 // claim beside it and its journal beside the read again.
 func ConnsPerBucket() int {
 	return len(read.Needs{Bucket: true, AccountBPA: true, Versioning: true, Logging: true}.Ops()) + 2
+}
+
+// SelfSessions are the roles whose changes the remediate function skips,
+// pinned to the sessions that are bucketguard's: Lambda names an execution
+// role's session after the function, so its own name (lookup's
+// AWS_LAMBDA_FUNCTION_NAME, set by Lambda) and the sweep function's (from
+// its ARN). Outside Lambda the roles stay unpinned.
+func SelfSessions(cfg config.Config, lookup func(string) (string, bool)) []events.Role {
+	own, _ := lookup("AWS_LAMBDA_FUNCTION_NAME")
+	if own == "" {
+		return cfg.SelfRoles
+	}
+	return events.Pinned(cfg.SelfRoles, own, FunctionName(cfg.SweepFunction))
+}
+
+// FunctionName is the name in a Lambda function ARN
+// (arn:aws:lambda:<region>:<account>:function:<name>[:<qualifier>]), or
+// the argument itself when it is a bare name.
+func FunctionName(arn string) string {
+	parts := strings.Split(arn, ":")
+	if len(parts) >= 7 && parts[5] == "function" {
+		return parts[6]
+	}
+	return arn
 }
