@@ -64,11 +64,24 @@ func WatchdogDetail(part events.Part, own Own) map[string]any {
 	case events.RulePart:
 		detail["$or"] = []any{named("name", toAny(own.Rules)), named("rule", toAny(own.Rules))}
 	case events.FunctionPart:
-		for k, v := range named("functionName", wildcards("*", own.Functions)) {
+		// By name, ARN or partial ARN, with or without a qualifier
+		// (name:alias, name:$LATEST).
+		fns := wildcards("*", own.Functions)
+		for _, f := range own.Functions {
+			fns = append(fns, map[string]any{"wildcard": "*" + f + ":*"})
+		}
+		for k, v := range named("functionName", fns) {
 			detail[k] = v
 		}
 	case events.RolePart:
-		for k, v := range named("roleName", toAny(own.Roles)) {
+		// IAM does not tell role names apart by case, and takes a name in
+		// any case: a PutRolePolicy on "BUCKETGUARD-REMEDIATOR" changes our
+		// role.
+		var roles []any
+		for _, r := range own.Roles {
+			roles = append(roles, map[string]any{"equals-ignore-case": r})
+		}
+		for k, v := range named("roleName", roles) {
 			detail[k] = v
 		}
 	case events.TopicPart:

@@ -133,7 +133,14 @@ func TestWatchdogEdgeCases(t *testing.T) {
 			params(d)["functionName"] = "arn:aws:lambda:eu-west-1:111122223333:function:orders-api"
 		}, nil},
 		{"our function, partial ARN", "DeleteFunctionConcurrency20171031", func(d map[string]any) {}, []string{"function"}},
+		{"our function, qualified", "UpdateFunctionConfiguration20150331v2", func(d map[string]any) {
+			params(d)["functionName"] = sampleOwn.Functions[0] + ":$LATEST"
+		}, []string{"function"}},
+		{"a function whose name starts with ours", "UpdateFunctionConfiguration20150331v2", func(d map[string]any) {
+			params(d)["functionName"] = sampleOwn.Functions[0] + "-copy"
+		}, nil},
 		{"another role", "DetachRolePolicy", func(d map[string]any) { params(d)["roleName"] = "orders-api-role" }, nil},
+		{"our role, named in another case", "PutRolePolicy", func(d map[string]any) { params(d)["roleName"] = strings.ToUpper(sampleOwn.Roles[0]) }, []string{"role"}},
 		{"another topic", "DeleteTopic", func(d map[string]any) { params(d)["topicArn"] = "arn:aws:sns:eu-west-1:111122223333:orders" }, nil},
 		{"another topic's subscription", "Unsubscribe", func(d map[string]any) {
 			params(d)["subscriptionArn"] = "arn:aws:sns:eu-west-1:111122223333:orders:6a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
