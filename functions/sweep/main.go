@@ -15,6 +15,7 @@ import (
 
 	"github.com/bucketguard/bucketguard/remediations/startup"
 	"github.com/bucketguard/bucketguard/remediations/sweep"
+	"github.com/bucketguard/bucketguard/remediations/trail"
 )
 
 func main() {
@@ -37,8 +38,12 @@ func main() {
 		MaxParts:     100,
 		StackRegions: k.Config.StackRegions,
 		// The home region's sweep checks that a trail feeds the rule.
-		Trails: cloudtrail.NewFromConfig(k.AWS.Config),
-		Log:    k.Log,
+		Trails: func(region string) trail.Client {
+			cfg := k.AWS.Config.Copy()
+			cfg.Region = region
+			return cloudtrail.NewFromConfig(cfg)
+		},
+		Log: k.Log,
 	}
 	if k.Findings != nil {
 		h.Findings = k.Findings

@@ -81,7 +81,7 @@ type Handler struct {
 	StackRegions []string
 	// Trails, when set, reads the account's trails: the home sweep checks
 	// that one feeds the rule in every region with a stack.
-	Trails trail.Client
+	Trails trail.Regional
 	// Findings, when set, holds the part's Security Hub imports in batches;
 	// each part flushes it before it ends, so that nothing waits for a
 	// part that may never come.

@@ -22,16 +22,16 @@ const TrailSchema = "bucketguard.trail/v1"
 // write events (there bucketguard sees no S3 change, and only the sweep
 // remains). A failure to read is counted and named in the summary.
 func (h *Handler) checkTrails(ctx context.Context, account string, cont *Continuation, t *Tally, log *slog.Logger) {
-	trails, err := trail.Read(ctx, h.Trails)
+	regions := h.StackRegions
+	if len(regions) == 0 {
+		regions = []string{h.Region}
+	}
+	trails, err := trail.Read(ctx, h.Trails, regions)
 	if err != nil {
 		t.Errors++
 		t.name(Bucket{Name: "trails", Region: h.Region}, err.Error())
 		log.Warn("trails", contract.FieldErr, err)
 		return
-	}
-	regions := h.StackRegions
-	if len(regions) == 0 {
-		regions = []string{h.Region}
 	}
 	gaps := trail.Judge(trails, regions)
 	log.Info("trails", "trails", len(trails), "uncovered_regions", len(gaps))

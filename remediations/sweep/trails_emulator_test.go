@@ -13,6 +13,7 @@ import (
 	"github.com/bucketguard/bucketguard/remediations/contract"
 	"github.com/bucketguard/bucketguard/remediations/emulator"
 	"github.com/bucketguard/bucketguard/remediations/sweep"
+	"github.com/bucketguard/bucketguard/remediations/trail"
 )
 
 // The home sweep's trail check on the emulator: a multi-region trail that
@@ -26,7 +27,7 @@ func TestTrailCheckOnTheEmulator(t *testing.T) {
 	}
 	w.h.Incidents.Alerts.OpsTopicARN = ops
 	w.h.StackRegions = []string{w.e.Region}
-	w.h.Trails = cloudtrail.NewFromConfig(w.e.Clients.Config)
+	w.h.Trails = func(string) trail.Client { return cloudtrail.NewFromConfig(w.e.Clients.Config) }
 	direct := cloudtrail.NewFromConfig(w.e.Direct.Config)
 	must := func(err error) {
 		t.Helper()

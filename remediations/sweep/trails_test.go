@@ -14,6 +14,7 @@ import (
 	"github.com/bucketguard/bucketguard/remediations/config"
 	"github.com/bucketguard/bucketguard/remediations/contract"
 	"github.com/bucketguard/bucketguard/remediations/sweep"
+	"github.com/bucketguard/bucketguard/remediations/trail"
 )
 
 const opsTopic = "arn:aws:sns:eu-west-1:111122223333:ops"
@@ -72,7 +73,7 @@ func TestTrailCheck(t *testing.T) {
 			h.Incidents = wire(cfg, f, nil)
 			h.StackRegions = tc.stacks
 			tr := &trails{logging: tc.logging}
-			h.Trails = tr
+			h.Trails = func(string) trail.Client { return tr }
 			if err := h.Handle(lambdaCtx("run-trail"), []byte(`{"detail-type":"Scheduled Event"}`)); err != nil {
 				t.Fatal(err)
 			}

@@ -122,7 +122,7 @@ func TestRead(t *testing.T) {
 		selectors: map[string]*cloudtrail.GetEventSelectorsOutput{arn: {AdvancedEventSelectors: []types.AdvancedEventSelector{{
 			Name: aws.String("management"), FieldSelectors: []types.AdvancedFieldSelector{{Field: aws.String("eventCategory"), Equals: []string{"Management"}}}}}}},
 	}
-	ts, err := trail.Read(context.Background(), c)
+	ts, err := trail.Read(context.Background(), func(string) trail.Client { return c }, []string{"eu-west-1"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -130,11 +130,46 @@ func TestRead(t *testing.T) {
 		t.Fatalf("trails %+v, gaps %+v", ts, gaps)
 	}
 	c.statusErr = errors.New("AccessDenied")
-	ts, err = trail.Read(context.Background(), c)
+	ts, err = trail.Read(context.Background(), func(string) trail.Client { return c }, []string{"eu-west-1"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if gaps := trail.Judge(ts, []string{"eu-west-1"}); len(gaps) != 1 || !strings.Contains(gaps[0].Why[0], "AccessDenied") {
 		t.Errorf("an unread status: gaps %+v", gaps)
+	}
+}
+
+// Each region with a stack is asked for its trails: a single-region trail
+// is listed only in its own region, so a region covered by its own trail
+// is no gap; a multi-region trail listed in both regions is read once.
+func TestReadAsksEveryRegion(t *testing.T) {
+	mgmt := &cloudtrail.GetEventSelectorsOutput{EventSelectors: []types.EventSelector{{ReadWriteType: types.ReadWriteTypeAll, IncludeManagementEvents: on}}}
+	const euARN = "arn:aws:cloudtrail:eu-west-1:111122223333:trail/eu"
+	const usARN = "arn:aws:cloudtrail:us-east-1:111122223333:trail/us"
+	const allARN = "arn:aws:cloudtrail:eu-west-1:111122223333:trail/all"
+	all := types.Trail{Name: aws.String("all"), TrailARN: aws.String(allARN), HomeRegion: aws.String("eu-west-1"), IsMultiRegionTrail: on}
+	regional := map[string]*client{
+		"eu-west-1": {trails: []types.Trail{{Name: aws.String("eu"), TrailARN: aws.String(euARN), HomeRegion: aws.String("eu-west-1")}, all},
+			logging: map[string]bool{euARN: true}, selectors: map[string]*cloudtrail.GetEventSelectorsOutput{euARN: mgmt, allARN: mgmt}},
+		"us-east-1": {trails: []types.Trail{{Name: aws.String("us"), TrailARN: aws.String(usARN), HomeRegion: aws.String("us-east-1")}, all},
+			logging: map[string]bool{usARN: true}, selectors: map[string]*cloudtrail.GetEventSelectorsOutput{usARN: mgmt, allARN: mgmt}},
+	}
+	ts, err := trail.Read(context.Background(), func(r string) trail.Client { return regional[r] }, []string{"eu-west-1", "us-east-1", "eu-west-1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ts) != 3 {
+		t.Fatalf("%d trails, want each once: %+v", len(ts), ts)
+	}
+	if gaps := trail.Judge(ts, []string{"eu-west-1", "us-east-1"}); len(gaps) != 0 {
+		t.Errorf("gaps %+v: each region has its own logging trail", gaps)
+	}
+	// Asked from the home region only, us-east-1's own trail is not seen.
+	home, err := trail.Read(context.Background(), func(r string) trail.Client { return regional["eu-west-1"] }, []string{"eu-west-1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if gaps := trail.Judge(home, []string{"eu-west-1", "us-east-1"}); len(gaps) != 1 || gaps[0].Region != "us-east-1" {
+		t.Errorf("gaps %+v", gaps)
 	}
 }
