@@ -6,12 +6,14 @@ import (
 	"flag"
 	"io"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/bucketguard/bucketguard/docs/golden"
+	"github.com/bucketguard/bucketguard/events"
 	"github.com/bucketguard/bucketguard/remediations"
 	"github.com/bucketguard/bucketguard/remediations/acl"
 	"github.com/bucketguard/bucketguard/remediations/config"
@@ -176,6 +178,46 @@ func TestReplayIsTheLambdaPath(t *testing.T) {
 	goldenOut(t, "replay-policy.txt", r.stdout)
 	if r := runCLI(t, f, config.Default(), "", "replay", ct+"PutBucketPolicy-denied.json"); r.code != 0 || !strings.HasPrefix(r.stdout, "skipped: call failed") {
 		t.Errorf("failed call: exit %d %q", r.code, r.stdout)
+	}
+}
+
+// replay --function skips only the remediate function's own sessions (and
+// the sweep's), as the deployed function does: bucketguard's role used by
+// another function is evaluated; without it, every session of the role is
+// skipped.
+func TestReplayPinsTheSelfSessions(t *testing.T) {
+	self, err := events.ParseRoles("arn:aws:iam::111122223333:role/bucketguard/bucketguard-remediator")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := config.Default()
+	cfg.SelfRoles = self
+	own := ct + "PutBucketPolicy-self.json" // session bucketguard-remediate
+	other := filepath.Join(t.TempDir(), "other.json")
+	raw, err := os.ReadFile(own)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(other, []byte(strings.ReplaceAll(string(raw), "assumed-role/bucketguard-remediator/bucketguard-remediate", "assumed-role/bucketguard-remediator/someone-elses-function")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		args    []string
+		file    string
+		skipped bool
+	}{
+		{nil, own, true},
+		{nil, other, true},
+		{[]string{"--function", "bucketguard-remediate"}, own, true},
+		{[]string{"--function", "bucketguard-remediate"}, other, false},
+	} {
+		f := fake.New()
+		f.Put("acme-invoices-prod", publicBucket())
+		args := append(append([]string{"replay", "--dry-run"}, tt.args...), tt.file)
+		r := runCLI(t, f, cfg, "", args...)
+		if got := strings.HasPrefix(r.stdout, "skipped: change made by bucketguard"); got != tt.skipped || r.code != 0 {
+			t.Errorf("%v %s: exit %d, skipped %v, want %v\n%s%s", tt.args, filepath.Base(tt.file), r.code, got, tt.skipped, r.stdout, r.stderr)
+		}
 	}
 }
 

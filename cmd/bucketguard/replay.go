@@ -10,6 +10,7 @@ import (
 	"github.com/bucketguard/bucketguard/remediations/config"
 	"github.com/bucketguard/bucketguard/remediations/contract"
 	"github.com/bucketguard/bucketguard/remediations/handler"
+	"github.com/bucketguard/bucketguard/remediations/startup"
 )
 
 type replayJSON struct {
@@ -22,9 +23,11 @@ type replayJSON struct {
 // replay runs a saved event through the remediate function's own handler.
 func replay(ctx context.Context, c *cli, args []string) error {
 	var asJSON, dryRun bool
+	var function string
 	args, err := flags("replay", args, func(fs *flag.FlagSet) {
 		fs.BoolVar(&asJSON, "json", false, "print JSON")
 		fs.BoolVar(&dryRun, "dry-run", false, "plan and print; write and publish nothing")
+		fs.StringVar(&function, "function", "", "the remediate function's name: skip only its sessions and the sweep's (BUCKETGUARD_SWEEP_FUNCTION), as the function does")
 	})
 	if err != nil {
 		return err
@@ -47,7 +50,13 @@ func replay(ctx context.Context, c *cli, args []string) error {
 	}
 	// The bucket is read in the event's region, as the function of that
 	// region's stack would.
-	h := &handler.Handler{Incidents: d.incidents(mode, change.Region, !dryRun), Self: d.Config.SelfRoles, Log: d.Log}
+	// Without --function every session of the self roles is skipped; the
+	// deployed function skips only its own and the sweep's.
+	self := d.Config.SelfRoles
+	if function != "" {
+		self = events.Pinned(self, function, startup.FunctionName(d.Config.SweepFunction))
+	}
+	h := &handler.Handler{Incidents: d.incidents(mode, change.Region, !dryRun), Self: self, Log: d.Log}
 	rep, runErr := h.Process(ctx, raw)
 	if errors.Is(runErr, events.ErrMalformed) {
 		return invalid("%v", runErr)

@@ -41,6 +41,16 @@ func TestSelfSessionsArePinnedToTheFunctions(t *testing.T) {
 	if len(outside[0].Sessions) != 0 {
 		t.Errorf("outside Lambda: sessions %v", outside[0].Sessions)
 	}
+	noSweep := cfg
+	noSweep.SweepFunction = ""
+	if got := startup.SelfSessions(noSweep, func(k string) (string, bool) { v, ok := env[k]; return v, ok }); len(got[1].Sessions) != 0 {
+		t.Errorf("two roles, the sweep function unnamed: sessions %v", got[1].Sessions)
+	}
+	single := noSweep
+	single.SelfRoles = roles[:1]
+	if got := startup.SelfSessions(single, func(k string) (string, bool) { v, ok := env[k]; return v, ok }); len(got[0].Sessions) != 1 {
+		t.Errorf("one role, no sweep: sessions %v, want its own function", got[0].Sessions)
+	}
 	for arn, want := range map[string]string{
 		"arn:aws:lambda:eu-west-1:111122223333:function:BucketGuard-Sweep-X1":         "BucketGuard-Sweep-X1",
 		"arn:aws:lambda:eu-west-1:111122223333:function:BucketGuard-Sweep-X1:$LATEST": "BucketGuard-Sweep-X1",

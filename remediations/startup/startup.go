@@ -214,10 +214,14 @@ func ConnsPerBucket() int {
 // pinned to the sessions that are bucketguard's: Lambda names an execution
 // role's session after the function, so its own name (lookup's
 // AWS_LAMBDA_FUNCTION_NAME, set by Lambda) and the sweep function's (from
-// its ARN). Outside Lambda the roles stay unpinned.
+// its ARN). Outside Lambda, or with a second role and no sweep function
+// named, the roles stay unpinned.
 func SelfSessions(cfg config.Config, lookup func(string) (string, bool)) []events.Role {
 	own, _ := lookup("AWS_LAMBDA_FUNCTION_NAME")
-	if own == "" {
+	if own == "" || (len(cfg.SelfRoles) > 1 && cfg.SweepFunction == "") {
+		// Outside Lambda, or a second role whose function is not named:
+		// pinned to the wrong names, bucketguard's own changes would come
+		// back to it.
 		return cfg.SelfRoles
 	}
 	return events.Pinned(cfg.SelfRoles, own, FunctionName(cfg.SweepFunction))
