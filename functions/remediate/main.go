@@ -13,6 +13,7 @@ import (
 	awslambda "github.com/aws/aws-sdk-go-v2/service/lambda"
 
 	"github.com/bucketguard/bucketguard/remediations/handler"
+	"github.com/bucketguard/bucketguard/remediations/ledger"
 	"github.com/bucketguard/bucketguard/remediations/startup"
 )
 
@@ -27,7 +28,7 @@ func main() {
 		// A guarded call starts a sweep at once, one running at most.
 		h.Sweeps = &handler.Sweeps{
 			Invoker: startup.SweepFunction{Client: awslambda.NewFromConfig(k.AWS.Config), Name: k.Config.SweepFunction},
-			Lease:   &handler.TableLease{DB: k.AWS.DynamoDB, Table: k.Config.LedgerTable},
+			Lease:   &ledger.Store{DB: k.AWS.DynamoDB, Table: k.Config.LedgerTable},
 		}
 	}
 	lambda.Start(h.Handle)

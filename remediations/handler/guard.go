@@ -9,6 +9,7 @@ import (
 
 	"github.com/bucketguard/bucketguard/events"
 	"github.com/bucketguard/bucketguard/remediations/contract"
+	"github.com/bucketguard/bucketguard/remediations/ledger"
 )
 
 // SweepLeaseFor is how long a sweep started after a guarded call holds its
@@ -23,13 +24,15 @@ type SweepInvoker interface {
 }
 
 // SweepLease bounds the sweeps started after guarded calls to one running
-// per account and region (TableLease, in the ledger table).
+// per account and region (ledger.Store, in the ledger table).
 type SweepLease interface {
-	// Take takes the lease until then, unless another holds it: false.
-	Take(ctx context.Context, key string, now, until time.Time) (bool, error)
-	// Release lets it go: the sweep did not start.
-	Release(ctx context.Context, key string) error
+	// TakeLease takes the lease until then, unless another holds it: false.
+	TakeLease(ctx context.Context, key string, now, until time.Time) (bool, error)
+	// DropLease lets it go: the sweep did not start.
+	DropLease(ctx context.Context, key string) error
 }
+
+var _ SweepLease = (*ledger.Store)(nil)
 
 // Sweeps is what the handler needs to start a sweep after a guarded call.
 type Sweeps struct {
@@ -38,10 +41,6 @@ type Sweeps struct {
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
 }
-
-// SweepLeaseKey names the lease of the sweeps started in one account and
-// region.
-func SweepLeaseKey(account, region string) string { return "sweep-lease/" + account + "/" + region }
 
 // guard handles a guarded call the watchdog rules deliver: after a call
 // that may have blinded or disarmed bucketguard, events may have been
@@ -64,8 +63,8 @@ func (h *Handler) guard(ctx context.Context, g events.GuardChange, log *slog.Log
 	if h.Sweeps.Now != nil {
 		now = h.Sweeps.Now()
 	}
-	key := SweepLeaseKey(g.Account, g.Region)
-	ok, err := h.Sweeps.Lease.Take(ctx, key, now, now.Add(SweepLeaseFor))
+	key := ledger.SweepLeaseKey(g.Account, g.Region)
+	ok, err := h.Sweeps.Lease.TakeLease(ctx, key, now, now.Add(SweepLeaseFor))
 	if err != nil {
 		log.Warn(contract.MsgRetry, contract.FieldErr, err)
 		return rep, fmt.Errorf("remediate: sweep lease %s: %w", key, err)
@@ -78,7 +77,7 @@ func (h *Handler) guard(ctx context.Context, g events.GuardChange, log *slog.Log
 	cause := fmt.Sprintf("%s called %s on %s (%s) at %s", orUnknown(g.Actor.String()), g.Name, g.Part, orUnknown(g.Resource), g.Time.UTC().Format(time.RFC3339))
 	payload, _ := json.Marshal(contract.SweepStartEvent{Start: &contract.SweepStart{Cause: cause, EventID: g.EventID}}) // plain data: cannot fail
 	if err := h.Sweeps.Invoker.StartSweep(ctx, payload); err != nil {
-		if rerr := h.Sweeps.Lease.Release(context.WithoutCancel(ctx), key); rerr != nil {
+		if rerr := h.Sweeps.Lease.DropLease(context.WithoutCancel(ctx), key); rerr != nil {
 			log.Warn("sweep lease release", contract.FieldErr, rerr) // it expires
 		}
 		log.Warn(contract.MsgRetry, contract.FieldErr, err)

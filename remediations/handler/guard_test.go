@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/bucketguard/bucketguard/remediations/handler"
+	"github.com/bucketguard/bucketguard/remediations/ledger"
 	"github.com/bucketguard/bucketguard/remediations/op"
 	"github.com/bucketguard/bucketguard/remediations/sweep"
 )
@@ -37,7 +38,7 @@ type leases struct {
 	held map[string]time.Time
 }
 
-func (l *leases) Take(_ context.Context, key string, now, until time.Time) (bool, error) {
+func (l *leases) TakeLease(_ context.Context, key string, now, until time.Time) (bool, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if u, ok := l.held[key]; ok && now.Before(u) {
@@ -47,7 +48,7 @@ func (l *leases) Take(_ context.Context, key string, now, until time.Time) (bool
 	return true, nil
 }
 
-func (l *leases) Release(_ context.Context, key string) error {
+func (l *leases) DropLease(_ context.Context, key string) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	delete(l.held, key)
@@ -79,7 +80,7 @@ func TestGuardedCallStartsOneSweep(t *testing.T) {
 	if !strings.Contains(ev.Start.Cause, "StopLogging") || ev.Start.EventID == "" {
 		t.Errorf("start %+v", ev.Start)
 	}
-	if until, ok := l.held[handler.SweepLeaseKey("111122223333", "eu-west-1")]; !ok || !until.Equal(now.Add(handler.SweepLeaseFor)) {
+	if until, ok := l.held[ledger.SweepLeaseKey("111122223333", "eu-west-1")]; !ok || !until.Equal(now.Add(handler.SweepLeaseFor)) {
 		t.Errorf("leases %v", l.held)
 	}
 

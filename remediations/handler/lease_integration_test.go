@@ -8,6 +8,7 @@ import (
 
 	"github.com/bucketguard/bucketguard/remediations/emulator"
 	"github.com/bucketguard/bucketguard/remediations/handler"
+	"github.com/bucketguard/bucketguard/remediations/ledger"
 )
 
 // The sweep lease on DynamoDB (the emulator): one holder until it expires,
@@ -18,8 +19,8 @@ func TestSweepLeaseOnTheEmulator(t *testing.T) {
 	if err := emulator.LedgerTable(ctx, e.Direct, "bucketguard-ledger"); err != nil {
 		t.Fatal(err)
 	}
-	l := &handler.TableLease{DB: e.Clients.DynamoDB, Table: "bucketguard-ledger"}
-	key := handler.SweepLeaseKey("111122223333", e.Region)
+	l := &ledger.Store{DB: e.Clients.DynamoDB, Table: "bucketguard-ledger"}
+	key := ledger.SweepLeaseKey("111122223333", e.Region)
 	t0 := time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC)
 	for _, step := range []struct {
 		name string
@@ -31,15 +32,15 @@ func TestSweepLeaseOnTheEmulator(t *testing.T) {
 		{"just before expiry", t0.Add(handler.SweepLeaseFor - time.Second), false},
 		{"expired", t0.Add(handler.SweepLeaseFor), true},
 	} {
-		got, err := l.Take(ctx, key, step.now, step.now.Add(handler.SweepLeaseFor))
+		got, err := l.TakeLease(ctx, key, step.now, step.now.Add(handler.SweepLeaseFor))
 		if err != nil || got != step.want {
 			t.Fatalf("%s: took %v (%v), want %v", step.name, got, err, step.want)
 		}
 	}
-	if err := l.Release(ctx, key); err != nil {
+	if err := l.DropLease(ctx, key); err != nil {
 		t.Fatal(err)
 	}
-	if got, err := l.Take(ctx, key, t0.Add(handler.SweepLeaseFor+time.Minute), t0.Add(time.Hour)); err != nil || !got {
+	if got, err := l.TakeLease(ctx, key, t0.Add(handler.SweepLeaseFor+time.Minute), t0.Add(time.Hour)); err != nil || !got {
 		t.Fatalf("after release: took %v (%v)", got, err)
 	}
 }

@@ -14,7 +14,7 @@
 //   - "undo/<account>/<bucket>": what the latest incident changed on a
 //     bucket, for `bucketguard undo`;
 //   - "sweep-lease/<account>/<region>": the lease that lets one sweep start
-//     at a time after a guarded call (handler.TableLease writes it).
+//     at a time after a guarded call (TakeLease, DropLease).
 package ledger
 
 import (
