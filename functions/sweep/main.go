@@ -50,7 +50,7 @@ func main() {
 	}
 	if bus := k.Config.HeartbeatBus; bus != "" {
 		// The bus is in the admin account's region: PutEvents goes there.
-		h.Heartbeat = &sweep.Heartbeat{Client: startup.CentralBus(k.AWS.Config, bus), Bus: bus}
+		h.Heartbeat = &sweep.Heartbeat{Client: k.Central, Bus: bus}
 	}
 	lambda.Start(h.Handle)
 }

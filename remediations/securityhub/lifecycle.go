@@ -46,9 +46,6 @@ const (
 	PublicAccessPoint Kind = "public-access-point-policy"
 )
 
-// Kinds lists every kind.
-func Kinds() []Kind { return []Kind{PublicPolicy, PublicACL, PublicAccessPoint} }
-
 // kindOf says which findings are a kind's exposure, which leave it unjudged,
 // and which fix closes it.
 var kindOf = map[Kind]struct {

@@ -44,6 +44,9 @@ type Kit struct {
 	// Findings keeps the results in Security Hub; nil when it is off. The
 	// sweep batches them and flushes at the end of each part.
 	Findings *securityhub.Reporter
+	// Central is the organization's central bus's client (outcomes, the
+	// sweep's heartbeat); nil when BUCKETGUARD_HEARTBEAT_BUS is unset.
+	Central outcome.Client
 }
 
 // Lambda starts the function named function. lookup reads the environment
@@ -65,7 +68,9 @@ func Lambda(ctx context.Context, function string, lookup func(string) (string, b
 	if err != nil {
 		return k, fmt.Errorf("clients: %w", err)
 	}
-	k.Incidents = Parts(cfg, k.AWS)
+	c := ClientsOf(cfg, k.AWS)
+	k.Central = c.Central
+	k.Incidents = Wire(cfg, c)
 	if k.Findings = FindingsOf(k.Incidents); k.Findings != nil {
 		// The event function imports beside each alert; the sweep imports
 		// in batches of 100, flushed at the end of each part.
@@ -78,6 +83,11 @@ func Lambda(ctx context.Context, function string, lookup func(string) (string, b
 // alert sender (topic, fallback queue) and the ledger (approvals,
 // incidents, sent marks), each as configured.
 func Parts(cfg config.Config, aws clients.Set) *incident.Protocol {
+	return Wire(cfg, ClientsOf(cfg, aws))
+}
+
+// ClientsOf are the clients Wire takes, from the SDK's, each as configured.
+func ClientsOf(cfg config.Config, aws clients.Set) Clients {
 	c := Clients{S3: aws.S3, Control: aws.Control, SNS: aws.SNS, SQS: aws.SQS, Analyzer: aws.Analyzer, Region: aws.Config.Region}
 	if cfg.SecurityHub {
 		c.SecurityHub = awssecurityhub.NewFromConfig(aws.Config)
@@ -86,15 +96,15 @@ func Parts(cfg config.Config, aws clients.Set) *incident.Protocol {
 		c.Ledger = &ledger.Store{DB: aws.DynamoDB, Table: cfg.LedgerTable}
 	}
 	if cfg.HeartbeatBus != "" {
-		c.Central = CentralBus(aws.Config, cfg.HeartbeatBus)
+		c.Central = centralBus(aws.Config, cfg.HeartbeatBus)
 	}
-	return Wire(cfg, c)
+	return c
 }
 
-// CentralBus is an EventBridge client for the organization's central bus:
+// centralBus is an EventBridge client for the organization's central bus:
 // it calls the bus's region, the admin account's, which may not be the
 // function's own.
-func CentralBus(cfg aws.Config, bus string) *eventbridge.Client {
+func centralBus(cfg aws.Config, bus string) *eventbridge.Client {
 	cfg = cfg.Copy()
 	if r := contract.BusRegion(bus); r != "" {
 		cfg.Region = r
