@@ -12,22 +12,7 @@ import (
 	"github.com/bucketguard/bucketguard/events"
 )
 
-func guardSamples(t testing.TB) map[string][]byte {
-	t.Helper()
-	files, err := filepath.Glob(filepath.Join("testdata", "cloudtrail", "guard", "*.json"))
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no guarded-call samples: %v", err)
-	}
-	out := make(map[string][]byte, len(files))
-	for _, f := range files {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		out[strings.TrimSuffix(filepath.Base(f), ".json")] = b
-	}
-	return out
-}
+func guardSamples(t testing.TB) map[string][]byte { return samplesIn(t, "guard") }
 
 // Every guarded name has a successful sample that parses to its part and
 // names what it touched; IAM's are in us-east-1, where its events reach

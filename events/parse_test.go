@@ -16,11 +16,15 @@ import (
 
 var update = flag.Bool("update", false, "rewrite golden files")
 
-func samples(t testing.TB) map[string][]byte {
+func samples(t testing.TB) map[string][]byte { return samplesIn(t, "") }
+
+// samplesIn reads the CloudTrail samples of testdata/cloudtrail/<dir>, by
+// name.
+func samplesIn(t testing.TB, dir string) map[string][]byte {
 	t.Helper()
-	files, err := filepath.Glob(filepath.Join("testdata", "cloudtrail", "*.json"))
+	files, err := filepath.Glob(filepath.Join("testdata", "cloudtrail", dir, "*.json"))
 	if err != nil || len(files) == 0 {
-		t.Fatalf("no CloudTrail samples: %v", err)
+		t.Fatalf("no CloudTrail samples in %q: %v", dir, err)
 	}
 	out := make(map[string][]byte, len(files))
 	for _, f := range files {
