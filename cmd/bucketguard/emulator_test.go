@@ -31,7 +31,7 @@ func TestScanOnTheEmulator(t *testing.T) {
 	}
 	scanOnce := func(args ...string) (int, string, string) {
 		var out, errb bytes.Buffer
-		code := run(ctx, append([]string{"scan"}, args...), strings.NewReader(""), &out, &errb)
+		code := run(ctx, append([]string{"scan", "--format", "table"}, args...), strings.NewReader(""), &out, &errb)
 		return code, out.String(), errb.String()
 	}
 	code, out, errs := scanOnce()

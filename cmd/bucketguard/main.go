@@ -8,7 +8,7 @@
 //	bucketguard remediate BUCKET [--dry-run]
 //	bucketguard replay EVENT.json [--dry-run]
 //	bucketguard undo BUCKET --until TIME [--incident ID] [--dry-run]
-//	bucketguard scan [--fix] [--json] [--region R]... [--concurrency N]
+//	bucketguard scan [--fix] [--format json|table|ocsf] [--region R]... [--concurrency N]
 //	bucketguard coverage --region R... [--heartbeats TABLE] [--json]
 //
 // Exit status: 0 done; 1 an AWS or runtime failure; 2 invalid input or
@@ -61,7 +61,7 @@ var commands = []command{
 	{"remediate", "remediate [--dry-run] [--json] BUCKET\n  Fix BUCKET now, read back and print the alert; publish it when\n  BUCKETGUARD_TOPIC_ARN is set (not with --dry-run).", remediate},
 	{"replay", "replay [--dry-run] [--json] [--function NAME] EVENT.json\n  Run a saved event through the remediate function's exact code path.\n  With --function (the remediate function's name), skip only its own\n  sessions and the sweep's, as the function does.", replay},
 	{"undo", "undo BUCKET --until TIME [--incident ID] [--dry-run] [--json]\n  Put back what bucketguard changed on BUCKET in its latest incident (the\n  policy less public write, and the Block Public Access that decides it),\n  only where the bucket still holds what bucketguard wrote, and approve\n  public read until TIME (RFC 3339) in the same step. Never public write.\n  Tells the owner and the operations topic who ran it. Needs\n  BUCKETGUARD_ALERT_LEDGER_TABLE.", undoCommand},
-	{"scan", "scan [--fix] [--json] [--region R]... [--concurrency N]\n  Evaluate every bucket of the account (or of the regions given), as the\n  scheduled sweep does. Writes nothing without --fix. Ctrl-C stops after\n  the buckets in flight. Exit 3 when findings remain.", scan},
+	{"scan", "scan [--fix] [--format json|table|ocsf] [--region R]... [--concurrency N]\n  Evaluate every bucket of the account (or of the regions given), as the\n  scheduled sweep does, and print one JSON document (the default), a\n  table, or OCSF findings a line. Writes nothing without --fix. Ctrl-C\n  stops after the buckets in flight. Exit 3 when findings remain.", scan},
 	{"coverage", "coverage --region R[,R]... [--heartbeats TABLE] [--stack-set NAME] [--call-as DELEGATED_ADMIN|SELF] [--max-age 26h] [--json]\n  Every account of the organization × every region: covered (the StackSet's\n  stack current and, with --heartbeats, a heartbeat within --max-age) or why\n  not; the management account, which StackSets never reach; suspended\n  accounts. A table, or one JSON object a line. Exit 3 when any is uncovered.", coverageCmd},
 	{"publish", "publish --region R[,R]... --version V [--home R] [--dist dist] [--template FILE] [--dry-run]\n  Publish a version for the organization's StackSet, from the admin account:\n  remediate.zip and sweep.zip to each region's asset bucket, the member\n  template to the home region's, under bucketguard/V/. A version is written\n  once: an object already there with other bytes stops the run.", publish},
 }

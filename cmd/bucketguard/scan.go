@@ -23,8 +23,9 @@ type scanFlags struct {
 	fix, json   bool
 	regions     []string
 	concurrency int
-	// format is text (the table), json or ocsf (one OCSF Compliance
-	// Finding a line per exposure of every bucket).
+	// format is json (the default: one document), table (for a person
+	// reading) or ocsf (one OCSF Compliance Finding a line per exposure of
+	// every bucket).
 	format string
 }
 
@@ -32,8 +33,8 @@ func parseScanFlags(args []string) (scanFlags, error) {
 	var f scanFlags
 	args, err := flags("scan", args, func(fs *flag.FlagSet) {
 		fs.BoolVar(&f.fix, "fix", false, "apply the fixes (default: report only, write nothing)")
-		fs.BoolVar(&f.json, "json", false, "print JSON (the same as --format json)")
-		fs.StringVar(&f.format, "format", "text", "text, json, or ocsf (one OCSF 1.1.0 Compliance Finding a line)")
+		fs.BoolVar(&f.json, "json", false, "the same as --format json")
+		fs.StringVar(&f.format, "format", "json", "json (one document), table, or ocsf (one OCSF 1.1.0 Compliance Finding a line)")
 		fs.Func("region", "only buckets in this region (repeatable)", func(s string) error {
 			f.regions = append(f.regions, s)
 			return nil
@@ -45,10 +46,10 @@ func parseScanFlags(args []string) (scanFlags, error) {
 		return f, err
 	case len(args) != 0:
 		return f, invalid("scan takes no arguments, got %q", args)
-	case f.format != "text" && f.format != "json" && f.format != "ocsf":
-		return f, invalid("--format %q is not text, json or ocsf", f.format)
-	case f.json && f.format == "ocsf":
-		return f, invalid("--json and --format ocsf are two formats")
+	case f.format != "json" && f.format != "table" && f.format != "ocsf":
+		return f, invalid("--format %q is not json, table or ocsf", f.format)
+	case f.json && f.format != "json":
+		return f, invalid("--json and --format %s are two formats", f.format)
 	case f.concurrency < 0 || f.concurrency > config.MaxSweepConcurrency:
 		return f, invalid("--concurrency %d is not from 1 to %d", f.concurrency, config.MaxSweepConcurrency)
 	}
@@ -56,9 +57,6 @@ func parseScanFlags(args []string) (scanFlags, error) {
 		if !events.ValidRegion(r) {
 			return f, invalid("--region %q is not a region name", r)
 		}
-	}
-	if f.json {
-		f.format = "json"
 	}
 	return f, nil
 }
@@ -93,10 +91,10 @@ func scan(ctx context.Context, c *cli, args []string) error {
 	switch f.format {
 	case "ocsf":
 		err = ocsf.Write(c.stdout, findings)
-	case "json":
-		err = printJSON(c.stdout, out)
-	default:
+	case "table":
 		err = printScan(c.stdout, out, took)
+	default:
+		err = printJSON(c.stdout, out)
 	}
 	switch {
 	case err != nil:

@@ -33,7 +33,7 @@ func scanAccount() *fake.Fake {
 
 func TestScanReportsAndWritesNothing(t *testing.T) {
 	f := scanAccount()
-	r := runCLI(t, f, config.Default(), "", "scan")
+	r := runCLI(t, f, config.Default(), "", "scan", "--format", "table")
 	if r.code != exitFindings || f.Writes() != 0 {
 		t.Fatalf("exit %d, writes %d\n%s%s", r.code, f.Writes(), r.stdout, r.stderr)
 	}
@@ -48,28 +48,39 @@ func TestScanReportsAndWritesNothing(t *testing.T) {
 	}
 }
 
-func TestScanJSONAndRegions(t *testing.T) {
-	f := scanAccount()
-	r := runCLI(t, f, config.Default(), "", "scan", "--json", "--region", "us-east-1")
-	var out scanJSON
-	if err := json.Unmarshal([]byte(r.stdout), &out); err != nil {
-		t.Fatalf("%v\n%s", err, r.stdout)
+// JSON is the default format; --format json and --json print the same
+// document.
+func TestScanPrintsJSONByDefault(t *testing.T) {
+	for _, args := range [][]string{nil, {"--format", "json"}, {"--json"}} {
+		t.Run(strings.Join(append([]string{"scan"}, args...), " "), func(t *testing.T) {
+			f := scanAccount()
+			r := runCLI(t, f, config.Default(), "", append([]string{"scan", "--region", "us-east-1"}, args...)...)
+			var out scanJSON
+			if err := json.Unmarshal([]byte(r.stdout), &out); err != nil {
+				t.Fatalf("stdout is not one JSON document: %v\n%s", err, r.stdout)
+			}
+			if r.code != exitFindings || out.Total != 1 || out.Tally.Seen != 1 || len(out.Buckets) != 1 || out.Buckets[0].Bucket != "acme-us" || out.Buckets[0].Severity != "critical" {
+				t.Errorf("exit %d: %+v", r.code, out)
+			}
+		})
 	}
-	if out.Total != 1 || out.Tally.Seen != 1 || len(out.Buckets) != 1 || out.Buckets[0].Bucket != "acme-us" || out.Buckets[0].Severity != "critical" {
-		t.Errorf("scan --region us-east-1: %+v", out)
+	for _, args := range [][]string{{"--json", "--format", "table"}, {"--json", "--format", "ocsf"}, {"--format", "text"}} {
+		if r := runCLI(t, scanAccount(), config.Default(), "", append([]string{"scan"}, args...)...); r.code != exitInvalid {
+			t.Errorf("scan %v: exit %d", args, r.code)
+		}
 	}
 }
 
 func TestScanFix(t *testing.T) {
 	f := scanAccount()
-	r := runCLI(t, f, config.Default(), "", "scan", "--fix", "--concurrency", "2")
+	r := runCLI(t, f, config.Default(), "", "scan", "--fix", "--concurrency", "2", "--format", "table")
 	if r.code != exitOK {
 		t.Fatalf("exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 	if !strings.Contains(r.stdout, "9 buckets") || !strings.Contains(r.stdout, "4 remediated") {
 		t.Errorf("summary:\n%s", r.stdout)
 	}
-	again := runCLI(t, f, config.Default(), "", "scan")
+	again := runCLI(t, f, config.Default(), "", "scan", "--format", "table")
 	if again.code != exitOK || !strings.Contains(again.stdout, "9 clean") {
 		t.Errorf("after --fix: exit %d\n%s", again.code, again.stdout)
 	}
@@ -89,7 +100,7 @@ func TestScanInterrupted(t *testing.T) {
 	}
 	var out, errb strings.Builder
 	c := &cli{stdin: strings.NewReader(""), stdout: &out, stderr: &errb, aws: runCLIDeps(t, f, config.Default())}
-	code := runWith(ctx, []string{"scan", "--concurrency", "1"}, c)
+	code := runWith(ctx, []string{"scan", "--concurrency", "1", "--format", "table"}, c)
 	if code != exitFailure || !strings.Contains(out.String(), "stopped: stopped by the operator after 3 of 9 buckets") {
 		t.Errorf("exit %d\n%s\n%s", code, out.String(), errb.String())
 	}

@@ -32,33 +32,53 @@ const (
 	Close  = 3 // it is gone: fixed, clean, or the bucket deleted
 )
 
-// Finding is one Compliance Finding.
+// Finding is one Compliance Finding. In 1.1.0 the class names one
+// resource (`resource`, a Resource Details object); the `resources` array
+// came with 1.3.0.
 type Finding struct {
-	ActivityID   int            `json:"activity_id"`
-	ActivityName string         `json:"activity_name"`
-	CategoryUID  int            `json:"category_uid"`
-	CategoryName string         `json:"category_name"`
-	ClassUID     int            `json:"class_uid"`
-	ClassName    string         `json:"class_name"`
-	TypeUID      int            `json:"type_uid"`
-	SeverityID   int            `json:"severity_id"`
-	Severity     string         `json:"severity"`
-	Time         int64          `json:"time"`
-	Message      string         `json:"message"`
-	StatusID     int            `json:"status_id"`
-	Status       string         `json:"status"`
-	Metadata     Metadata       `json:"metadata"`
-	FindingInfo  FindingInfo    `json:"finding_info"`
-	Compliance   Compliance     `json:"compliance"`
-	Resources    []Resource     `json:"resources"`
-	Remediation  *Remediation   `json:"remediation,omitempty"`
-	Unmapped     map[string]any `json:"unmapped,omitempty"`
+	ActivityID     int            `json:"activity_id"`
+	ActivityName   string         `json:"activity_name"`
+	CategoryUID    int            `json:"category_uid"`
+	CategoryName   string         `json:"category_name"`
+	ClassUID       int            `json:"class_uid"`
+	ClassName      string         `json:"class_name"`
+	TypeUID        int            `json:"type_uid"`
+	TypeName       string         `json:"type_name"`
+	SeverityID     int            `json:"severity_id"`
+	Severity       string         `json:"severity"`
+	Time           int64          `json:"time"`
+	TimezoneOffset int            `json:"timezone_offset"`
+	Message        string         `json:"message"`
+	StatusID       int            `json:"status_id"`
+	Status         string         `json:"status"`
+	Metadata       Metadata       `json:"metadata"`
+	Cloud          Cloud          `json:"cloud"`
+	FindingInfo    FindingInfo    `json:"finding_info"`
+	Compliance     Compliance     `json:"compliance"`
+	Resource       Resource       `json:"resource"`
+	Remediation    *Remediation   `json:"remediation,omitempty"`
+	Unmapped       map[string]any `json:"unmapped,omitempty"`
 }
 
-// Metadata names the schema version and the product.
+// Metadata names the schema version, the profiles used and the product.
 type Metadata struct {
-	Version string  `json:"version"`
-	Product Product `json:"product"`
+	Version  string   `json:"version"`
+	Profiles []string `json:"profiles"`
+	Product  Product  `json:"product"`
+}
+
+// Cloud is the cloud profile's object: where the resource lives.
+type Cloud struct {
+	Provider string  `json:"provider"`
+	Region   string  `json:"region"`
+	Account  Account `json:"account"`
+}
+
+// Account is the AWS account (type_id 10, "AWS Account").
+type Account struct {
+	UID    string `json:"uid"`
+	TypeID int    `json:"type_id"`
+	Type   string `json:"type"`
 }
 
 // Product is bucketguard.
@@ -86,15 +106,17 @@ type Compliance struct {
 	Status    string   `json:"status"`
 }
 
-// Resource is the bucket or access point.
+// Resource is the bucket or access point (Resource Details).
 type Resource struct {
-	UID   string `json:"uid"`
-	Name  string `json:"name"`
-	Type  string `json:"type"`
-	Owner *Owner `json:"owner,omitempty"`
+	UID            string `json:"uid"`
+	Name           string `json:"name"`
+	Type           string `json:"type"`
+	Region         string `json:"region"`
+	CloudPartition string `json:"cloud_partition"`
+	Owner          *Owner `json:"owner,omitempty"`
 }
 
-// Owner is the owner tag's value.
+// Owner is the owner tag's value, as a User object's name.
 type Owner struct {
 	Name string `json:"name"`
 }
@@ -112,8 +134,9 @@ var severities = map[plan.Severity]struct {
 	plan.High: {4, "High"}, plan.Critical: {5, "Critical"},
 }
 
-// compliance status_id: 1 Pass, 2 Warning, 3 Fail; finding status_id:
-// 1 New, 3 Suppressed, 4 Resolved, 5 Archived.
+// compliance status_id: 1 Pass, 2 Warning, 3 Fail; finding status_id in
+// 1.1.0: 1 New, 3 Suppressed, 4 Resolved, and 99 Other with the status
+// named, for a deleted bucket's finding (Security Hub archives it).
 var states = map[securityhub.State]struct {
 	activity, compliance, status int
 	complianceName, statusName   string
@@ -124,7 +147,7 @@ var states = map[securityhub.State]struct {
 	securityhub.Approved: {Create, 2, 3, "Warning", "Suppressed"},
 	securityhub.Fixed:    {Close, 1, 4, "Pass", "Resolved"},
 	securityhub.Clean:    {Close, 1, 4, "Pass", "Resolved"},
-	securityhub.Gone:     {Close, 1, 5, "Pass", "Archived"},
+	securityhub.Gone:     {Close, 1, 99, "Pass", "Archived"},
 }
 
 // Findings are the result's Compliance Findings, one per exposure.
@@ -139,23 +162,28 @@ func Findings(res remediations.Result, now time.Time) []Finding {
 func finding(res remediations.Result, r securityhub.Record, now time.Time) Finding {
 	asff := securityhub.Finding(res, r, "", now)
 	sev, st := severities[r.Severity], states[r.State]
+	activity := map[int]string{Create: "Create", Close: "Close"}[st.activity]
 	f := Finding{
-		ActivityID: st.activity, ActivityName: map[int]string{Create: "Create", Close: "Close"}[st.activity],
+		ActivityID: st.activity, ActivityName: activity,
 		CategoryUID: CategoryUID, CategoryName: "Findings", ClassUID: ClassUID, ClassName: "Compliance Finding",
-		TypeUID: ClassUID*100 + st.activity, SeverityID: sev.id, Severity: sev.name, Time: now.UnixMilli(),
+		TypeUID: ClassUID*100 + st.activity, TypeName: "Compliance Finding: " + activity,
+		SeverityID: sev.id, Severity: sev.name, Time: now.UnixMilli(),
 		Message: *asff.Title, StatusID: st.status, Status: st.statusName,
-		Metadata: Metadata{Version: Version, Product: Product{Name: "bucketguard", VendorName: "bucketguard", UID: securityhub.GeneratorID(r.Kind)}},
+		Metadata: Metadata{Version: Version, Profiles: []string{"cloud"},
+			Product: Product{Name: "bucketguard", VendorName: "bucketguard", UID: securityhub.GeneratorID(r.Kind)}},
+		Cloud: Cloud{Provider: "AWS", Region: r.Target.Region, Account: Account{UID: r.Target.Account, TypeID: 10, Type: "AWS Account"}},
 		FindingInfo: FindingInfo{UID: securityhub.ID(r), Title: *asff.Title, Desc: *asff.Description, Types: securityhub.Types,
 			CreatedTime: created(asff.CreatedAt)},
 		Compliance: Compliance{Standards: []string{"bucketguard"}, Control: string(r.Kind), StatusID: st.compliance, Status: st.complianceName},
-		Resources:  []Resource{{UID: *asff.Resources[0].Id, Name: r.Target.Name(), Type: *asff.Resources[0].Type}},
-		Unmapped:   map[string]any{"bucketguard": asff.ProductFields},
+		Resource: Resource{UID: *asff.Resources[0].Id, Name: r.Target.Name(), Type: *asff.Resources[0].Type,
+			Region: r.Target.Region, CloudPartition: r.Target.Partition()},
+		Unmapped: map[string]any{"bucketguard": asff.ProductFields},
 	}
 	if res.Owner != "" {
-		f.Resources[0].Owner = &Owner{Name: res.Owner}
+		f.Resource.Owner = &Owner{Name: res.Owner}
 	}
 	if r.AccessPoint != "" {
-		f.Resources[0].Name = r.AccessPoint
+		f.Resource.Name = r.AccessPoint
 	}
 	if asff.Remediation != nil {
 		f.Remediation = &Remediation{Desc: *asff.Remediation.Recommendation.Text}

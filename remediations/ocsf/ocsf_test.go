@@ -2,9 +2,10 @@ package ocsf_test
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/json"
+	"fmt"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -18,113 +19,6 @@ import (
 	"github.com/bucketguard/bucketguard/remediations/plan"
 	"github.com/bucketguard/bucketguard/remediations/posture"
 )
-
-// def is one OCSF definition file: a class or an object.
-type def struct {
-	Extends     string                     `json:"extends"`
-	Attributes  map[string]json.RawMessage `json:"attributes"`
-	Constraints struct {
-		AtLeastOne []string `json:"at_least_one"`
-	} `json:"constraints"`
-}
-
-// schema merges a definition with what it extends, from testdata: every
-// attribute, and those required.
-func schema(t *testing.T, dir, name string) (attrs map[string]bool, required []string, atLeastOne []string) {
-	t.Helper()
-	attrs = map[string]bool{}
-	req := map[string]string{}
-	var chain []def
-	for name != "" && name != "object" {
-		var path string
-		for _, p := range []string{"events/" + name + ".json", "events/findings/" + name + ".json", "objects/" + name + ".json"} {
-			if _, err := os.Stat(filepath.Join(dir, p)); err == nil {
-				path = p
-			}
-		}
-		if path == "" {
-			t.Fatalf("no definition of %s in testdata", name)
-		}
-		b, err := os.ReadFile(filepath.Join(dir, path))
-		if err != nil {
-			t.Fatal(err)
-		}
-		var d def
-		if err := json.Unmarshal(b, &d); err != nil {
-			t.Fatalf("%s: %v", path, err)
-		}
-		chain = append(chain, d)
-		name = d.Extends
-	}
-	// The most derived definition wins (it may change a requirement).
-	for i := len(chain) - 1; i >= 0; i-- {
-		for k, raw := range chain[i].Attributes {
-			if strings.HasPrefix(k, "$") {
-				continue
-			}
-			attrs[k] = true
-			var a struct {
-				Requirement string `json:"requirement"`
-			}
-			_ = json.Unmarshal(raw, &a)
-			if a.Requirement != "" {
-				req[k] = a.Requirement
-			}
-		}
-		if c := chain[i].Constraints.AtLeastOne; len(c) > 0 {
-			atLeastOne = c
-		}
-	}
-	for k, r := range req {
-		if r == "required" {
-			required = append(required, k)
-		}
-	}
-	slices.Sort(required)
-	return attrs, required, atLeastOne
-}
-
-// objects names the definition of each object attribute bucketguard writes.
-var objects = map[string]string{
-	"metadata": "metadata", "metadata.product": "product", "finding_info": "finding_info",
-	"compliance": "compliance", "resources": "resource_details",
-}
-
-// check validates one object (or the event, at path "") against its
-// definition: every required attribute present, at least one of a
-// constraint's, and (for the class) nothing it does not define.
-func check(t *testing.T, dir, path, name string, v map[string]any, closed bool) {
-	t.Helper()
-	attrs, required, atLeastOne := schema(t, dir, name)
-	for _, k := range required {
-		if _, ok := v[k]; !ok {
-			t.Errorf("%s (%s): required attribute %s missing", path, name, k)
-		}
-	}
-	if len(atLeastOne) > 0 && !slices.ContainsFunc(atLeastOne, func(k string) bool { _, ok := v[k]; return ok }) {
-		t.Errorf("%s (%s): none of %v", path, name, atLeastOne)
-	}
-	for k, val := range v {
-		if closed && !attrs[k] {
-			t.Errorf("%s: attribute %s is not defined by %s", path, k, name)
-		}
-		sub := strings.TrimPrefix(path+"."+k, ".")
-		obj, ok := objects[sub]
-		if !ok {
-			continue
-		}
-		switch x := val.(type) {
-		case map[string]any:
-			check(t, dir, sub, obj, x, false)
-		case []any:
-			for _, e := range x {
-				check(t, dir, sub, obj, e.(map[string]any), false)
-			}
-		default:
-			t.Errorf("%s is %T, not an object", sub, val)
-		}
-	}
-}
 
 func results() []remediations.Result {
 	t := posture.Target{Account: "111122223333", Region: "eu-west-1", Bucket: "acme-invoices"}
@@ -145,11 +39,9 @@ func results() []remediations.Result {
 	}
 }
 
-// Every line is a Compliance Finding of OCSF 1.1.0 with every attribute the
-// class and its objects require, checked against the schema files kept in
-// testdata (testdata/schema/SOURCES.md).
-func TestFindingsFollowTheSchema(t *testing.T) {
-	dir := "testdata/schema"
+// lines prints the findings of every result and decodes each line.
+func lines(t *testing.T) []map[string]any {
+	t.Helper()
 	now := time.Date(2026, 5, 4, 10, 0, 1, 0, time.UTC)
 	var all []ocsf.Finding
 	for _, res := range results() {
@@ -159,29 +51,58 @@ func TestFindingsFollowTheSchema(t *testing.T) {
 	if err := ocsf.Write(&out, all); err != nil {
 		t.Fatal(err)
 	}
-	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
-	if len(lines) != 2*4+1+1 { // two kinds a bucket, an access point, the MRAP
-		t.Fatalf("%d lines:\n%s", len(lines), out.String())
-	}
-	statuses := map[string]bool{}
-	for _, l := range lines {
+	var vs []map[string]any
+	for _, l := range strings.Split(strings.TrimSpace(out.String()), "\n") {
 		var v map[string]any
 		if err := json.Unmarshal([]byte(l), &v); err != nil {
 			t.Fatal(err)
 		}
-		check(t, dir, "", "compliance_finding", v, true)
-		if v["class_uid"] != float64(2003) || v["category_uid"] != float64(2) || v["type_uid"] != float64(2003*100)+v["activity_id"].(float64) {
-			t.Errorf("classification %v %v %v", v["class_uid"], v["category_uid"], v["type_uid"])
+		vs = append(vs, v)
+	}
+	return vs
+}
+
+// check validates one finding against the Compliance Finding class of the
+// bundle, its classification included, and its metadata.version against
+// the bundle's.
+func check(b *bundle, v map[string]any) []string {
+	var profiles []string
+	if md, ok := v["metadata"].(map[string]any); ok {
+		if ps, ok := md["profiles"].([]any); ok {
+			for _, p := range ps {
+				s, _ := p.(string)
+				profiles = append(profiles, s)
+			}
 		}
-		md := v["metadata"].(map[string]any)
-		if md["version"] != ocsf.Version || ocsf.Version != "1.1.0" {
-			t.Errorf("metadata.version %v", md["version"])
-		}
-		if sev := v["severity_id"].(float64); sev < 1 || sev > 5 {
-			t.Errorf("severity_id %v", sev)
-		}
-		if _, ok := v["time"].(float64); !ok {
-			t.Errorf("time %v is not a timestamp", v["time"])
+	}
+	class, err := b.resolve("event", "compliance_finding", profiles)
+	if err != nil {
+		return []string{err.Error()}
+	}
+	errs := b.validate("", class, v, profiles)
+	if md, _ := v["metadata"].(map[string]any); md["version"] != b.Version {
+		errs = append(errs, fmt.Sprintf("metadata.version %v, the schema is %s", md["version"], b.Version))
+	}
+	return errs
+}
+
+// Every line is a Compliance Finding of OCSF 1.1.0: every attribute the
+// class, its includes, its cloud profile and its objects require, nothing
+// they do not define, each value of its type and enum, checked against
+// the schema kept in testdata (testdata/schema/SOURCES.md).
+func TestFindingsFollowTheSchema(t *testing.T) {
+	b := loadBundle(t, "testdata/schema")
+	if b.Version != ocsf.Version {
+		t.Fatalf("schema %s, findings %s", b.Version, ocsf.Version)
+	}
+	vs := lines(t)
+	if len(vs) != 2*4+1+1 { // two kinds a bucket, an access point, the MRAP
+		t.Fatalf("%d lines", len(vs))
+	}
+	statuses := map[string]bool{}
+	for _, v := range vs {
+		for _, e := range check(b, v) {
+			t.Errorf("%s: %s", v["finding_info"].(map[string]any)["uid"], e)
 		}
 		statuses[v["compliance"].(map[string]any)["status"].(string)+"/"+v["status"].(string)] = true
 	}
@@ -189,5 +110,67 @@ func TestFindingsFollowTheSchema(t *testing.T) {
 		if !statuses[want] {
 			t.Errorf("no %s finding among %v", want, statuses)
 		}
+	}
+}
+
+// The check refuses what OCSF 1.1.0 does not allow, so a finding that
+// passes it follows that version.
+func TestSchemaCheckRefusesWhat110DoesNotAllow(t *testing.T) {
+	b := loadBundle(t, "testdata/schema")
+	cases := []struct {
+		name   string
+		change func(v map[string]any)
+		want   string
+	}{
+		{"the 1.3.0 resources array", func(v map[string]any) { v["resources"] = []any{v["resource"]}; delete(v, "resource") }, "resources is not defined"},
+		{"a finding status 1.1.0 has not", func(v map[string]any) { v["status_id"] = float64(5) }, "not one of the enum's values"},
+		{"no compliance object", func(v map[string]any) { delete(v, "compliance") }, "required attribute compliance missing"},
+		{"a severity name not its id's", func(v map[string]any) { v["severity"] = "Low" }, "but severity says"},
+		{"time as text", func(v map[string]any) { v["time"] = "2026-05-04T10:00:01Z" }, "not an integer"},
+		{"a compliance standard not a list", func(v map[string]any) { v["compliance"].(map[string]any)["standards"] = "bucketguard" }, "not an array"},
+		{"a product with no vendor", func(v map[string]any) {
+			delete(v["metadata"].(map[string]any)["product"].(map[string]any), "vendor_name")
+		}, "required attribute vendor_name missing"},
+		{"the cloud profile without its object", func(v map[string]any) { delete(v, "cloud") }, "required attribute cloud missing"},
+		{"a class number of another class", func(v map[string]any) { v["class_uid"] = float64(2001) }, "class_uid: 2001 is not one of"},
+		{"a resource with neither name nor uid", func(v map[string]any) {
+			r := v["resource"].(map[string]any)
+			delete(r, "name")
+			delete(r, "uid")
+		}, "none of [name uid]"},
+		{"a type name of another activity", func(v map[string]any) { v["type_name"] = "Compliance Finding: Close" }, "but type_name says"},
+		{"an attribute resource details has not", func(v map[string]any) { v["resource"].(map[string]any)["arn"] = "arn:aws:s3:::b" }, "attribute arn is not defined by resource_details"},
+		{"an unknown account type", func(v map[string]any) {
+			v["cloud"].(map[string]any)["account"].(map[string]any)["type_id"] = float64(11)
+		}, "not one of the enum's values"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			v := lines(t)[0]
+			if errs := check(b, v); len(errs) != 0 {
+				t.Fatalf("the finding itself fails: %v", errs)
+			}
+			c.change(v)
+			errs := check(b, v)
+			if !slices.ContainsFunc(errs, func(e string) bool { return strings.Contains(e, c.want) }) {
+				t.Errorf("want an error with %q, got %v", c.want, errs)
+			}
+		})
+	}
+}
+
+// The schema file is the one SOURCES.md names, byte for byte.
+func TestSchemaIsTheOneNamed(t *testing.T) {
+	src, err := os.ReadFile("testdata/schema/SOURCES.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := os.ReadFile("testdata/schema/ocsf-1.1.0.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := fmt.Sprintf("%x", sha256.Sum256(raw))
+	if !strings.Contains(string(src), sum) {
+		t.Errorf("ocsf-1.1.0.json has sha256 %s, which SOURCES.md does not name", sum)
 	}
 }
