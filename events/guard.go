@@ -1,7 +1,8 @@
 package events
 
 // Part is the part of bucketguard a guarded call can switch off: the trail
-// that feeds it, its rules, functions, roles, topics, queues or key.
+// that feeds it, its rules, functions, roles, topics, queues or key, or
+// what watches it: its alarms and the log groups their metrics come from.
 type Part string
 
 // The parts a guarded call can touch. A trail is any trail of the account
@@ -15,7 +16,14 @@ const (
 	TopicPart    Part = "topic"
 	QueuePart    Part = "queue"
 	KeyPart      Part = "key"
+	AlarmPart    Part = "alarm"
+	LogsPart     Part = "logs"
 )
+
+// Watches reports whether the part watches bucketguard (its alarms, and the
+// log groups their metrics are counted from) rather than feeds or runs it:
+// a call on it misses no S3 event, so it is told but starts no sweep.
+func (p Part) Watches() bool { return p == AlarmPart || p == LogsPart }
 
 // The eventSource of each service a guarded call belongs to.
 // https://docs.aws.amazon.com/eventbridge/latest/ref/events.html
@@ -27,6 +35,8 @@ const (
 	SNSSource         = "sns.amazonaws.com"
 	SQSSource         = "sqs.amazonaws.com"
 	KMSSource         = "kms.amazonaws.com"
+	CloudWatchSource  = "monitoring.amazonaws.com"
+	LogsSource        = "logs.amazonaws.com"
 )
 
 // The CloudTrail event names of the calls that can blind or disarm
@@ -74,6 +84,14 @@ const (
 	DisableKey          Name = "DisableKey"
 	ScheduleKeyDeletion Name = "ScheduleKeyDeletion"
 	PutKeyPolicy        Name = "PutKeyPolicy"
+
+	DeleteAlarms        Name = "DeleteAlarms"
+	DisableAlarmActions Name = "DisableAlarmActions"
+	PutMetricAlarm      Name = "PutMetricAlarm"
+
+	DeleteLogGroup     Name = "DeleteLogGroup"
+	DeleteMetricFilter Name = "DeleteMetricFilter"
+	PutMetricFilter    Name = "PutMetricFilter"
 )
 
 // Guard describes one guarded call: the name CloudTrail writes, its
@@ -84,7 +102,8 @@ type Guard struct {
 	Source string
 	API    string
 	Part   Part
-	// Field is where the record names the part: a requestParameters field,
+	// Field is where the record names the part: a requestParameters field
+	// (a string, or a list of strings such as DeleteAlarms' alarmNames),
 	// or "resources.ARN"; "" for a trail call, which is guarded whatever
 	// trail it names.
 	Field string
@@ -133,6 +152,14 @@ var guarded = []Guard{
 	{DisableKey, KMSSource, "kms:DisableKey", KeyPart, "resources.ARN", "topics and queues encrypted with the key stop working"},
 	{ScheduleKeyDeletion, KMSSource, "kms:ScheduleKeyDeletion", KeyPart, "resources.ARN", "the key is unusable while deletion is pending, then gone"},
 	{PutKeyPolicy, KMSSource, "kms:PutKeyPolicy", KeyPart, "resources.ARN", "the key policy may refuse SNS, SQS or EventBridge"},
+
+	{DeleteAlarms, CloudWatchSource, "cloudwatch:DeleteAlarms", AlarmPart, "alarmNames", "the alarm is gone: a failure, a missing canary or a fight is no longer told"},
+	{DisableAlarmActions, CloudWatchSource, "cloudwatch:DisableAlarmActions", AlarmPart, "alarmNames", "the alarm still changes state but tells no one"},
+	{PutMetricAlarm, CloudWatchSource, "cloudwatch:PutMetricAlarm", AlarmPart, "alarmName", "the alarm may have been replaced: another threshold, metric or no action"},
+
+	{DeleteLogGroup, LogsSource, "logs:DeleteLogGroup", LogsPart, "logGroupName", "the function's log lines, and the metrics counted from them, are gone"},
+	{DeleteMetricFilter, LogsSource, "logs:DeleteMetricFilter", LogsPart, "logGroupName", "a metric the alarms watch (canary, fights, unjournaled) is no longer counted"},
+	{PutMetricFilter, LogsSource, "logs:PutMetricFilter", LogsPart, "logGroupName", "a metric filter may have been replaced by one that counts nothing"},
 }
 
 // Guarded returns a copy of the guarded calls, in the docs order.
@@ -144,7 +171,7 @@ func Guarded() []Guard {
 
 // Parts returns the parts, in the docs order.
 func Parts() []Part {
-	return []Part{TrailPart, RulePart, FunctionPart, RolePart, TopicPart, QueuePart, KeyPart}
+	return []Part{TrailPart, RulePart, FunctionPart, RolePart, TopicPart, QueuePart, KeyPart, AlarmPart, LogsPart}
 }
 
 // GuardedNames returns the names of the guarded calls that touch part, in

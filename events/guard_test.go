@@ -65,6 +65,9 @@ func TestParseGuard(t *testing.T) {
 		{"UpdateFunctionConfiguration20150331v2", events.FunctionPart, "arn:aws:lambda:eu-west-1:111122223333:function:BucketGuard-eu-west-1-RemediateFunction96205B86-Ab12Cd34Ef56", true},
 		{"Unsubscribe", events.TopicPart, "arn:aws:sns:eu-west-1:111122223333:BucketGuard-eu-west-1-AlertingTopic08189029-Qw3rTy7uI9oP:6a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d", true},
 		{"ScheduleKeyDeletion", events.KeyPart, "arn:aws:kms:eu-west-1:111122223333:key/0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0", true},
+		{"DeleteAlarms", events.AlarmPart, "BucketGuard-eu-west-1-alarm-RemediateErrors, BucketGuard-eu-west-1-alarm-CanaryMissing", true},
+		{"PutMetricAlarm", events.AlarmPart, "BucketGuard-eu-west-1-alarm-RemediateErrors", true},
+		{"DeleteMetricFilter", events.LogsPart, "BucketGuard-eu-west-1-RemediateLogsB1E3C2D4-Kj7Hg5Fd3Sa1", true},
 		{"DeleteRule-denied", events.RulePart, "", false},
 	}
 	for _, tt := range tests {
@@ -96,6 +99,9 @@ func TestParseGuardMalformed(t *testing.T) {
 		"rule without a name":  base + `"eventSource":"events.amazonaws.com","eventName":"DeleteRule","requestParameters":{}}`,
 		"name not a string":    base + `"eventSource":"events.amazonaws.com","eventName":"DisableRule","requestParameters":{"name":7}}`,
 		"key without resource": base + `"eventSource":"kms.amazonaws.com","eventName":"DisableKey","requestParameters":{"keyId":"k"}}`,
+		"alarm names empty":    base + `"eventSource":"monitoring.amazonaws.com","eventName":"DeleteAlarms","requestParameters":{"alarmNames":[]}}`,
+		"alarm names not text": base + `"eventSource":"monitoring.amazonaws.com","eventName":"DeleteAlarms","requestParameters":{"alarmNames":[1,2]}}`,
+		"alarm names a map":    base + `"eventSource":"monitoring.amazonaws.com","eventName":"DisableAlarmActions","requestParameters":{"alarmNames":{"a":"b"}}}`,
 		"bad account":          strings.Replace(base, "111122223333", "1", 1) + `"eventSource":"sqs.amazonaws.com","eventName":"PurgeQueue","requestParameters":{"queueUrl":"q"}}`,
 	} {
 		if _, err := events.ParseGuard([]byte(raw)); !errors.Is(err, events.ErrMalformed) {
@@ -113,7 +119,13 @@ func TestGuardedList(t *testing.T) {
 			t.Errorf("%s listed twice, or also watched", g.Name)
 		}
 		seen[g.Name] = true
-		if !g.Name.IsGuarded() || g.Why == "" || !strings.HasPrefix(g.API, strings.TrimSuffix(g.Source, ".amazonaws.com")+":") {
+		// The IAM prefix is the eventSource's host but for CloudWatch,
+		// whose eventSource is monitoring.amazonaws.com.
+		prefix := strings.TrimSuffix(g.Source, ".amazonaws.com")
+		if g.Source == events.CloudWatchSource {
+			prefix = "cloudwatch"
+		}
+		if !g.Name.IsGuarded() || g.Why == "" || !strings.HasPrefix(g.API, prefix+":") {
 			t.Errorf("%+v", g)
 		}
 	}

@@ -2,6 +2,8 @@ package events
 
 import (
 	"encoding/json"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -21,9 +23,10 @@ type GuardChange struct {
 	// Part is the part the call touches; "" when the name is not guarded
 	// or belongs to another service.
 	Part Part `json:"part,omitempty"`
-	// Resource is what the record names: a trail, rule, function or role
-	// name, a topic, subscription or key ARN, a queue URL. It is as the
-	// caller wrote it: a name or an ARN.
+	// Resource is what the record names: a trail, rule, function, role,
+	// alarm or log group name, a topic, subscription or key ARN, a queue
+	// URL. It is as the caller wrote it: a name or an ARN; the names of a
+	// call on several (DeleteAlarms) are joined with ", ".
 	Resource string `json:"resource,omitempty"`
 }
 
@@ -99,7 +102,15 @@ func guardedResource(g Guard, params map[string]json.RawMessage, resources []res
 		return "", malformed("%s names no trail", g.Name)
 	}
 	s, ok, err := stringParam(params, g.Field)
-	if err == nil && !ok {
+	if err != nil {
+		var list []string
+		if json.Unmarshal(params[g.Field], &list) != nil {
+			return "", malformed("requestParameters.%s is neither a string nor a list of strings", g.Field)
+		}
+		list = slices.DeleteFunc(list, func(s string) bool { return s == "" })
+		s, ok, err = strings.Join(list, ", "), len(list) > 0, nil
+	}
+	if !ok {
 		err = malformed("%s has no requestParameters.%s", g.Name, g.Field)
 	}
 	return s, err

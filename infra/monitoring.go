@@ -46,6 +46,9 @@ type MonitoringProps struct {
 	CanaryLog        awslogs.ILogGroup
 	// Dashboard adds the CloudWatch dashboard.
 	Dashboard bool
+	// AlarmPrefix, when set, names every alarm AlarmNamePrefix(AlarmPrefix)
+	// and its id, for the watchdog's alarm rule.
+	AlarmPrefix string
 }
 
 // Monitoring is the operations topic, the alarms and the dashboard.
@@ -76,7 +79,12 @@ func NewMonitoring(scope constructs.Construct, id string, p *MonitoringProps) *M
 	}
 	m := &Monitoring{Construct: c, OpsTopic: ops}
 	alarm := func(name string, metric awscloudwatch.IMetric, threshold float64, cmp awscloudwatch.ComparisonOperator, missing awscloudwatch.TreatMissingData, desc string) {
+		var alarmName *string
+		if p.AlarmPrefix != "" {
+			alarmName = jsii.String(AlarmNamePrefix(p.AlarmPrefix) + name)
+		}
 		a := awscloudwatch.NewAlarm(c, jsii.String(name), &awscloudwatch.AlarmProps{
+			AlarmName:          alarmName,
 			Metric:             metric,
 			Threshold:          jsii.Number(threshold),
 			EvaluationPeriods:  jsii.Number(1),

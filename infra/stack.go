@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"path/filepath"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -164,7 +165,8 @@ func NewStack(scope constructs.Construct, id string, p *StackProps) *Stack {
 			}
 			return st.CanaryAlarmHours
 		}(),
-		CanaryLog: s.Remediate.LogGroup,
+		CanaryLog:   s.Remediate.LogGroup,
+		AlarmPrefix: cmp.Or(p.RuleNamePrefix, *awscdk.Aws_STACK_NAME()),
 	})
 	// Both functions tell the operations topic of a fight and of a sweep's
 	// fix budget that held.
@@ -182,6 +184,9 @@ func NewStack(scope constructs.Construct, id string, p *StackProps) *Stack {
 		Functions: []string{*s.Remediate.Function.FunctionName()},
 		Roles:     []string{*s.Remediate.Role.RoleName()},
 		Topics:    []string{*s.Alerting.Topic.TopicArn(), *s.Monitoring.OpsTopic.TopicArn()},
+		// The monitoring names every alarm under this prefix.
+		AlarmPrefix: AlarmNamePrefix(cmp.Or(p.RuleNamePrefix, *awscdk.Aws_STACK_NAME())),
+		LogGroups:   []string{*s.Remediate.LogGroup.LogGroupName()},
 	}
 	if s.Alerting.Key != nil {
 		own.Keys = []string{*s.Alerting.Key.KeyArn()}
@@ -190,6 +195,7 @@ func NewStack(scope constructs.Construct, id string, p *StackProps) *Stack {
 		own.Rules = append(own.Rules, *s.Sweep.Node().FindChild(jsii.String("Schedule")).(awsevents.IRule).RuleName())
 		own.Functions = append(own.Functions, *s.Sweep.Function.FunctionName())
 		own.Roles = append(own.Roles, *s.Sweep.Role.RoleName())
+		own.LogGroups = append(own.LogGroups, *s.Sweep.LogGroup.LogGroupName())
 	}
 	for _, name := range sortedKeys(queues) {
 		own.Queues = append(own.Queues, *queues[name].QueueName())

@@ -27,7 +27,17 @@ type Own struct {
 	Topics    []string
 	Queues    []string
 	Keys      []string
+	// AlarmPrefix begins the name of every alarm of bucketguard's
+	// (AlarmNamePrefix); empty guards no alarm.
+	AlarmPrefix string
+	// LogGroups are the functions' log groups, the alarms' metrics counted
+	// from them.
+	LogGroups []string
 }
+
+// AlarmNamePrefix begins the names of the stack's alarms, so that one
+// prefix in a watchdog pattern names them all, those added later too.
+func AlarmNamePrefix(prefix string) string { return prefix + "-alarm-" }
 
 // WatchdogDetail is the detail part of the pattern of the watchdog rule for
 // one part: the part's guarded names (the list in events, never retyped)
@@ -97,6 +107,15 @@ func WatchdogDetail(part events.Part, own Own) map[string]any {
 	case events.KeyPart:
 		detail["eventName"] = toAny(events.GuardedNames(part))
 		detail["resources"] = map[string]any{"ARN": toAny(own.Keys)}
+	case events.AlarmPart:
+		// DeleteAlarms and DisableAlarmActions name a list: the pattern
+		// matches when any name in it has the prefix.
+		byPrefix := []any{map[string]any{"prefix": own.AlarmPrefix}}
+		detail["$or"] = []any{named("alarmNames", byPrefix), named("alarmName", byPrefix)}
+	case events.LogsPart:
+		for k, v := range named("logGroupName", toAny(own.LogGroups)) {
+			detail[k] = v
+		}
 	}
 	return detail
 }
@@ -131,6 +150,22 @@ var watchdogRules = []watchdogRule{
 	{"Topic", events.TopicPart, "topic"},
 	{"Queue", events.QueuePart, "queue"},
 	{"Key", events.KeyPart, "key"},
+	{"Alarm", events.AlarmPart, "alarm"},
+	{"Logs", events.LogsPart, "logs"},
+}
+
+// guards reports whether the rule has something to guard: a key of
+// bucketguard's own, alarms named under a prefix, log groups.
+func (r watchdogRule) guards(own Own) bool {
+	switch r.part {
+	case events.KeyPart:
+		return len(own.Keys) > 0
+	case events.AlarmPart:
+		return own.AlarmPrefix != ""
+	case events.LogsPart:
+		return len(own.LogGroups) > 0
+	}
+	return true
 }
 
 // WatchdogRuleName is the physical name of a watchdog rule. The rules are
@@ -158,7 +193,9 @@ type WatchdogProps struct {
 	NamePrefix string
 	// Remediate, when set, gets each guarded call too (the whole event):
 	// it starts a sweep of the account at once, since events may have been
-	// missed while bucketguard was blind or disarmed.
+	// missed while bucketguard was blind or disarmed. A call on what
+	// watches bucketguard (alarms, log groups) misses no event: only the
+	// operations topic is told.
 	Remediate awslambda.IFunction
 }
 
@@ -167,7 +204,7 @@ type WatchdogProps struct {
 type Watchdog struct {
 	constructs.Construct
 	// Rules are the watchdog's rules, in the order of watchdogRules (without
-	// the key's when there is no key of bucketguard's own).
+	// those with nothing to guard: no key of bucketguard's own, say).
 	Rules []awsevents.Rule
 }
 
@@ -184,15 +221,15 @@ func NewWatchdog(scope constructs.Construct, id string, p *WatchdogProps) *Watch
 	}
 	w := &Watchdog{Construct: c}
 	for _, r := range watchdogRules {
-		if r.part == events.KeyPart && len(p.Own.Keys) == 0 {
-			continue // no key of bucketguard's own to guard
+		if !r.guards(p.Own) {
+			continue
 		}
 		own := p.Own
 		switch r.name {
 		case "rule":
 			own.Rules = append([]string{}, p.Own.Rules...)
 			for _, other := range watchdogRules {
-				if other.name != r.name && (other.part != events.KeyPart || len(p.Own.Keys) > 0) {
+				if other.name != r.name && other.guards(p.Own) {
 					own.Rules = append(own.Rules, WatchdogRuleName(stackName, other.name))
 				}
 			}
@@ -216,7 +253,7 @@ func NewWatchdog(scope constructs.Construct, id string, p *WatchdogProps) *Watch
 			RetryAttempts:   jsii.Number(8),
 			MaxEventAge:     awscdk.Duration_Hours(jsii.Number(24)),
 		}))
-		if p.Remediate != nil {
+		if p.Remediate != nil && !r.part.Watches() {
 			rule.AddTarget(awseventstargets.NewLambdaFunction(p.Remediate, &awseventstargets.LambdaFunctionProps{
 				DeadLetterQueue: p.DeadLetter,
 				RetryAttempts:   jsii.Number(2),
@@ -232,8 +269,11 @@ func NewWatchdog(scope constructs.Construct, id string, p *WatchdogProps) *Watch
 func watchdogMessage(part events.Part) awsevents.RuleTargetInput {
 	field := func(path string) string { return *awsevents.EventField_FromPath(jsii.String(path)) }
 	what := "bucketguard's " + string(part)
-	if part == events.TrailPart {
+	switch part {
+	case events.TrailPart:
 		what = "a CloudTrail trail"
+	case events.LogsPart:
+		what = "bucketguard's log group"
 	}
 	return awsevents.RuleTargetInput_FromText(jsii.String(fmt.Sprintf(
 		"bucketguard watchdog: %s called %s on %s in %s/%s at %s from %s; bucketguard may be blind or disarmed. Request: %s",

@@ -27,7 +27,9 @@ var sampleOwn = Own{
 		"arn:aws:sns:eu-west-1:111122223333:BucketGuard-eu-west-1-MonitoringOpsTopic5D6E7F80-As4dF6gH8jK0"},
 	Queues: []string{"BucketGuard-eu-west-1-AlertingUndeliveredD7D66D29-Mn8Bv6Cx4Zl2", "BucketGuard-eu-west-1-RemediateFailures4CE316AE-Po0Iu9Yt8Re7",
 		"BucketGuard-eu-west-1-RuleDeadLetters6F592DCF-Lk9Jh7Gf5Ds3", "BucketGuard-eu-west-1-SweepFailures8310807F-Qa1Ws2Ed3Rf4"},
-	Keys: []string{"arn:aws:kms:eu-west-1:111122223333:key/0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"},
+	Keys:        []string{"arn:aws:kms:eu-west-1:111122223333:key/0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"},
+	AlarmPrefix: AlarmNamePrefix(sampleStack),
+	LogGroups:   []string{"BucketGuard-eu-west-1-RemediateLogsB1E3C2D4-Kj7Hg5Fd3Sa1", "BucketGuard-eu-west-1-SweepLogs5A6B7C8D-Pl0Ok9Ij8Uh7"},
 }
 
 // watchdogMatcher holds every watchdog rule's pattern for the sample names,
@@ -160,6 +162,16 @@ func TestWatchdogEdgeCases(t *testing.T) {
 		{"any trail", "StopLogging", func(d map[string]any) { params(d)["name"] = "someone-elses-trail" }, []string{"trail"}},
 		{"failed trail call", "StopLogging", func(d map[string]any) { d["errorCode"] = "AccessDenied" }, nil},
 		{"same name, another service", "DeleteTopic", func(d map[string]any) { d["eventSource"] = "ec2.amazonaws.com" }, nil},
+		{"another team's alarms", "DeleteAlarms", func(d map[string]any) { params(d)["alarmNames"] = []any{"orders-5xx", "orders-latency"} }, nil},
+		{"ours among others", "DisableAlarmActions", func(d map[string]any) {
+			params(d)["alarmNames"] = []any{"orders-5xx", AlarmNamePrefix(sampleStack) + "Fights"}
+		}, []string{"alarm"}},
+		{"an alarm whose name holds ours, not begins with it", "PutMetricAlarm", func(d map[string]any) {
+			params(d)["alarmName"] = "copy-of-" + AlarmNamePrefix(sampleStack) + "Fights"
+		}, nil},
+		{"another log group", "DeleteLogGroup", func(d map[string]any) { params(d)["logGroupName"] = "/aws/lambda/orders-api" }, nil},
+		{"the sweep's log group", "PutMetricFilter", func(d map[string]any) { params(d)["logGroupName"] = sampleOwn.LogGroups[1] }, []string{"logs"}},
+		{"the alarm watcher disabled", "DisableRule", func(d map[string]any) { params(d)["name"] = WatchdogRuleName(sampleStack, "alarm") }, []string{"rule"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -234,15 +246,18 @@ func TestWatchdogInStack(t *testing.T) {
 				t.Errorf("%s: name %s", wr.id, name)
 			}
 			// Two targets: the operations topic, and the remediate
-			// function (the whole event), which starts a sweep.
+			// function (the whole event), which starts a sweep; one for
+			// what watches bucketguard, whose calls miss no event.
 			targets := rule["Targets"].([]any)
-			if len(targets) != 2 {
-				t.Fatalf("%s: %d targets, want 2", wr.id, len(targets))
+			if want := map[bool]int{true: 1, false: 2}[wr.part.Watches()]; len(targets) != want {
+				t.Fatalf("%s: %d targets, want %d", wr.id, len(targets), want)
 			}
 			tg := targets[0].(map[string]any)
-			fn := targets[1].(map[string]any)
-			if !strings.Contains(jsonOf(fn["Arn"]), `"Fn::GetAtt":["RemediateFunction`) || fn["InputTransformer"] != nil || fn["Input"] != nil || fn["DeadLetterConfig"] == nil {
-				t.Errorf("%s: second target %s, want the remediate function with the whole event and a dead-letter queue", wr.id, jsonOf(fn))
+			if len(targets) == 2 {
+				fn := targets[1].(map[string]any)
+				if !strings.Contains(jsonOf(fn["Arn"]), `"Fn::GetAtt":["RemediateFunction`) || fn["InputTransformer"] != nil || fn["Input"] != nil || fn["DeadLetterConfig"] == nil {
+					t.Errorf("%s: second target %s, want the remediate function with the whole event and a dead-letter queue", wr.id, jsonOf(fn))
+				}
 			}
 			if jsonOf(tg["Arn"]) != `{"Ref":"`+opsID+`"}` || tg["DeadLetterConfig"] == nil || tg["RetryPolicy"] == nil {
 				t.Errorf("%s: target %s, want the operations topic %s with a dead-letter queue", wr.id, jsonOf(tg), opsID)
@@ -264,18 +279,26 @@ func TestWatchdogInStack(t *testing.T) {
 			}
 			want := map[string][]string{
 				"Trail":     nil,
-				"Rule":      {`"Ref":"DetectionRule`, `"Ref":"SweepSchedule`, `-watchdog-rule-guard"`, `-watchdog-key"`},
+				"Rule":      {`"Ref":"DetectionRule`, `"Ref":"SweepSchedule`, `-watchdog-rule-guard"`, `-watchdog-key"`, `-watchdog-alarm"`, `-watchdog-logs"`},
 				"RuleGuard": {`-watchdog-rule"`},
 				"Function":  {`"Ref":"RemediateFunction`, `"Ref":"SweepFunction`},
 				"Role":      {`"Ref":"RemediateRole`, `"Ref":"SweepRole`},
 				"Topic":     {`"Ref":"AlertingTopic`, `"Ref":"` + opsID},
 				"Queue":     {`"QueueName"`, `RuleDeadLetters`, `AlertingUndelivered`},
 				"Key":       {`"Fn::GetAtt":["AlertingKey`},
+				"Alarm":     {`{"prefix":{"Fn::Join":["",[{"Ref":"AWS::StackName"},"-alarm-"]]}}`},
+				"Logs":      {`"Ref":"RemediateLogs`, `"Ref":"SweepLogs`},
 			}[wr.id]
 			for _, w := range want {
 				if !strings.Contains(jsonOf(pattern), w) {
 					t.Errorf("%s: pattern does not name %s: %s", wr.id, w, jsonOf(pattern))
 				}
+			}
+		}
+		// Every alarm is named under the prefix the alarm rule guards.
+		for id, a := range resources(tpl, "AWS::CloudWatch::Alarm") {
+			if name := jsonOf(a["AlarmName"]); !strings.HasPrefix(name, `{"Fn::Join":["",[{"Ref":"AWS::StackName"},"-alarm-`) {
+				t.Errorf("stack %d: alarm %s is named %s, outside the watchdog's prefix", i, id, name)
 			}
 		}
 		var published bool

@@ -45,13 +45,16 @@ type Sweeps struct {
 // guard handles a guarded call the watchdog rules deliver: after a call
 // that may have blinded or disarmed bucketguard, events may have been
 // missed, so a sweep of the account starts at once, unless one started by
-// such a call is still running. A refused call changed nothing: no sweep.
+// such a call is still running. A refused call changed nothing, and a call
+// on an alarm or a log group misses no event: no sweep.
 func (h *Handler) guard(ctx context.Context, g events.GuardChange, log *slog.Logger) (Report, error) {
 	log = log.With(contract.FieldEventID, g.EventID, "event_name", string(g.Name), "part", string(g.Part), "actor", g.Actor.String())
 	rep := Report{Guard: &g}
 	switch {
 	case !g.Guarded():
 		rep.Skip = "a refused call changed nothing"
+	case g.Part.Watches():
+		rep.Skip = "a call on what watches bucketguard misses no event: the operations topic is told, no sweep"
 	case h.Sweeps == nil:
 		rep.Skip = "no sweep function to start"
 	}

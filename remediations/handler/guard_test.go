@@ -127,3 +127,25 @@ func TestGuardedCallWithoutSweeps(t *testing.T) {
 		t.Fatalf("report %+v, %v", rep, err)
 	}
 }
+
+// A call on what watches bucketguard (an alarm, a log group) misses no S3
+// event: it takes no lease and starts no sweep, so it cannot use up the
+// lease a blinding call needs.
+func TestCallOnAWatcherStartsNoSweep(t *testing.T) {
+	r := newRig(t)
+	st := &starter{}
+	l := &leases{held: map[string]time.Time{}}
+	r.h.Sweeps = &handler.Sweeps{Invoker: st, Lease: l}
+	for _, name := range []string{"DeleteAlarms", "DisableAlarmActions", "PutMetricAlarm", "DeleteLogGroup", "DeleteMetricFilter", "PutMetricFilter"} {
+		rep, err := r.h.Process(context.Background(), sample(t, "guard/"+name))
+		if err != nil || rep.Guard == nil || !rep.Guard.Guarded() || rep.SweepStarted || rep.Skip == "" {
+			t.Errorf("%s: report %+v, %v", name, rep, err)
+		}
+	}
+	if len(st.payloads) != 0 || len(l.held) != 0 {
+		t.Errorf("%d sweeps started, leases %v", len(st.payloads), l.held)
+	}
+	if err := r.invoke(t, sample(t, "guard/StopLogging")); err != nil || len(st.payloads) != 1 {
+		t.Fatalf("a blinding call after them: %v, %d sweeps", err, len(st.payloads))
+	}
+}
