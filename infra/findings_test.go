@@ -32,12 +32,15 @@ func TestFindingsContext(t *testing.T) {
 	stacks := NewApp(app, s, dist)
 	tpl := *assertions.Template_FromStack(stacks[0].Stack, nil).ToJSON()
 	for _, fn := range []string{"Remediate", "Sweep"} {
-		var hub []string
+		var hub, scans []string
 		for _, st := range policyOf(t, tpl, fn+"Role") {
 			m := st.(map[string]any)
 			for _, a := range strs(m["Action"]) {
 				if strings.HasPrefix(a, "securityhub:") {
 					hub = append(hub, a)
+				}
+				if a == "dynamodb:Scan" {
+					scans = append(scans, jsonOf(m["Resource"]))
 				}
 			}
 			switch m["Sid"] {
@@ -58,6 +61,11 @@ func TestFindingsContext(t *testing.T) {
 		slices.Sort(hub)
 		if want := []string{"securityhub:BatchImportFindings", "securityhub:BatchUpdateFindings"}; !slices.Equal(hub, want) {
 			t.Errorf("%s: Security Hub actions %v, want %v", fn, hub, want)
+		}
+		// The sweep's reconciliation reads the ledger's finding states,
+		// and only it.
+		if fn == "Sweep" && (len(scans) != 1 || !strings.Contains(scans[0], `"AlertingLedger`)) || fn == "Remediate" && len(scans) != 0 {
+			t.Errorf("%s: dynamodb:Scan on %v", fn, scans)
 		}
 		env := jsonOf(function(t, tpl, fn)["Environment"])
 		if !strings.Contains(env, `"`+config.EnvSecurityHub+`":"true"`) || !strings.Contains(env, `"`+config.EnvChatTopicARN+`":{"Ref":"AlertingChatTopic`) {

@@ -46,6 +46,15 @@ func NewSweep(scope constructs.Construct, id string, p *SweepProps) *Remediator 
 			Resources: &[]*string{r.Function.FunctionArn()},
 		})},
 	})
+	if props.Engine.SecurityHub {
+		// The reconciliation reads the finding states the ledger keeps,
+		// once a run, to archive the findings of buckets that are gone.
+		r.Role.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid:       jsii.String("ReconcileFindings"),
+			Actions:   jsii.Strings(op.Actions([]op.Operation{op.Scan}, op.Table)...),
+			Resources: &[]*string{props.Ledger.TableArn()},
+		}))
+	}
 	rule := awsevents.NewRule(r.Construct, jsii.String("Schedule"), &awsevents.RuleProps{
 		Description: jsii.String("bucketguard: the scheduled sweep"),
 		Schedule:    awsevents.Schedule_Expression(jsii.String(p.Schedule)),

@@ -46,7 +46,7 @@ func main() {
 		Log: k.Log,
 	}
 	if k.Findings != nil {
-		h.Findings = k.Findings
+		h.Findings, h.Reconciler = k.Findings, k.Findings
 	}
 	if bus := k.Config.HeartbeatBus; bus != "" {
 		// The bus is in the admin account's region: PutEvents goes there.

@@ -3,6 +3,7 @@ package fake
 import (
 	"context"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/bucketguard/bucketguard/remediations/ledger"
@@ -28,6 +29,7 @@ type store struct {
 	sent      map[string]bool
 	counts    map[string]int
 	undos     map[string]undo.Record
+	findings  map[string]string
 }
 
 type record struct {
@@ -58,7 +60,7 @@ func (s *Store) call(o op.Operation, fn func(st *store)) error {
 	st := &s.f.store
 	if st.incidents == nil {
 		st.approvals, st.incidents, st.sent, st.counts = map[string]plan.ApprovalTags{}, map[string]*record{}, map[string]bool{}, map[string]int{}
-		st.undos = map[string]undo.Record{}
+		st.undos, st.findings = map[string]undo.Record{}, map[string]string{}
 	}
 	fn(st)
 	return nil
@@ -168,6 +170,41 @@ func (s *Store) Undo(_ context.Context, account, bucket string) (*undo.Record, e
 	err := s.call(op.GetItem, func(st *store) {
 		if r, ok := st.undos[account+"/"+bucket]; ok {
 			out = &r
+		}
+	})
+	return out, err
+}
+
+// FindingState returns a finding's kept state, or "".
+func (s *Store) FindingState(_ context.Context, id string) (string, error) {
+	var state string
+	err := s.call(op.GetItem, func(st *store) { state = st.findings[id] })
+	return state, err
+}
+
+// SetFindingState keeps a finding's state; "" removes it.
+func (s *Store) SetFindingState(_ context.Context, id, state string, _ time.Time) error {
+	o := op.PutItem
+	if state == "" {
+		o = op.DeleteItem
+	}
+	return s.call(o, func(st *store) {
+		if state == "" {
+			delete(st.findings, id)
+		} else {
+			st.findings[id] = state
+		}
+	})
+}
+
+// FindingStates returns the kept finding states whose Id begins with prefix.
+func (s *Store) FindingStates(_ context.Context, prefix string) (map[string]string, error) {
+	out := map[string]string{}
+	err := s.call(op.Scan, func(st *store) {
+		for id, state := range st.findings {
+			if strings.HasPrefix(id, prefix) {
+				out[id] = state
+			}
 		}
 	})
 	return out, err

@@ -1,6 +1,6 @@
 // Package ledger is bucketguard's record in its DynamoDB table (string
 // partition key "pk", TTL attribute "expires"): what it must remember between
-// invocations. Six kinds of item, each under its own key prefix:
+// invocations. Seven kinds of item, each under its own key prefix:
 //
 //   - "approval/<account>/<bucket>": the last public-read approval seen on a
 //     bucket, so that any change of it, by whatever call, is told;
@@ -14,7 +14,11 @@
 //   - "undo/<account>/<bucket>": what the latest incident changed on a
 //     bucket, for `bucketguard undo`;
 //   - "sweep-lease/<account>/<region>": the lease that lets one sweep start
-//     at a time after a guarded call (TakeLease, DropLease).
+//     at a time after a guarded call (TakeLease, DropLease);
+//   - "finding/<Security Hub finding Id>": the state bucketguard last set a
+//     finding's workflow for, kept while it is not clean (FindingState,
+//     SetFindingState), so that a workflow is set only when bucketguard's
+//     own view of the exposure changes.
 package ledger
 
 import (
@@ -39,6 +43,7 @@ type API interface {
 	PutItem(context.Context, *dynamodb.PutItemInput, ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
 	UpdateItem(context.Context, *dynamodb.UpdateItemInput, ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error)
 	DeleteItem(context.Context, *dynamodb.DeleteItemInput, ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error)
+	Scan(context.Context, *dynamodb.ScanInput, ...func(*dynamodb.Options)) (*dynamodb.ScanOutput, error)
 }
 
 var _ API = (*dynamodb.Client)(nil)

@@ -82,6 +82,9 @@ const (
 	UpdateItem  Operation = "dynamodb:UpdateItem"
 	DeleteItem  Operation = "dynamodb:DeleteItem"
 	Invoke      Operation = "lambda:Invoke"
+	// Scan reads the Security Hub finding states the ledger keeps: the
+	// sweep's reconciliation, once a run, when Security Hub is on.
+	Scan Operation = "dynamodb:Scan"
 )
 
 // PutEvents sends to the organization's central bus, when one is
@@ -236,6 +239,7 @@ var specs = []Spec{
 	{Op: PutItem, Kind: Write, IAM: "dynamodb:PutItem", Resource: Table},
 	{Op: UpdateItem, Kind: Write, IAM: "dynamodb:UpdateItem", Resource: Table},
 	{Op: DeleteItem, Kind: Write, IAM: "dynamodb:DeleteItem", Resource: Table},
+	{Op: Scan, Kind: Read, IAM: "dynamodb:Scan", Resource: Table},
 	{Op: Invoke, Kind: Write, IAM: "lambda:InvokeFunction", Resource: Function},
 	// https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-use-identity-based.html
 	{Op: PutEvents, Kind: Write, IAM: "events:PutEvents", Resource: EventBus},

@@ -95,11 +95,17 @@ type Record struct {
 }
 
 // Records are the exposures an evaluation knows of: each kind of the
-// bucket, and each access point it read. The account-level target (Block
-// Public Access) has none.
+// bucket, and each access point it read; an Object Lambda or Multi-Region
+// Access Point's own. The account-level target (Block Public Access) has
+// none, nor has a bucket's access point left unresolved.
 func Records(res remediations.Result) []Record {
 	t := res.Target
 	switch {
+	case t.AccessPoint != nil && t.AccessPoint.Kind == posture.BucketAccessPoint:
+		// A bucket's access point is reported by its bucket's evaluation,
+		// under the bucket's Id. A target that still names one was never
+		// resolved to its bucket (not judged, or gone): nothing to say.
+		return nil
 	case t.AccessPoint != nil:
 		return []Record{record(res, PublicAccessPoint, "")}
 	case t.Bucket == "":

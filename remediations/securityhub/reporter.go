@@ -41,6 +41,19 @@ type Client interface {
 
 var _ Client = (*securityhub.Client)(nil)
 
+// Memory keeps, per finding Id, the state bucketguard last set the
+// finding's workflow for, while it is not clean (ledger.Store, in the
+// ledger table). With it a workflow is set exactly when bucketguard's own
+// view changes: not again for an approval that stays expired (an analyst's
+// NOTIFIED is kept), and at once for an approved bucket found public
+// without the approval's removal seen (SUPPRESSED would hide it).
+type Memory interface {
+	FindingState(ctx context.Context, id string) (string, error)
+	SetFindingState(ctx context.Context, id, state string, at time.Time) error
+	// FindingStates lists those kept under an Id prefix (Reconcile).
+	FindingStates(ctx context.Context, prefix string) (map[string]string, error)
+}
+
 // Limits of BatchImportFindings.
 // https://docs.aws.amazon.com/securityhub/1.0/APIReference/API_BatchImportFindings.html
 const (
@@ -61,6 +74,10 @@ type Reporter struct {
 	// sweep's way. Otherwise each result is imported at once (the event
 	// path, where the import runs beside the alert's publish).
 	Batch bool
+	// Memory, when set, decides the workflow changes (see Memory); without
+	// it, a change is made when the evaluation itself saw one
+	// (Record.Changed).
+	Memory Memory
 	// CallTimeout bounds each call; zero means 10 s.
 	CallTimeout time.Duration
 	// Now is the clock; time.Now when nil. Sleep waits for the pacer;
@@ -75,10 +92,13 @@ type Reporter struct {
 	pending []item
 }
 
-// item is one finding to import, and the workflow change the evaluation saw.
+// item is one finding to import, its state, and the workflow change the
+// evaluation saw.
 type item struct {
 	finding types.AwsSecurityFinding
 	size    int
+	state   State
+	note    string
 	change  *change
 }
 
@@ -146,7 +166,7 @@ func (r *Reporter) items(res remediations.Result, log *slog.Logger) []item {
 			log.Error(contract.MsgReportFailed, contract.FieldTo, contract.ToSecurityHub, "finding", aws.ToString(f.Id), "size", len(b), contract.FieldErr, "finding over 240 KB")
 			continue
 		}
-		it := item{finding: f, size: len(b)}
+		it := item{finding: f, size: len(b), state: rec.State, note: cut(rec.Note, maxNote)}
 		if rec.Changed {
 			it.change = &change{workflow: Workflow(rec.State), note: cut(rec.Note, maxNote)}
 		}
@@ -194,12 +214,113 @@ func (r *Reporter) batch(ctx context.Context, items []item, log *slog.Logger) {
 		failed(log, op.BatchImportFindings, len(items), max(int(aws.ToInt32(out.FailedCount)), len(out.FailedFindings)),
 			fmt.Errorf("%s: %s (finding %s)", aws.ToString(first.ErrorCode), aws.ToString(first.ErrorMessage), aws.ToString(first.Id)))
 	}
-	r.changes(ctx, items, rejected, log)
+	told, remembered := r.recall(ctx, items, rejected, log)
+	if remembered {
+		for i := range items {
+			items[i].change = transition(items[i], told[aws.ToString(items[i].finding.Id)])
+		}
+	}
+	done := r.changes(ctx, items, rejected, log)
+	if remembered {
+		r.remember(ctx, items, rejected, done, told, log)
+	}
+}
+
+// kept is the state the memory keeps for a state: none for what is clean
+// or gone.
+func kept(s State) string {
+	switch s {
+	case Fixed, Clean, Gone:
+		return ""
+	}
+	return string(s)
+}
+
+// transition is the workflow change a finding needs, given the state
+// bucketguard last set its workflow for ("" for clean or never): a change
+// when the workflow that state called for differs from the new one's; the
+// evaluation's own when nothing is kept (a first finding, or one that was
+// clean, whose workflow Security Hub moves with its compliance).
+func transition(it item, last string) *change {
+	if it.state == Gone {
+		return nil // archived by the import
+	}
+	if last == "" {
+		return it.change
+	}
+	want := Workflow(it.state)
+	if Workflow(State(last)) == want {
+		return nil // the analyst's workflow stays
+	}
+	note := it.note
+	if note == "" {
+		note = fmt.Sprintf("bucketguard now finds it %s (it was %s)", it.state, last)
+	}
+	return &change{workflow: want, note: note}
+}
+
+// recall reads the kept state of each finding to import; false when there
+// is no memory or it could not be read (the evaluation's own changes then
+// stand).
+func (r *Reporter) recall(ctx context.Context, items []item, rejected map[string]bool, log *slog.Logger) (map[string]string, bool) {
+	if r.Memory == nil {
+		return nil, false
+	}
+	told := make(map[string]string, len(items))
+	var mu sync.Mutex
+	var firstErr error
+	sem := make(chan struct{}, 10)
+	var wg sync.WaitGroup
+	for _, it := range items {
+		id := aws.ToString(it.finding.Id)
+		if rejected[id] {
+			continue
+		}
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			cctx, cancel := context.WithTimeout(ctx, cmp.Or(r.CallTimeout, 10*time.Second))
+			defer cancel()
+			state, err := r.Memory.FindingState(cctx, id)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil && firstErr == nil {
+				firstErr = err
+			}
+			told[id] = state
+		}()
+	}
+	wg.Wait()
+	if firstErr != nil {
+		log.Warn(contract.MsgReportFailed, contract.FieldTo, contract.ToSecurityHub, "op", string(op.GetItem), contract.FieldErr, firstErr.Error())
+		return nil, false
+	}
+	return told, true
+}
+
+// remember keeps the state of each finding imported whose workflow is now
+// set for it, when it differs from the one kept.
+func (r *Reporter) remember(ctx context.Context, items []item, rejected, done map[string]bool, told map[string]string, log *slog.Logger) {
+	for _, it := range items {
+		id := aws.ToString(it.finding.Id)
+		want := kept(it.state)
+		if rejected[id] || want == told[id] || (it.change != nil && !done[id]) {
+			continue
+		}
+		cctx, cancel := context.WithTimeout(ctx, cmp.Or(r.CallTimeout, 10*time.Second))
+		err := r.Memory.SetFindingState(cctx, id, want, r.now())
+		cancel()
+		if err != nil {
+			log.Warn(contract.MsgReportFailed, contract.FieldTo, contract.ToSecurityHub, "op", string(op.PutItem), "finding", id, contract.FieldErr, err.Error())
+		}
+	}
 }
 
 // changes sends one BatchUpdateFindings per distinct workflow and note, for
-// the findings imported.
-func (r *Reporter) changes(ctx context.Context, items []item, rejected map[string]bool, log *slog.Logger) {
+// the findings imported, and returns the Ids whose change was made.
+func (r *Reporter) changes(ctx context.Context, items []item, rejected map[string]bool, log *slog.Logger) map[string]bool {
+	done := map[string]bool{}
 	groups := map[change][]types.AwsSecurityFindingIdentifier{}
 	var order []change
 	for _, it := range items {
@@ -220,15 +341,31 @@ func (r *Reporter) changes(ctx context.Context, items []item, rejected map[strin
 		out, err := call(ctx, r, r.edits, func(ctx context.Context) (*securityhub.BatchUpdateFindingsOutput, error) {
 			return r.Client.BatchUpdateFindings(ctx, in)
 		})
-		switch {
-		case err != nil:
+		if err != nil {
 			failed(log, op.BatchUpdateFindings, len(in.FindingIdentifiers), len(in.FindingIdentifiers), err)
-		case len(out.UnprocessedFindings) > 0:
+			continue
+		}
+		// An unprocessed finding that names no Id leaves every one unsure.
+		unprocessed, unsure := map[string]bool{}, false
+		for _, u := range out.UnprocessedFindings {
+			if u.FindingIdentifier == nil {
+				unsure = true
+				continue
+			}
+			unprocessed[aws.ToString(u.FindingIdentifier.Id)] = true
+		}
+		if len(out.UnprocessedFindings) > 0 {
 			u := out.UnprocessedFindings[0]
 			failed(log, op.BatchUpdateFindings, len(in.FindingIdentifiers), len(out.UnprocessedFindings),
 				fmt.Errorf("%s: %s", aws.ToString(u.ErrorCode), aws.ToString(u.ErrorMessage)))
 		}
+		for _, f := range in.FindingIdentifiers {
+			if !unsure && !unprocessed[aws.ToString(f.Id)] {
+				done[aws.ToString(f.Id)] = true
+			}
+		}
 	}
+	return done
 }
 
 // call paces one request and bounds it in time; the SDK's retryer retries

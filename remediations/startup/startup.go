@@ -119,6 +119,7 @@ type Ledger interface {
 	incident.Store
 	incident.Counter
 	incident.Undos
+	securityhub.Memory
 }
 
 var _ Ledger = (*ledger.Store)(nil)
@@ -154,10 +155,18 @@ func Wire(cfg config.Config, c Clients) *incident.Protocol {
 	}
 	var rs Reporters
 	if cfg.SecurityHub && c.SecurityHub != nil {
-		rs = append(rs, &securityhub.Reporter{Client: c.SecurityHub, Region: c.Region, CallTimeout: cfg.CallTimeout})
+		sh := &securityhub.Reporter{Client: c.SecurityHub, Region: c.Region, CallTimeout: cfg.CallTimeout}
+		if c.Ledger != nil {
+			sh.Memory = c.Ledger
+		}
+		rs = append(rs, sh)
 	}
 	if cfg.ChatTopicARN != "" {
-		rs = append(rs, &chat.Reporter{SNS: c.SNS, TopicARN: cfg.ChatTopicARN})
+		cr := &chat.Reporter{SNS: c.SNS, TopicARN: cfg.ChatTopicARN}
+		if c.Ledger != nil {
+			cr.Sent = c.Ledger
+		}
+		rs = append(rs, cr)
 	}
 	if cfg.HeartbeatBus != "" && c.Central != nil {
 		rs = append(rs, &outcome.Reporter{Client: c.Central, Bus: cfg.HeartbeatBus, CallTimeout: cfg.CallTimeout})

@@ -113,3 +113,46 @@ func TestFindingsFlushedOncePerPart(t *testing.T) {
 		t.Errorf("imports %v: not batched", imports)
 	}
 }
+
+// A bucket deleted between two runs is never listed again: the second run's
+// reconciliation asks S3 about the buckets whose findings are kept as not
+// clean, finds it gone, and archives its findings.
+func TestDeletedBucketsFindingsArchivedByTheNextRun(t *testing.T) {
+	f := account(3) // acme-0000 is public
+	hub := &fake.SecurityHub{}
+	cfg := config.Default()
+	cfg.Mode = config.Notify
+	cfg.SecurityHub = true
+	cfg.LedgerTable = "ledger"
+	p := startup.Wire(cfg, startup.Clients{S3: f.S3(), Control: f.Control(), Analyzer: f.Analyzer(), SNS: f.SNS(), SecurityHub: hub, Ledger: f.Store(), Region: "eu-west-1"})
+	r := startup.FindingsOf(p)
+	r.Batch = true
+	h := &sweep.Handler{Incidents: p, List: f.S3(), Next: &invoker{}, Findings: r, Reconciler: r, Invocation: lambdaInvocation, MaxParts: 5, Log: quiet,
+		Options: sweep.Options{Region: "eu-west-1", Concurrency: 2, PageSize: 50, Margin: time.Minute}}
+	run := func(id string) {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(lambdaCtx(id), time.Hour)
+		defer cancel()
+		if err := h.Handle(ctx, []byte(`{"detail-type":"Scheduled Event","source":"aws.events","detail":{}}`)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	id := "bucketguard/111122223333/eu-west-1/acme-0000/public-policy"
+	run("run-1")
+	if got := hub.Findings()[id]; got.RecordState != "ACTIVE" || got.Compliance.Status != "FAILED" {
+		t.Fatalf("after the first run: %s %s", got.RecordState, got.Compliance.Status)
+	}
+	f.Delete("acme-0000")
+	run("run-2")
+	if got := hub.Findings()[id]; got.RecordState != "ARCHIVED" {
+		t.Errorf("after the bucket was deleted and swept again: %s %s", got.RecordState, got.Compliance.Status)
+	}
+	if kept, _ := f.Store().FindingStates(context.Background(), "bucketguard/"); len(kept) != 0 {
+		t.Errorf("states still kept: %v", kept)
+	}
+	// A third run leaves it archived.
+	run("run-3")
+	if got := hub.Findings()[id]; got.RecordState != "ARCHIVED" {
+		t.Errorf("after a third run: %s", got.RecordState)
+	}
+}

@@ -13,8 +13,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/bucketguard/bucketguard/remediations"
+	"github.com/bucketguard/bucketguard/remediations/awserr"
 	"github.com/bucketguard/bucketguard/remediations/contract"
 	"github.com/bucketguard/bucketguard/remediations/incident"
 	"github.com/bucketguard/bucketguard/remediations/posture"
@@ -86,6 +88,9 @@ type Handler struct {
 	// each part flushes it before it ends, so that nothing waits for a
 	// part that may never come.
 	Findings Flusher
+	// Reconciler, when set, archives at the end of each run the findings
+	// of buckets that no longer exist, which no listing shows.
+	Reconciler Reconciler
 	// Heartbeat, when set, gets one event after each run: the
 	// organization's proof that this account and region are swept.
 	Heartbeat *Heartbeat
@@ -95,6 +100,12 @@ type Handler struct {
 // Flusher sends what is pending (securityhub.Reporter).
 type Flusher interface {
 	Flush(ctx context.Context, log *slog.Logger)
+}
+
+// Reconciler archives the Security Hub findings of the region's buckets
+// that no longer exist (securityhub.Reporter); exists is S3's word.
+type Reconciler interface {
+	Reconcile(ctx context.Context, account, region string, exists func(context.Context, string) (bool, error), log *slog.Logger) int
 }
 
 // Handle runs one part of a sweep.
@@ -161,6 +172,9 @@ func (h *Handler) Handle(ctx context.Context, raw json.RawMessage) error {
 		h.spend(ctx, account, cont, log)
 		h.budgetHeld(ctx, account, cont, log)
 	}
+	if h.Reconciler != nil {
+		h.Reconciler.Reconcile(ctx, account, h.Region, h.exists, log)
+	}
 	s := Summary{Run: cont.Run, Account: account, Region: h.Region, Mode: string(h.Incidents.Engine.Config.Mode), Started: cont.Started,
 		Duration: time.Since(cont.Started).Round(time.Second).String(), Parts: cont.Part, Tally: cont.Tally, Budget: cont.Budget, Cause: cont.Cause}
 	log.Info("summary", "seen", s.Tally.Seen, "remediated", s.Tally.Count(contract.Remediated), "failing", s.Tally.Failing(), "duration", s.Duration)
@@ -199,6 +213,20 @@ func (h *Handler) Part(ctx context.Context, account string, cont *Continuation, 
 	out, err := Run(ctx, h.List, cont.Position, h.Options, eval, visit)
 	out.Tally.Undelivered += int(undelivered.Load())
 	return out, err
+}
+
+// exists asks S3 whether a bucket of this region still exists (its ACL,
+// which every bucket has and the role may read): false only on
+// NoSuchBucket.
+func (h *Handler) exists(ctx context.Context, bucket string) (bool, error) {
+	_, err := h.Incidents.Engine.S3.GetBucketAcl(ctx, &s3.GetBucketAclInput{Bucket: aws.String(bucket)})
+	switch {
+	case err == nil:
+		return true, nil
+	case awserr.NoSuchBucket(err):
+		return false, nil
+	}
+	return false, err
 }
 
 // incident is a target of a run as an incident: a part that dies is

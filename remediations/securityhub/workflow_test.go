@@ -1,0 +1,223 @@
+package securityhub_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/securityhub/types"
+
+	"github.com/bucketguard/bucketguard/remediations"
+	"github.com/bucketguard/bucketguard/remediations/config"
+	"github.com/bucketguard/bucketguard/remediations/contract"
+	"github.com/bucketguard/bucketguard/remediations/fake"
+	"github.com/bucketguard/bucketguard/remediations/op"
+	"github.com/bucketguard/bucketguard/remediations/plan"
+	"github.com/bucketguard/bucketguard/remediations/posture"
+	sh "github.com/bucketguard/bucketguard/remediations/securityhub"
+)
+
+// analyst sets a finding's workflow by hand, as in the console.
+func (h *hub) analyst(id string, w types.WorkflowStatus) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	f := h.findings[id]
+	f.Workflow = &types.Workflow{Status: w}
+	h.findings[id] = f
+}
+
+// With the ledger's memory, a workflow is set exactly when bucketguard's own
+// view of the exposure changes: an approval that stays expired leaves an
+// analyst's NOTIFIED alone, and an approved bucket found public by a sweep
+// that never saw the approval go is NEW again, not left SUPPRESSED.
+func TestWorkflowFollowsWhatBucketguardKnows(t *testing.T) {
+	until := t0.Add(-time.Hour)
+	expired := remediations.Result{Target: target("acme"), Mode: config.Notify, Status: contract.Notified, Run: "run-1",
+		Findings:  []plan.Finding{{ID: plan.ApprovalExpired, Severity: plan.Medium}, publicRead()},
+		Exemption: &plan.Exemption{Tag: "bucketguard:approved-public", Status: plan.Expired, Until: &until}}
+	approved := remediations.Result{Target: target("acme"), Mode: config.Enforce, Status: contract.Clean, Run: "run-1",
+		Exemption: &plan.Exemption{Tag: "bucketguard:approved-public", Status: plan.Approved, Used: true, KeptStatements: []int{1}}}
+	public := remediations.Result{Target: target("acme"), Mode: config.Notify, Status: contract.Notified, Run: "run-2", Findings: []plan.Finding{publicRead()}}
+	clean := remediations.Result{Target: target("acme"), Mode: config.Enforce, Status: contract.Clean, Run: "run-3"}
+	id := sh.IDs(public)[0]
+
+	type step struct {
+		res     remediations.Result
+		analyst types.WorkflowStatus // set by hand before the step, when not ""
+		want    types.WorkflowStatus
+		updates int // BatchUpdateFindings the step sends
+	}
+	cases := []struct {
+		name  string
+		steps []step
+	}{
+		{"an approval that stays expired", []step{
+			{res: expired, want: types.WorkflowStatusNew, updates: 1},
+			{res: expired, analyst: types.WorkflowStatusNotified, want: types.WorkflowStatusNotified},
+			{res: expired, want: types.WorkflowStatusNotified},
+		}},
+		{"approved, then public without the removal seen", []step{
+			{res: approved, want: types.WorkflowStatusSuppressed},
+			{res: public, want: types.WorkflowStatusNew, updates: 1},
+			{res: public, analyst: types.WorkflowStatusNotified, want: types.WorkflowStatusNotified},
+		}},
+		{"approved, then clean without a trigger", []step{
+			{res: approved, want: types.WorkflowStatusSuppressed},
+			{res: clean, want: types.WorkflowStatusResolved, updates: 1},
+			{res: clean, want: types.WorkflowStatusResolved},
+		}},
+		{"public, then approved by the sweep's reading", []step{
+			{res: public, want: types.WorkflowStatusNew},
+			{res: approved, want: types.WorkflowStatusSuppressed, updates: 1},
+			{res: approved, analyst: types.WorkflowStatusNotified, want: types.WorkflowStatusNotified},
+		}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			cl := &clock{now: t0}
+			h := newHub(cl)
+			f := fake.New()
+			r := &sh.Reporter{Client: h, Region: "eu-west-1", Memory: f.Store(), Now: cl.Now, Sleep: cl.Sleep}
+			var logs bytes.Buffer
+			for i, s := range c.steps {
+				if s.analyst != "" {
+					h.analyst(id, s.analyst)
+				}
+				before := len(h.updates)
+				r.Report(context.Background(), s.res, logger(&logs))
+				got := h.finding(id).Workflow.Status
+				if got != s.want || len(h.updates)-before != s.updates {
+					t.Errorf("step %d: workflow %s with %d update(s), want %s with %d", i+1, got, len(h.updates)-before, s.want, s.updates)
+				}
+			}
+			if logs.Len() != 0 {
+				t.Errorf("unexpected log: %s", logs.String())
+			}
+		})
+	}
+
+	// What the memory keeps: the state while it is not clean, nothing once
+	// it is.
+	f := fake.New()
+	st := f.Store()
+	r := &sh.Reporter{Client: newHub(nil), Region: "eu-west-1", Memory: st}
+	var logs bytes.Buffer
+	r.Report(context.Background(), expired, logger(&logs))
+	if s, _ := st.FindingState(context.Background(), id); s != string(sh.Expired) {
+		t.Errorf("kept %q after an expired approval, want %q", s, sh.Expired)
+	}
+	r.Report(context.Background(), clean, logger(&logs))
+	if s, _ := st.FindingState(context.Background(), id); s != "" {
+		t.Errorf("kept %q for a clean finding, want nothing", s)
+	}
+}
+
+// A memory that cannot be read is said (report-failed), and the
+// evaluation's own changes stand: the workflow is never left unset.
+func TestUnreadableMemoryFallsBackToTheEvaluation(t *testing.T) {
+	h := newHub(nil)
+	f := fake.New()
+	f.Fault = fake.FailOp(op.GetItem, errors.New("ProvisionedThroughputExceededException"))
+	r := &sh.Reporter{Client: h, Region: "eu-west-1", Memory: f.Store()}
+	var logs bytes.Buffer
+	fixed := remediations.Result{Target: target("acme"), Mode: config.Enforce, Status: contract.Remediated, Findings: []plan.Finding{publicRead()},
+		Actions: []remediations.ActionResult{fix(plan.RemovePublicPolicyStatements, remediations.Verified)}}
+	r.Report(context.Background(), fixed, logger(&logs))
+	if got := h.finding(sh.IDs(fixed)[0]).Workflow.Status; got != types.WorkflowStatusResolved || len(h.updates) != 1 {
+		t.Errorf("workflow %s, %d updates", got, len(h.updates))
+	}
+	if !strings.Contains(logs.String(), contract.MsgReportFailed) || !strings.Contains(logs.String(), "GetItem") {
+		t.Errorf("no report-failed line for the memory: %s", logs.String())
+	}
+}
+
+// A bucket's access point the event could not resolve to its bucket (not
+// judged, or gone) gives no finding: it is reported under its bucket's Id by
+// the bucket's evaluation, never as a stray PASSED one.
+func TestUnresolvedAccessPointGivesNoFinding(t *testing.T) {
+	ap := target("")
+	ap.AccessPoint = &posture.AccessPointRef{Kind: posture.BucketAccessPoint, Name: "acme-ap"}
+	for _, res := range []remediations.Result{
+		{Target: ap, Mode: config.Enforce, Status: contract.Failed, Findings: []plan.Finding{{ID: plan.AccessPointUnresolved, Severity: plan.High, Summary: "it was not judged"}}},
+		{Target: ap, Mode: config.Enforce, Status: contract.Clean},
+	} {
+		if recs := sh.Records(res); len(recs) != 0 {
+			t.Errorf("%s: records %+v", res.Status, recs)
+		}
+	}
+	olap := target("")
+	olap.AccessPoint = &posture.AccessPointRef{Kind: posture.ObjectLambdaAccessPoint, Name: "acme-olap"}
+	if recs := sh.Records(remediations.Result{Target: olap, Mode: config.Enforce, Status: contract.Clean}); len(recs) != 1 {
+		t.Errorf("an Object Lambda access point's own finding: %+v", recs)
+	}
+}
+
+// Reconcile archives every finding kept as not clean of a bucket S3 says is
+// gone, its access points' too, and drops their states; a bucket that
+// exists, or that S3 cannot tell about, is left as it is; the Object Lambda
+// and Multi-Region Access Points' findings are not a bucket's.
+func TestReconcileArchivesTheFindingsOfGoneBuckets(t *testing.T) {
+	ctx := context.Background()
+	f := fake.New()
+	st := f.Store()
+	kept := map[string]string{
+		"bucketguard/111122223333/eu-west-1/gone-bucket/public-policy":                                   "public",
+		"bucketguard/111122223333/eu-west-1/gone-bucket/access-point/gone-ap/public-access-point-policy": "public",
+		"bucketguard/111122223333/eu-west-1/kept-bucket/public-acl":                                      "approved",
+		"bucketguard/111122223333/eu-west-1/unsure-bucket/public-policy":                                 "expired",
+		"bucketguard/111122223333/eu-west-1/multi-region/acme-global/public-access-point-policy":         "public",
+		"bucketguard/111122223333/us-east-1/other-region/public-policy":                                  "public",
+	}
+	for id, s := range kept {
+		if err := st.SetFindingState(ctx, id, s, t0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h := newHub(nil)
+	r := &sh.Reporter{Client: h, Region: "eu-west-1", Memory: st}
+	var asked []string
+	exists := func(_ context.Context, b string) (bool, error) {
+		asked = append(asked, b)
+		switch b {
+		case "gone-bucket":
+			return false, nil
+		case "unsure-bucket":
+			return false, errors.New("AccessDenied")
+		}
+		return true, nil
+	}
+	var logs bytes.Buffer
+	if gone := r.Reconcile(ctx, account, "eu-west-1", exists, logger(&logs)); gone != 1 {
+		t.Errorf("%d buckets gone, want 1", gone)
+	}
+	if want := []string{"gone-bucket", "kept-bucket", "unsure-bucket"}; !slices.Equal(asked, want) {
+		t.Errorf("asked S3 about %v, want %v", asked, want)
+	}
+	for id := range kept {
+		got := h.finding(id)
+		gone := strings.Contains(id, "/gone-bucket/")
+		if gone && (got.RecordState != types.RecordStateArchived || aws.ToString(got.Title) == "") {
+			t.Errorf("%s: %s %q, want archived", id, got.RecordState, aws.ToString(got.Title))
+		}
+		if !gone && got.Id != nil {
+			t.Errorf("%s imported, though its bucket was not found gone", id)
+		}
+		s, _ := st.FindingState(ctx, id)
+		if gone != (s == "") {
+			t.Errorf("%s: state %q kept", id, s)
+		}
+	}
+	if !strings.Contains(logs.String(), "AccessDenied") {
+		t.Errorf("the bucket S3 could not tell about is not said: %s", logs.String())
+	}
+	// Without a memory there is nothing to reconcile, and S3 is not asked.
+	asked = nil
+	if gone := (&sh.Reporter{Client: h, Region: "eu-west-1"}).Reconcile(ctx, account, "eu-west-1", exists, logger(&logs)); gone != 0 || asked != nil {
+		t.Errorf("without memory: %d gone, asked %v", gone, asked)
+	}
+}
