@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	awssecurityhub "github.com/aws/aws-sdk-go-v2/service/securityhub"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/bucketguard/bucketguard/remediations"
@@ -25,6 +26,7 @@ import (
 	"github.com/bucketguard/bucketguard/remediations/incident"
 	"github.com/bucketguard/bucketguard/remediations/ledger"
 	"github.com/bucketguard/bucketguard/remediations/posture"
+	"github.com/bucketguard/bucketguard/remediations/securityhub"
 	"github.com/bucketguard/bucketguard/remediations/startup"
 	"github.com/bucketguard/bucketguard/remediations/sweep"
 	"github.com/bucketguard/bucketguard/remediations/undo"
@@ -59,6 +61,47 @@ type deps struct {
 	Log          *slog.Logger
 	// Coverage reads the organization, the StackSet and the heartbeats.
 	Coverage coverage.Sources
+	// FindingsFor returns the Security Hub client of a region, or is nil
+	// when BUCKETGUARD_SECURITY_HUB is off.
+	FindingsFor func(region string) securityhub.Client
+
+	findingsMu sync.Mutex
+	findings   map[string]*securityhub.Reporter
+}
+
+// findingsOf is the region's Security Hub reporter, built once, or nil. It
+// batches, as the sweep does; flushFindings imports what is left.
+func (d *deps) findingsOf(region string) *securityhub.Reporter {
+	if d.FindingsFor == nil {
+		return nil
+	}
+	d.findingsMu.Lock()
+	defer d.findingsMu.Unlock()
+	if r, ok := d.findings[region]; ok {
+		return r
+	}
+	r := &securityhub.Reporter{Client: d.FindingsFor(region), Region: region, Batch: true, CallTimeout: d.Config.CallTimeout}
+	if d.Ledger != nil {
+		r.Memory = d.Ledger
+	}
+	if d.findings == nil {
+		d.findings = map[string]*securityhub.Reporter{}
+	}
+	d.findings[region] = r
+	return r
+}
+
+// flushFindings imports the findings still batched, in every region.
+func (d *deps) flushFindings(ctx context.Context) {
+	d.findingsMu.Lock()
+	rs := make([]*securityhub.Reporter, 0, len(d.findings))
+	for _, r := range d.findings {
+		rs = append(rs, r)
+	}
+	d.findingsMu.Unlock()
+	for _, r := range rs {
+		r.Flush(ctx, d.Log)
+	}
 }
 
 // awsDeps reads the configuration once and builds the real clients.
@@ -107,12 +150,22 @@ func awsDeps(ctx context.Context) (*deps, error) {
 		return aws.ToString(out.Arn), nil
 	}
 	forRegion := func(region string) remediations.S3Client { return clientFor(region) }
+	var findingsFor func(string) securityhub.Client
+	if cfg.SecurityHub {
+		findingsFor = func(region string) securityhub.Client {
+			c := set.Config.Copy()
+			if region != "" {
+				c.Region = region
+			}
+			return awssecurityhub.NewFromConfig(c)
+		}
+	}
 	tagsFor := func(region string) TagWriter { return clientFor(region) }
 	uploaderFor := func(region string) Uploader { return clientFor(region) }
 	return &deps{
 		Caller: caller, TagsFor: tagsFor, UploaderFor: uploaderFor,
 		Control: set.Control, List: set.S3, ForRegion: forRegion, SNS: set.SNS, SQS: set.SQS, Ledger: ledgerOf(set, cfg), Analyzer: set.Analyzer, Config: cfg,
-		Account: account, BucketRegion: set.BucketRegion, Region: set.Config.Region, Now: time.Now,
+		Account: account, BucketRegion: set.BucketRegion, Region: set.Config.Region, Now: time.Now, FindingsFor: findingsFor,
 		Log:      slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: level})),
 		Coverage: coverage.Sources{Organization: organizations.NewFromConfig(set.Config), Instances: cloudformation.NewFromConfig(set.Config), Heartbeats: set.DynamoDB},
 	}, nil
@@ -161,14 +214,17 @@ func (d *deps) sender() *alert.Sender {
 }
 
 // incidents runs evaluations of one region in the given mode as the
-// functions do; send false renders alerts without sending them. Only an
-// incident with a key (replay's event) uses the ledger, when one is
-// configured: an operator's explicit check, remediate or scan always
-// alerts.
+// functions do; send false renders alerts without sending them, and
+// imports nothing to Security Hub. Only an incident with a key (replay's
+// event) uses the ledger, when one is configured: an operator's explicit
+// check, remediate or scan always alerts.
 func (d *deps) incidents(mode config.Mode, region string, send bool) *incident.Protocol {
 	p := &incident.Protocol{Engine: d.engine(mode, region), CallTimeout: d.Config.CallTimeout, Now: d.Now}
 	if send {
 		p.Alerts = d.sender()
+		if r := d.findingsOf(region); r != nil {
+			p.Reporter = r
+		}
 	}
 	if d.Ledger != nil && send {
 		p.Engine.Approvals, p.Store = d.Ledger, d.Ledger

@@ -72,6 +72,8 @@ type cli struct {
 	stdout, stderr io.Writer
 	// aws builds the AWS-backed dependencies on first use; tests swap it.
 	aws func(ctx context.Context) (*deps, error)
+	// made are the dependencies built for the command (withFlush).
+	made []*deps
 }
 
 // usageError marks bad usage or bad input: exit 2.
@@ -100,7 +102,11 @@ func runWith(ctx context.Context, args []string, c *cli) int {
 		if cmd.name != args[0] {
 			continue
 		}
-		err := cmd.run(ctx, c, args[1:])
+		cc := withFlush(c)
+		err := cmd.run(ctx, cc, args[1:])
+		for _, d := range cc.made {
+			d.flushFindings(context.WithoutCancel(ctx))
+		}
 		var ue usageError
 		switch {
 		case err == nil:
@@ -121,6 +127,22 @@ func runWith(ctx context.Context, args []string, c *cli) int {
 	fmt.Fprintf(c.stderr, "bucketguard: unknown command %q\n", args[0])
 	usage(c.stderr)
 	return exitInvalid
+}
+
+// withFlush is the cli that remembers the AWS dependencies it builds, so
+// that once the command returns the Security Hub findings they still batch
+// are imported (an interrupted scan's too).
+func withFlush(c *cli) *cli {
+	out := *c
+	build := c.aws
+	out.aws = func(ctx context.Context) (*deps, error) {
+		d, err := build(ctx)
+		if d != nil {
+			out.made = append(out.made, d)
+		}
+		return d, err
+	}
+	return &out
 }
 
 func usage(w io.Writer) {

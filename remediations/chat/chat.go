@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -137,15 +138,46 @@ var _ Publisher = (*sns.Client)(nil)
 type Reporter struct {
 	SNS      Publisher
 	TopicARN string
+	// Sent, when set (the ledger), keeps a mark per notification, keyed as
+	// the e-mail alert is (the event or sweep run, and a digest of what it
+	// says): a redelivered event or a retried attempt that says the same
+	// posts nothing more. An operator's run always posts.
+	Sent alert.SentMarks
+	// Now is the clock; time.Now when nil.
+	Now func() time.Time
 }
 
-// Report publishes the result's notification; a clean result has none. A
-// failure is a report-failed line (counted and alarmed on by the stack).
+// Report publishes the result's notification; a clean result has none, nor
+// has one already posted. A failure is a report-failed line (counted and
+// alarmed on by the stack), and lets its mark go so that a retry posts.
 func (r *Reporter) Report(ctx context.Context, res remediations.Result, log *slog.Logger) {
 	if len(res.Findings) == 0 {
 		return
 	}
+	key := ""
+	if k := alert.Render(res).Key(); r.Sent != nil && !strings.HasPrefix(k, "operator/") {
+		key = "chat/" + k
+		now := time.Now()
+		if r.Now != nil {
+			now = r.Now()
+		}
+		first, err := r.Sent.MarkSent(ctx, key, now)
+		switch {
+		case err != nil:
+			// A duplicate beats a loss: post without the mark.
+			log.Warn("chat sent mark", contract.FieldErr, err.Error())
+			key = ""
+		case !first:
+			log.Info("chat", "already", true, "key", key)
+			return
+		}
+	}
 	_, err := r.SNS.Publish(ctx, &sns.PublishInput{TopicArn: aws.String(r.TopicARN), Message: aws.String(string(Render(res).JSON()))})
+	if err != nil && key != "" {
+		if uerr := r.Sent.UnmarkSent(context.WithoutCancel(ctx), key); uerr != nil {
+			log.Warn("chat sent mark", contract.FieldErr, uerr.Error()) // it expires
+		}
+	}
 	if err != nil {
 		code := ""
 		var ae smithy.APIError

@@ -87,3 +87,41 @@ func TestReporter(t *testing.T) {
 		t.Errorf("line %v", line)
 	}
 }
+
+// With the ledger's marks, the same notification is posted once: a
+// redelivered event or a retried attempt that says the same posts nothing
+// more; a post that fails lets its mark go, so that the retry posts; an
+// operator's run always posts.
+func TestReporterPostsOnce(t *testing.T) {
+	f := fake.New()
+	r := &chat.Reporter{SNS: f.SNS(), TopicARN: topic, Sent: f.Store()}
+	var logs bytes.Buffer
+	log := slog.New(slog.NewJSONHandler(&logs, nil))
+	res := results()["remediated"]
+	if res.Trigger == nil && res.Run == "" {
+		t.Fatal("the sample result names no event or run")
+	}
+	for range 3 {
+		r.Report(context.Background(), res, log)
+	}
+	if got := len(f.Published()); got != 1 {
+		t.Fatalf("posted %d times, want once", got)
+	}
+	// Something new said about the same event is posted.
+	more := res
+	more.Findings = append(append([]plan.Finding{}, res.Findings...), plan.Finding{ID: plan.BPAOff, Severity: plan.Medium, Summary: "Block Public Access is off"})
+	f.Fault = fake.FailOp(op.Publish, errors.New("Throttling"))
+	r.Report(context.Background(), more, log)
+	f.Fault = nil
+	r.Report(context.Background(), more, log)
+	if got := len(f.Published()); got != 2 {
+		t.Errorf("posted %d times after a failed post and its retry, want 2", got)
+	}
+	byOperator := res
+	byOperator.Trigger, byOperator.Run = nil, ""
+	r.Report(context.Background(), byOperator, log)
+	r.Report(context.Background(), byOperator, log)
+	if got := len(f.Published()); got != 4 {
+		t.Errorf("an operator's runs: posted %d in all, want 4", got)
+	}
+}
