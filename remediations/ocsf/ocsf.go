@@ -134,9 +134,13 @@ var severities = map[plan.Severity]struct {
 	plan.High: {4, "High"}, plan.Critical: {5, "Critical"},
 }
 
-// compliance status_id: 1 Pass, 2 Warning, 3 Fail; finding status_id in
-// 1.1.0: 1 New, 3 Suppressed, 4 Resolved, and 99 Other with the status
-// named, for a deleted bucket's finding (Security Hub archives it).
+// compliance status_id: 3 Fail (the bucket is public; approved public read
+// too, its finding suppressed by the approval), 2 Warning (the check "did
+// not yield a result due to missing information": a setting that could not
+// be read), 1 Pass, 0 Unknown (the bucket is gone: nothing to check).
+// Finding status_id in 1.1.0: 1 New, 3 Suppressed, 4 Resolved, and 99
+// Other with the status named, for a deleted bucket's finding (Security
+// Hub archives it).
 var states = map[securityhub.State]struct {
 	activity, compliance, status int
 	complianceName, statusName   string
@@ -144,10 +148,10 @@ var states = map[securityhub.State]struct {
 	securityhub.Public:   {Create, 3, 1, "Fail", "New"},
 	securityhub.Expired:  {Create, 3, 1, "Fail", "New"},
 	securityhub.Unjudged: {Create, 2, 1, "Warning", "New"},
-	securityhub.Approved: {Create, 2, 3, "Warning", "Suppressed"},
+	securityhub.Approved: {Create, 3, 3, "Fail", "Suppressed"},
 	securityhub.Fixed:    {Close, 1, 4, "Pass", "Resolved"},
 	securityhub.Clean:    {Close, 1, 4, "Pass", "Resolved"},
-	securityhub.Gone:     {Close, 1, 99, "Pass", "Archived"},
+	securityhub.Gone:     {Close, 0, 99, "Unknown", "Archived"},
 }
 
 // Findings are the result's Compliance Findings, one per exposure.

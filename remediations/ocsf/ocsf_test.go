@@ -80,6 +80,19 @@ func check(b *bundle, v map[string]any) []string {
 		return []string{err.Error()}
 	}
 	errs := b.validate("", class, v, profiles)
+	for _, p := range profiles {
+		if !slices.Contains(class.profiles, p) {
+			errs = append(errs, fmt.Sprintf("metadata.profiles names %q, which Compliance Finding does not allow (%v)", p, class.profiles))
+		}
+	}
+	// type_uid is class_uid × 100 + activity_id, whatever each says alone.
+	if c, a, ty := v["class_uid"], v["activity_id"], v["type_uid"]; c != nil && a != nil && ty != nil {
+		cu, _ := c.(float64)
+		au, _ := a.(float64)
+		if tu, _ := ty.(float64); tu != cu*100+au {
+			errs = append(errs, fmt.Sprintf("type_uid %v is not class_uid %v × 100 + activity_id %v", tu, cu, au))
+		}
+	}
 	if md, _ := v["metadata"].(map[string]any); md["version"] != b.Version {
 		errs = append(errs, fmt.Sprintf("metadata.version %v, the schema is %s", md["version"], b.Version))
 	}
@@ -106,7 +119,7 @@ func TestFindingsFollowTheSchema(t *testing.T) {
 		}
 		statuses[v["compliance"].(map[string]any)["status"].(string)+"/"+v["status"].(string)] = true
 	}
-	for _, want := range []string{"Fail/New", "Pass/Resolved", "Warning/Suppressed", "Pass/Archived"} {
+	for _, want := range []string{"Fail/New", "Pass/Resolved", "Fail/Suppressed", "Unknown/Archived"} {
 		if !statuses[want] {
 			t.Errorf("no %s finding among %v", want, statuses)
 		}
@@ -140,6 +153,13 @@ func TestSchemaCheckRefusesWhat110DoesNotAllow(t *testing.T) {
 		}, "none of [name uid]"},
 		{"a type name of another activity", func(v map[string]any) { v["type_name"] = "Compliance Finding: Close" }, "but type_name says"},
 		{"an attribute resource details has not", func(v map[string]any) { v["resource"].(map[string]any)["arn"] = "arn:aws:s3:::b" }, "attribute arn is not defined by resource_details"},
+		{"a type of another activity", func(v map[string]any) { v["activity_id"], v["activity_name"] = float64(3), "Close" }, "is not class_uid"},
+		{"activity unknown, type of Create", func(v map[string]any) { v["activity_id"], v["activity_name"] = float64(0), "Unknown" }, "is not class_uid"},
+		{"status Other without saying what", func(v map[string]any) { v["status_id"] = float64(99); delete(v, "status") }, "without status"},
+		{"a message over string_t's bound", func(v map[string]any) { v["message"] = strings.Repeat("x", 65536) }, "over string_t's 65535"},
+		{"a profile the class does not allow", func(v map[string]any) {
+			v["metadata"].(map[string]any)["profiles"] = []any{"cloud", "no-such-profile"}
+		}, `names "no-such-profile"`},
 		{"an unknown account type", func(v map[string]any) {
 			v["cloud"].(map[string]any)["account"].(map[string]any)["type_id"] = float64(11)
 		}, "not one of the enum's values"},

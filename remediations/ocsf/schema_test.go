@@ -1,6 +1,7 @@
 package ocsf_test
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"maps"
@@ -12,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 // The OCSF schema of one version, in the source form of the schema
@@ -46,6 +48,7 @@ type def struct {
 	Extends     string                     `json:"extends"`
 	Meta        string                     `json:"meta"`
 	Name        string                     `json:"name"`
+	Profiles    []string                   `json:"profiles"`
 	Attributes  map[string]json.RawMessage `json:"attributes"`
 	Constraints struct {
 		AtLeastOne []string `json:"at_least_one"`
@@ -64,8 +67,10 @@ type attr struct {
 }
 
 type dataType struct {
-	Type  string `json:"type"`
-	Regex string `json:"regex"`
+	Type   string    `json:"type"`
+	Regex  string    `json:"regex"`
+	MaxLen int       `json:"max_len"`
+	Range  []float64 `json:"range"`
 }
 
 // resolved is a class or an object with everything it inherits and
@@ -74,6 +79,7 @@ type dataType struct {
 type resolved struct {
 	name       string
 	caption    string
+	profiles   []string // the profiles the definition and its bases allow
 	attrs      map[string]attr
 	atLeastOne []string
 	justOne    []string
@@ -114,6 +120,7 @@ func (b *bundle) resolve(kind, name string, profiles []string) (resolved, error)
 	}
 	for i := len(chain) - 1; i >= 0; i-- {
 		d := chain[i]
+		r.profiles = append(r.profiles, d.Profiles...)
 		if inc, ok := d.Attributes["$include"]; ok {
 			var paths []string
 			if err := json.Unmarshal(inc, &paths); err != nil {
@@ -269,7 +276,10 @@ func (b *bundle) validate(path string, r resolved, v map[string]any, profiles []
 		if len(a.Enum) > 0 && a.Sibling != "" && !a.IsArray {
 			n, _ := v[k].(float64)
 			want, hasSibling := v[a.Sibling]
-			if caption := a.Enum[strconv.Itoa(int(n))].Caption; hasSibling && n != 99 && want != caption {
+			switch caption := a.Enum[strconv.Itoa(int(n))].Caption; {
+			case n == 99 && !hasSibling:
+				bad("%s is 99 (Other) without %s, which must then say what", k, a.Sibling)
+			case hasSibling && n != 99 && want != caption:
 				bad("%s %v is %q, but %s says %q", k, n, caption, a.Sibling, want)
 			}
 		}
@@ -295,14 +305,18 @@ func (b *bundle) value(path string, a attr, x any, profiles []string) []string {
 		}
 		return b.validate(path, r, obj, profiles)
 	}
-	t, regex := a.Type, ""
+	t, regex, maxLen, bounds := a.Type, "", 0, []float64(nil)
 	for {
 		dt, ok := b.Dictionary.Types.Attributes[t]
 		if !ok {
 			return bad("unknown data type %s", t)
 		}
-		if regex == "" {
-			regex = dt.Regex
+		// The most derived type's bounds hold (resource_uid_t's 64 over
+		// string_t's 65,535).
+		regex = cmp.Or(regex, dt.Regex)
+		maxLen = cmp.Or(maxLen, dt.MaxLen)
+		if bounds == nil {
+			bounds = dt.Range
 		}
 		if dt.Type == "" {
 			break
@@ -318,10 +332,16 @@ func (b *bundle) value(path string, a attr, x any, profiles []string) []string {
 		if regex != "" && !regexp.MustCompile(regex).MatchString(s) {
 			return bad("%q does not match %s", s, a.Type)
 		}
+		if n := utf8.RuneCountInString(s); maxLen > 0 && n > maxLen {
+			return bad("%d characters, over %s's %d", n, a.Type, maxLen)
+		}
 	case "integer_t", "long_t", "port_t":
 		n, ok := x.(float64)
 		if !ok || n != math.Trunc(n) {
 			return bad("%v, not an integer (%s)", x, a.Type)
+		}
+		if len(bounds) == 2 && (n < bounds[0] || n > bounds[1]) {
+			return bad("%v is outside %s's range %v", n, a.Type, bounds)
 		}
 		if len(a.Enum) > 0 {
 			if _, ok := a.Enum[strconv.Itoa(int(n))]; !ok {
