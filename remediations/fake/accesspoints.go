@@ -45,6 +45,13 @@ func (f *Fake) PutAccessPoint(name string, ap AccessPoint) {
 	f.accessPoints[name] = &ap
 }
 
+// DeleteAccessPoint removes an access point.
+func (f *Fake) DeleteAccessPoint(name string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	delete(f.accessPoints, name)
+}
+
 // AccessPoint returns a copy of an access point's state.
 func (f *Fake) AccessPoint(name string) (AccessPoint, bool) {
 	f.mu.Lock()

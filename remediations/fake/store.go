@@ -29,7 +29,12 @@ type store struct {
 	sent      map[string]bool
 	counts    map[string]int
 	undos     map[string]undo.Record
-	findings  map[string]string
+	findings  map[string]findingState
+}
+
+type findingState struct {
+	state string
+	at    time.Time
 }
 
 type record struct {
@@ -60,7 +65,7 @@ func (s *Store) call(o op.Operation, fn func(st *store)) error {
 	st := &s.f.store
 	if st.incidents == nil {
 		st.approvals, st.incidents, st.sent, st.counts = map[string]plan.ApprovalTags{}, map[string]*record{}, map[string]bool{}, map[string]int{}
-		st.undos, st.findings = map[string]undo.Record{}, map[string]string{}
+		st.undos, st.findings = map[string]undo.Record{}, map[string]findingState{}
 	}
 	fn(st)
 	return nil
@@ -175,35 +180,34 @@ func (s *Store) Undo(_ context.Context, account, bucket string) (*undo.Record, e
 	return out, err
 }
 
-// FindingState returns a finding's kept state, or "".
-func (s *Store) FindingState(_ context.Context, id string) (string, error) {
-	var state string
-	err := s.call(op.GetItem, func(st *store) { state = st.findings[id] })
-	return state, err
+// FindingState returns a finding's kept state and its time ("" and a
+// zero time when none).
+func (s *Store) FindingState(_ context.Context, id string) (string, time.Time, error) {
+	var fs findingState
+	err := s.call(op.GetItem, func(st *store) { fs = st.findings[id] })
+	return fs.state, fs.at, err
 }
 
-// SetFindingState keeps a finding's state; "" removes it.
-func (s *Store) SetFindingState(_ context.Context, id, state string, _ time.Time) error {
-	o := op.PutItem
-	if state == "" {
-		o = op.DeleteItem
-	}
-	return s.call(o, func(st *store) {
-		if state == "" {
-			delete(st.findings, id)
-		} else {
-			st.findings[id] = state
+// SetFindingState keeps a finding's state as of at, unless a later one is
+// kept; "" keeps only the time (the ledger's tombstone; the fake never
+// expires it).
+func (s *Store) SetFindingState(_ context.Context, id, state string, at time.Time) error {
+	return s.call(op.PutItem, func(st *store) {
+		if old, ok := st.findings[id]; ok && !old.at.Before(at) {
+			return
 		}
+		st.findings[id] = findingState{state: state, at: at}
 	})
 }
 
-// FindingStates returns the kept finding states whose Id begins with prefix.
+// FindingStates returns the kept states (not tombstones) whose Id begins
+// with prefix.
 func (s *Store) FindingStates(_ context.Context, prefix string) (map[string]string, error) {
 	out := map[string]string{}
 	err := s.call(op.Scan, func(st *store) {
-		for id, state := range st.findings {
-			if strings.HasPrefix(id, prefix) {
-				out[id] = state
+		for id, fs := range st.findings {
+			if strings.HasPrefix(id, prefix) && fs.state != "" {
+				out[id] = fs.state
 			}
 		}
 	})

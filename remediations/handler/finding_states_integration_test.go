@@ -52,13 +52,24 @@ func TestFindingStatesOnTheEmulator(t *testing.T) {
 		t.Fatalf("listed %d states (%v), want %d: %v", len(got), err, len(want), slices.Sorted(maps.Keys(got))[:min(3, len(got))])
 	}
 	id := "bucketguard/111122223333/eu-west-1/acme-007/public-policy"
-	if s, err := l.FindingState(ctx, id); err != nil || s != "public" {
-		t.Fatalf("state %q, %v", s, err)
+	if s, when, err := l.FindingState(ctx, id); err != nil || s != "public" || !when.Equal(at) {
+		t.Fatalf("state %q at %v, %v", s, when, err)
 	}
-	if err := l.SetFindingState(ctx, id, "", at); err != nil {
+	// An older state changes nothing; a newer one replaces it.
+	if err := l.SetFindingState(ctx, id, "approved", at.Add(-time.Minute)); err != nil {
 		t.Fatal(err)
 	}
-	if s, err := l.FindingState(ctx, id); err != nil || s != "" {
-		t.Fatalf("dropped state reads %q, %v", s, err)
+	if s, _, err := l.FindingState(ctx, id); err != nil || s != "public" {
+		t.Fatalf("after an older write: %q, %v", s, err)
+	}
+	later := at.Add(time.Minute)
+	if err := l.SetFindingState(ctx, id, "", later); err != nil {
+		t.Fatal(err)
+	}
+	if s, when, err := l.FindingState(ctx, id); err != nil || s != "" || !when.Equal(later) {
+		t.Fatalf("dropped state reads %q at %v, %v", s, when, err)
+	}
+	if got, err := l.FindingStates(ctx, "bucketguard/111122223333/eu-west-1/"); err != nil || len(got) != len(want)-1 {
+		t.Fatalf("after the drop: %d states listed, %v", len(got), err)
 	}
 }

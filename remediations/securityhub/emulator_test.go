@@ -117,13 +117,13 @@ func TestLifecycleOnTheEmulator(t *testing.T) {
 		compliance types.ComplianceStatus
 		record     types.RecordState
 		aclRecord  types.RecordState
-		// updated says the evaluation saw the workflow change.
+		// updated says a workflow change is sent (moto refuses it).
 		updated bool
 	}{
 		{"public", func() {
 			must(scene.BPA(ctx, b, nil))
 			must(scene.Policy(ctx, b, emulator.PolicyDoc(emulator.PublicReadStatement(b), emulator.TLSStatement(b))))
-		}, config.Notify, "", types.ComplianceStatusFailed, types.RecordStateActive, types.RecordStateActive, false},
+		}, config.Notify, "", types.ComplianceStatusFailed, types.RecordStateActive, types.RecordStateActive, true}, // the workflow set once as it becomes public
 		{"fixed", func() {}, "", "", types.ComplianceStatusPassed, types.RecordStateActive, types.RecordStateActive, true},
 		{"approved", func() {
 			must(scene.Tags(ctx, b, approval("2099-01-01T00:00:00Z")))

@@ -5,8 +5,10 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
+	"maps"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/bucketguard/bucketguard/remediations"
 	"github.com/bucketguard/bucketguard/remediations/contract"
@@ -17,14 +19,16 @@ import (
 )
 
 // Reconcile archives the findings of the account's buckets in region that
-// no longer exist, and of their access points. The memory keeps every
-// finding that is not clean; each bucket it names is asked of S3, and the
-// findings of one S3 says is gone are imported ARCHIVED, their states
-// dropped. The sweep calls it once a run, after the run has re-imported
-// every bucket it listed. Without a memory it does nothing. It returns how
-// many buckets were found gone. exists says whether a bucket still exists:
-// false only when S3 says NoSuchBucket, an error when it cannot tell.
-func (r *Reporter) Reconcile(ctx context.Context, account, region string, exists func(context.Context, string) (bool, error), log *slog.Logger) int {
+// no longer exist, and of the access points of those that do that no
+// longer exist. The memory keeps every finding that is not clean; each
+// bucket it names, then each access point of a bucket that exists, is
+// asked about (exists: false only when it is gone, an error when it cannot
+// tell, which leaves it for the next run), eight at a time, none started
+// once ctx is done. The findings of what is gone are imported ARCHIVED,
+// and their states dropped. The sweep calls it once a run, after the run
+// has flushed its own imports. Without a memory it does nothing. It
+// returns how many findings it archived.
+func (r *Reporter) Reconcile(ctx context.Context, account, region string, exists func(ctx context.Context, bucket, accessPoint string) (bool, error), log *slog.Logger) int {
 	if r.Memory == nil {
 		return 0
 	}
@@ -41,33 +45,71 @@ func (r *Reporter) Reconcile(ctx context.Context, account, region string, exists
 			byBucket[rec.Target.Bucket] = append(byBucket[rec.Target.Bucket], rec)
 		}
 	}
-	gone := 0
-	var items []item
-	for _, bucket := range slicesSorted(byBucket) {
-		ok, err := exists(ctx, bucket)
-		if err != nil || ok {
-			if err != nil {
-				log.Warn("reconcile", contract.FieldBucket, bucket, contract.FieldErr, err.Error())
-			}
-			continue
+	var (
+		mu       sync.Mutex
+		archived []Record
+		unsure   int
+		wg       sync.WaitGroup
+		sem      = make(chan struct{}, 8)
+	)
+	ask := func(bucket, ap string) (bool, bool) {
+		ok, err := exists(ctx, bucket, ap)
+		if err != nil {
+			mu.Lock()
+			unsure++
+			mu.Unlock()
+			log.Warn("reconcile", contract.FieldBucket, bucket, "access_point", ap, contract.FieldErr, err.Error())
+			return false, false
 		}
-		gone++
-		res := remediations.Result{Target: posture.Target{Account: account, Region: region, Bucket: bucket}, Status: contract.BucketGone,
-			Findings: []plan.Finding{plan.BucketGoneFinding()}}
-		to := cmp.Or(r.Region, region)
-		product := ProductARN(policy.Partition(to), to, account)
-		for _, rec := range byBucket[bucket] {
-			rec.State, rec.Severity, rec.Note = Gone, plan.Info, "the bucket no longer exists"
-			f := Finding(res, rec, product, r.now())
-			b, _ := json.Marshal(f) // plain data: cannot fail
-			items = append(items, item{finding: f, size: len(b), state: Gone, note: rec.Note})
-		}
+		return !ok, true
 	}
+	for _, bucket := range slices.Sorted(maps.Keys(byBucket)) {
+		if ctx.Err() != nil {
+			break
+		}
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			recs := byBucket[bucket]
+			var gone []Record
+			if isGone, known := ask(bucket, ""); known && isGone {
+				for _, rec := range recs {
+					rec.Note = "the bucket no longer exists"
+					gone = append(gone, rec)
+				}
+			} else if known {
+				for _, rec := range recs {
+					if rec.AccessPoint == "" || ctx.Err() != nil {
+						continue
+					}
+					if apGone, apKnown := ask(bucket, rec.AccessPoint); apKnown && apGone {
+						rec.Note = "the access point no longer exists"
+						gone = append(gone, rec)
+					}
+				}
+			}
+			mu.Lock()
+			archived = append(archived, gone...)
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	to := cmp.Or(r.Region, region)
+	product := ProductARN(policy.Partition(to), to, account)
+	items := make([]item, 0, len(archived))
+	for _, rec := range archived {
+		res := remediations.Result{Target: rec.Target, Status: contract.BucketGone}
+		rec.State, rec.Severity = Gone, plan.Info
+		f := Finding(res, rec, product, r.now())
+		b, _ := json.Marshal(f) // plain data: cannot fail
+		items = append(items, item{finding: f, size: len(b), state: Gone, note: rec.Note})
+	}
+	log.Info("reconcile", "kept", len(states), "buckets", len(byBucket), "archived", len(items), "unsure", unsure)
 	if len(items) > 0 {
-		log.Info("reconcile", "gone", gone, "findings", len(items))
 		r.send(ctx, items, log)
 	}
-	return gone
+	return len(items)
 }
 
 // parseID reads a bucket's finding Id after "bucketguard/<account>/<region>/":
@@ -89,13 +131,4 @@ func parseID(rest string) (Record, bool) {
 		return Record{}, false
 	}
 	return rec, true
-}
-
-func slicesSorted(m map[string][]Record) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }

@@ -42,15 +42,21 @@ type Client interface {
 var _ Client = (*securityhub.Client)(nil)
 
 // Memory keeps, per finding Id, the state bucketguard last set the
-// finding's workflow for, while it is not clean (ledger.Store, in the
-// ledger table). With it a workflow is set exactly when bucketguard's own
-// view changes: not again for an approval that stays expired (an analyst's
-// NOTIFIED is kept), and at once for an approved bucket found public
-// without the approval's removal seen (SUPPRESSED would hide it).
+// finding's workflow for while it is not clean, with the finding's
+// UpdatedAt then (ledger.Store, in the ledger table). With it a workflow is
+// set exactly when bucketguard's own view changes: not again for an
+// approval that stays expired (an analyst's NOTIFIED is kept), and at once
+// for an approved bucket found public without the approval's removal seen
+// (SUPPRESSED would hide it). The time keeps a report flushed late, which
+// Security Hub ignores, from changing anything.
 type Memory interface {
-	FindingState(ctx context.Context, id string) (string, error)
+	// FindingState is the kept state and its time; "" with a time when the
+	// finding became clean or gone then, "" with a zero time when none.
+	FindingState(ctx context.Context, id string) (string, time.Time, error)
+	// SetFindingState keeps a state ("" for clean or gone) as of at, unless
+	// one as of a later time is kept.
 	SetFindingState(ctx context.Context, id, state string, at time.Time) error
-	// FindingStates lists those kept under an Id prefix (Reconcile).
+	// FindingStates lists the states kept under an Id prefix (Reconcile).
 	FindingStates(ctx context.Context, prefix string) (map[string]string, error)
 }
 
@@ -103,9 +109,19 @@ type item struct {
 }
 
 // change is a BatchUpdateFindings to make once the finding is imported.
+// blind marks one made without knowing the finding's workflow: on a
+// finding the import has just created (with that workflow), Security Hub
+// may answer FindingNotFound, which is then no failure.
 type change struct {
 	workflow types.WorkflowStatus
 	note     string
+	blind    bool
+}
+
+// kept is what the memory says of a finding.
+type kept struct {
+	state string
+	at    time.Time
 }
 
 // Report imports the result's findings, at once or in the next batch.
@@ -215,20 +231,28 @@ func (r *Reporter) batch(ctx context.Context, items []item, log *slog.Logger) {
 			fmt.Errorf("%s: %s (finding %s)", aws.ToString(first.ErrorCode), aws.ToString(first.ErrorMessage), aws.ToString(first.Id)))
 	}
 	told, remembered := r.recall(ctx, items, rejected, log)
+	stale := map[string]bool{}
 	if remembered {
 		for i := range items {
-			items[i].change = transition(items[i], told[aws.ToString(items[i].finding.Id)])
+			id := aws.ToString(items[i].finding.Id)
+			if k := told[id]; !k.at.IsZero() && !updatedAt(items[i]).After(k.at) {
+				// Security Hub ignores an import no newer than the finding
+				// it holds: this one says nothing now.
+				stale[id], items[i].change = true, nil
+				continue
+			}
+			items[i].change = transition(items[i], told[id].state)
 		}
 	}
 	done := r.changes(ctx, items, rejected, log)
 	if remembered {
-		r.remember(ctx, items, rejected, done, told, log)
+		r.remember(ctx, items, rejected, stale, done, told, log)
 	}
 }
 
-// kept is the state the memory keeps for a state: none for what is clean
+// keep is the state the memory keeps for a state: none for what is clean
 // or gone.
-func kept(s State) string {
+func keep(s State) string {
 	switch s {
 	case Fixed, Clean, Gone:
 		return ""
@@ -236,37 +260,47 @@ func kept(s State) string {
 	return string(s)
 }
 
+// updatedAt is the finding's UpdatedAt.
+func updatedAt(it item) time.Time {
+	t, _ := time.Parse(time.RFC3339Nano, aws.ToString(it.finding.UpdatedAt))
+	return t
+}
+
 // transition is the workflow change a finding needs, given the state
-// bucketguard last set its workflow for ("" for clean or never): a change
-// when the workflow that state called for differs from the new one's; the
-// evaluation's own when nothing is kept (a first finding, or one that was
-// clean, whose workflow Security Hub moves with its compliance).
+// bucketguard last set its workflow for ("" for clean, gone or never):
+//   - kept: a change when the workflow that state called for differs from
+//     the new one's, none when it is the same (the analyst's stays);
+//   - none kept, and the finding clean or fixed: the evaluation's own
+//     change (a fix it verified, with its note), if any;
+//   - none kept, and the finding not clean: its workflow, blind (the
+//     finding was clean, or its state could not be kept: Security Hub's
+//     own reset does not leave WARNING for SUPPRESSED, nor a SUPPRESSED
+//     finding for NEW).
 func transition(it item, last string) *change {
 	if it.state == Gone {
 		return nil // archived by the import
 	}
-	if last == "" {
-		return it.change
-	}
 	want := Workflow(it.state)
-	if Workflow(State(last)) == want {
-		return nil // the analyst's workflow stays
-	}
 	note := it.note
-	if note == "" {
+	switch {
+	case last != "" && Workflow(State(last)) == want:
+		return nil
+	case last == "" && want == types.WorkflowStatusResolved:
+		return it.change
+	case note == "" && last != "":
 		note = fmt.Sprintf("bucketguard now finds it %s (it was %s)", it.state, last)
 	}
-	return &change{workflow: want, note: note}
+	return &change{workflow: want, note: note, blind: last == ""}
 }
 
 // recall reads the kept state of each finding to import; false when there
 // is no memory or it could not be read (the evaluation's own changes then
 // stand).
-func (r *Reporter) recall(ctx context.Context, items []item, rejected map[string]bool, log *slog.Logger) (map[string]string, bool) {
+func (r *Reporter) recall(ctx context.Context, items []item, rejected map[string]bool, log *slog.Logger) (map[string]kept, bool) {
 	if r.Memory == nil {
 		return nil, false
 	}
-	told := make(map[string]string, len(items))
+	told := make(map[string]kept, len(items))
 	var mu sync.Mutex
 	var firstErr error
 	sem := make(chan struct{}, 10)
@@ -282,13 +316,13 @@ func (r *Reporter) recall(ctx context.Context, items []item, rejected map[string
 			defer func() { <-sem; wg.Done() }()
 			cctx, cancel := context.WithTimeout(ctx, cmp.Or(r.CallTimeout, 10*time.Second))
 			defer cancel()
-			state, err := r.Memory.FindingState(cctx, id)
+			state, at, err := r.Memory.FindingState(cctx, id)
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil && firstErr == nil {
 				firstErr = err
 			}
-			told[id] = state
+			told[id] = kept{state, at}
 		}()
 	}
 	wg.Wait()
@@ -300,16 +334,16 @@ func (r *Reporter) recall(ctx context.Context, items []item, rejected map[string
 }
 
 // remember keeps the state of each finding imported whose workflow is now
-// set for it, when it differs from the one kept.
-func (r *Reporter) remember(ctx context.Context, items []item, rejected, done map[string]bool, told map[string]string, log *slog.Logger) {
+// set for it, when it differs from the one kept, as of its UpdatedAt.
+func (r *Reporter) remember(ctx context.Context, items []item, rejected, stale, done map[string]bool, told map[string]kept, log *slog.Logger) {
 	for _, it := range items {
 		id := aws.ToString(it.finding.Id)
-		want := kept(it.state)
-		if rejected[id] || want == told[id] || (it.change != nil && !done[id]) {
+		want := keep(it.state)
+		if rejected[id] || stale[id] || want == told[id].state || (it.change != nil && !done[id]) {
 			continue
 		}
 		cctx, cancel := context.WithTimeout(ctx, cmp.Or(r.CallTimeout, 10*time.Second))
-		err := r.Memory.SetFindingState(cctx, id, want, r.now())
+		err := r.Memory.SetFindingState(cctx, id, want, updatedAt(it))
 		cancel()
 		if err != nil {
 			log.Warn(contract.MsgReportFailed, contract.FieldTo, contract.ToSecurityHub, "op", string(op.PutItem), "finding", id, contract.FieldErr, err.Error())
@@ -347,16 +381,21 @@ func (r *Reporter) changes(ctx context.Context, items []item, rejected map[strin
 		}
 		// An unprocessed finding that names no Id leaves every one unsure.
 		unprocessed, unsure := map[string]bool{}, false
+		var failures []types.BatchUpdateFindingsUnprocessedFinding
 		for _, u := range out.UnprocessedFindings {
+			if c.blind && aws.ToString(u.ErrorCode) == "FindingNotFound" {
+				continue // just created by the import, with this workflow
+			}
+			failures = append(failures, u)
 			if u.FindingIdentifier == nil {
 				unsure = true
 				continue
 			}
 			unprocessed[aws.ToString(u.FindingIdentifier.Id)] = true
 		}
-		if len(out.UnprocessedFindings) > 0 {
-			u := out.UnprocessedFindings[0]
-			failed(log, op.BatchUpdateFindings, len(in.FindingIdentifiers), len(out.UnprocessedFindings),
+		if len(failures) > 0 {
+			u := failures[0]
+			failed(log, op.BatchUpdateFindings, len(in.FindingIdentifiers), len(failures),
 				fmt.Errorf("%s: %s", aws.ToString(u.ErrorCode), aws.ToString(u.ErrorMessage)))
 		}
 		for _, f := range in.FindingIdentifiers {

@@ -101,12 +101,42 @@ func (h *hub) BatchImportFindings(_ context.Context, in *securityhub.BatchImport
 			continue
 		}
 		if old, ok := h.findings[id]; ok {
+			if !after(f.UpdatedAt, old.UpdatedAt) {
+				*out.SuccessCount++ // Security Hub ignores an import no newer than what it holds
+				continue
+			}
 			f.Workflow, f.Note = old.Workflow, old.Note // not updatable by BatchImportFindings
+			f.Workflow = &types.Workflow{Status: autoWorkflow(old, f)}
 		}
 		h.findings[id] = f
 		*out.SuccessCount++
 	}
 	return out, nil
+}
+
+func after(a, b *string) bool {
+	ta, _ := time.Parse(time.RFC3339Nano, aws.ToString(a))
+	tb, _ := time.Parse(time.RFC3339Nano, aws.ToString(b))
+	return ta.After(tb)
+}
+
+// autoWorkflow is the workflow Security Hub sets itself when an import
+// changes a finding: NOTIFIED or RESOLVED back to NEW when it is no longer
+// PASSED (or is ACTIVE again), NEW or NOTIFIED to RESOLVED when it becomes
+// PASSED or ARCHIVED.
+// https://docs.aws.amazon.com/securityhub/latest/userguide/finding-workflow-status.html
+func autoWorkflow(old, f types.AwsSecurityFinding) types.WorkflowStatus {
+	w := old.Workflow.Status
+	wasPassed, passed := old.Compliance.Status == types.ComplianceStatusPassed, f.Compliance.Status == types.ComplianceStatusPassed
+	switch {
+	case (w == types.WorkflowStatusNotified || w == types.WorkflowStatusResolved) &&
+		(wasPassed && !passed || old.RecordState == types.RecordStateArchived && f.RecordState == types.RecordStateActive):
+		return types.WorkflowStatusNew
+	case (w == types.WorkflowStatusNew || w == types.WorkflowStatusNotified) &&
+		(!wasPassed && passed || old.RecordState == types.RecordStateActive && f.RecordState == types.RecordStateArchived):
+		return types.WorkflowStatusResolved
+	}
+	return w
 }
 
 func (h *hub) BatchUpdateFindings(_ context.Context, in *securityhub.BatchUpdateFindingsInput, _ ...func(*securityhub.Options)) (*securityhub.BatchUpdateFindingsOutput, error) {
@@ -300,12 +330,14 @@ func TestEventPathImportsAtOnceAndKeepsWorkflow(t *testing.T) {
 		return f
 	}()
 	public.Run = "run-2"
+	c.Sleep(ctx, time.Minute) // each evaluation is later than the last
 	r.Report(ctx, public, logger(&logs))
 	if got := h.finding(id).Workflow.Status; got != types.WorkflowStatusNotified || len(h.updates) != 0 {
 		t.Errorf("workflow %s after a re-import, updates %d: an analyst's workflow was overwritten", got, len(h.updates))
 	}
 	fixed := public
 	fixed.Mode, fixed.Status, fixed.Actions = config.Enforce, contract.Remediated, []remediations.ActionResult{fix(plan.RemovePublicPolicyStatements, remediations.Verified)}
+	c.Sleep(ctx, time.Minute)
 	r.Report(ctx, fixed, logger(&logs))
 	f := h.finding(id)
 	if f.Workflow.Status != types.WorkflowStatusResolved || f.Compliance.Status != types.ComplianceStatusPassed || !strings.Contains(aws.ToString(f.Note.Text), "remove-public-policy-statements") {

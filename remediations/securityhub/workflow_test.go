@@ -6,10 +6,12 @@ import (
 	"errors"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/securityhub"
 	"github.com/aws/aws-sdk-go-v2/service/securityhub/types"
 
 	"github.com/bucketguard/bucketguard/remediations"
@@ -62,17 +64,17 @@ func TestWorkflowFollowsWhatBucketguardKnows(t *testing.T) {
 			{res: expired, want: types.WorkflowStatusNotified},
 		}},
 		{"approved, then public without the removal seen", []step{
-			{res: approved, want: types.WorkflowStatusSuppressed},
+			{res: approved, want: types.WorkflowStatusSuppressed, updates: 1},
 			{res: public, want: types.WorkflowStatusNew, updates: 1},
 			{res: public, analyst: types.WorkflowStatusNotified, want: types.WorkflowStatusNotified},
 		}},
 		{"approved, then clean without a trigger", []step{
-			{res: approved, want: types.WorkflowStatusSuppressed},
+			{res: approved, want: types.WorkflowStatusSuppressed, updates: 1},
 			{res: clean, want: types.WorkflowStatusResolved, updates: 1},
 			{res: clean, want: types.WorkflowStatusResolved},
 		}},
 		{"public, then approved by the sweep's reading", []step{
-			{res: public, want: types.WorkflowStatusNew},
+			{res: public, want: types.WorkflowStatusNew, updates: 1},
 			{res: approved, want: types.WorkflowStatusSuppressed, updates: 1},
 			{res: approved, analyst: types.WorkflowStatusNotified, want: types.WorkflowStatusNotified},
 		}},
@@ -89,6 +91,7 @@ func TestWorkflowFollowsWhatBucketguardKnows(t *testing.T) {
 					h.analyst(id, s.analyst)
 				}
 				before := len(h.updates)
+				cl.Sleep(context.Background(), time.Minute) // each evaluation is later than the last
 				r.Report(context.Background(), s.res, logger(&logs))
 				got := h.finding(id).Workflow.Status
 				if got != s.want || len(h.updates)-before != s.updates {
@@ -108,11 +111,11 @@ func TestWorkflowFollowsWhatBucketguardKnows(t *testing.T) {
 	r := &sh.Reporter{Client: newHub(nil), Region: "eu-west-1", Memory: st}
 	var logs bytes.Buffer
 	r.Report(context.Background(), expired, logger(&logs))
-	if s, _ := st.FindingState(context.Background(), id); s != string(sh.Expired) {
+	if s, _, _ := st.FindingState(context.Background(), id); s != string(sh.Expired) {
 		t.Errorf("kept %q after an expired approval, want %q", s, sh.Expired)
 	}
 	r.Report(context.Background(), clean, logger(&logs))
-	if s, _ := st.FindingState(context.Background(), id); s != "" {
+	if s, _, _ := st.FindingState(context.Background(), id); s != "" {
 		t.Errorf("kept %q for a clean finding, want nothing", s)
 	}
 }
@@ -158,66 +161,194 @@ func TestUnresolvedAccessPointGivesNoFinding(t *testing.T) {
 }
 
 // Reconcile archives every finding kept as not clean of a bucket S3 says is
-// gone, its access points' too, and drops their states; a bucket that
-// exists, or that S3 cannot tell about, is left as it is; the Object Lambda
-// and Multi-Region Access Points' findings are not a bucket's.
+// gone, its access points' too, and of an access point gone from a bucket
+// that exists; their states are dropped. What exists, or what S3 cannot
+// tell about, is left as it is; the Object Lambda and Multi-Region Access
+// Points' findings are not a bucket's; another region's are not asked about.
 func TestReconcileArchivesTheFindingsOfGoneBuckets(t *testing.T) {
 	ctx := context.Background()
 	f := fake.New()
 	st := f.Store()
+	const p = "bucketguard/111122223333/eu-west-1/"
 	kept := map[string]string{
-		"bucketguard/111122223333/eu-west-1/gone-bucket/public-policy":                                   "public",
-		"bucketguard/111122223333/eu-west-1/gone-bucket/access-point/gone-ap/public-access-point-policy": "public",
-		"bucketguard/111122223333/eu-west-1/kept-bucket/public-acl":                                      "approved",
-		"bucketguard/111122223333/eu-west-1/unsure-bucket/public-policy":                                 "expired",
-		"bucketguard/111122223333/eu-west-1/multi-region/acme-global/public-access-point-policy":         "public",
-		"bucketguard/111122223333/us-east-1/other-region/public-policy":                                  "public",
+		p + "gone-bucket/public-policy":                                           "public",
+		p + "gone-bucket/access-point/gone-ap/public-access-point-policy":         "public",
+		p + "kept-bucket/public-acl":                                              "approved",
+		p + "kept-bucket/access-point/gone-ap-of-kept/public-access-point-policy": "unjudged",
+		p + "kept-bucket/access-point/live-ap/public-access-point-policy":         "public",
+		p + "unsure-bucket/public-policy":                                         "expired",
+		p + "multi-region/acme-global/public-access-point-policy":                 "public",
+		"bucketguard/111122223333/us-east-1/other-region/public-policy":           "public",
 	}
 	for id, s := range kept {
 		if err := st.SetFindingState(ctx, id, s, t0); err != nil {
 			t.Fatal(err)
 		}
 	}
+	archived := map[string]bool{
+		p + "gone-bucket/public-policy": true, p + "gone-bucket/access-point/gone-ap/public-access-point-policy": true,
+		p + "kept-bucket/access-point/gone-ap-of-kept/public-access-point-policy": true,
+	}
 	h := newHub(nil)
-	r := &sh.Reporter{Client: h, Region: "eu-west-1", Memory: st}
+	r := &sh.Reporter{Client: h, Region: "eu-west-1", Memory: st, Now: func() time.Time { return t0.Add(time.Hour) }}
+	var mu sync.Mutex
 	var asked []string
-	exists := func(_ context.Context, b string) (bool, error) {
+	exists := func(_ context.Context, b, ap string) (bool, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if ap != "" {
+			asked = append(asked, b+"/"+ap)
+			return ap != "gone-ap-of-kept", nil
+		}
 		asked = append(asked, b)
 		switch b {
 		case "gone-bucket":
 			return false, nil
 		case "unsure-bucket":
-			return false, errors.New("AccessDenied")
+			return false, errors.New("SlowDown")
 		}
 		return true, nil
 	}
 	var logs bytes.Buffer
-	if gone := r.Reconcile(ctx, account, "eu-west-1", exists, logger(&logs)); gone != 1 {
-		t.Errorf("%d buckets gone, want 1", gone)
+	if n := r.Reconcile(ctx, account, "eu-west-1", exists, logger(&logs)); n != len(archived) {
+		t.Errorf("%d findings archived, want %d", n, len(archived))
 	}
-	if want := []string{"gone-bucket", "kept-bucket", "unsure-bucket"}; !slices.Equal(asked, want) {
+	slices.Sort(asked)
+	if want := []string{"gone-bucket", "kept-bucket", "kept-bucket/gone-ap-of-kept", "kept-bucket/live-ap", "unsure-bucket"}; !slices.Equal(asked, want) {
 		t.Errorf("asked S3 about %v, want %v", asked, want)
 	}
 	for id := range kept {
 		got := h.finding(id)
-		gone := strings.Contains(id, "/gone-bucket/")
-		if gone && (got.RecordState != types.RecordStateArchived || aws.ToString(got.Title) == "") {
+		if archived[id] && (got.RecordState != types.RecordStateArchived || aws.ToString(got.Title) == "") {
 			t.Errorf("%s: %s %q, want archived", id, got.RecordState, aws.ToString(got.Title))
 		}
-		if !gone && got.Id != nil {
-			t.Errorf("%s imported, though its bucket was not found gone", id)
+		if !archived[id] && got.Id != nil {
+			t.Errorf("%s imported, though it was not found gone", id)
 		}
-		s, _ := st.FindingState(ctx, id)
-		if gone != (s == "") {
+		s, _, _ := st.FindingState(ctx, id)
+		if archived[id] != (s == "") {
 			t.Errorf("%s: state %q kept", id, s)
 		}
 	}
-	if !strings.Contains(logs.String(), "AccessDenied") {
+	if !strings.Contains(logs.String(), "SlowDown") {
 		t.Errorf("the bucket S3 could not tell about is not said: %s", logs.String())
+	}
+	// A report of the gone bucket flushed late (older than the archive)
+	// changes nothing: Security Hub ignores it, and no state comes back.
+	late := remediations.Result{Target: target("gone-bucket"), Mode: config.Notify, Status: contract.Notified, Findings: []plan.Finding{publicRead()}}
+	(&sh.Reporter{Client: h, Region: "eu-west-1", Memory: st, Now: func() time.Time { return t0.Add(time.Minute) }}).Report(ctx, late, logger(&logs))
+	if got := h.finding(p + "gone-bucket/public-policy"); got.RecordState != types.RecordStateArchived {
+		t.Errorf("a late report reopened an archived finding: %s", got.RecordState)
+	}
+	if s, _, _ := st.FindingState(ctx, p+"gone-bucket/public-policy"); s != "" {
+		t.Errorf("a late report kept %q again", s)
 	}
 	// Without a memory there is nothing to reconcile, and S3 is not asked.
 	asked = nil
-	if gone := (&sh.Reporter{Client: h, Region: "eu-west-1"}).Reconcile(ctx, account, "eu-west-1", exists, logger(&logs)); gone != 0 || asked != nil {
-		t.Errorf("without memory: %d gone, asked %v", gone, asked)
+	if n := (&sh.Reporter{Client: h, Region: "eu-west-1"}).Reconcile(ctx, account, "eu-west-1", exists, logger(&logs)); n != 0 || asked != nil {
+		t.Errorf("without memory: %d archived, asked %v", n, asked)
+	}
+}
+
+// The workflow heals where the memory could not keep a state, and a report
+// flushed late changes nothing.
+func TestWorkflowSurvivesLostAndLateStates(t *testing.T) {
+	ctx := context.Background()
+	approved := remediations.Result{Target: target("acme"), Mode: config.Enforce, Status: contract.Clean, Run: "run-1",
+		Exemption: &plan.Exemption{Tag: "bucketguard:approved-public", Status: plan.Approved, Used: true, KeptStatements: []int{1}}}
+	public := remediations.Result{Target: target("acme"), Mode: config.Notify, Status: contract.Notified, Run: "run-2", Findings: []plan.Finding{publicRead()}}
+	clean := remediations.Result{Target: target("acme"), Mode: config.Enforce, Status: contract.Clean, Run: "run-0"}
+	id := sh.IDs(public)[0]
+
+	t.Run("a state that could not be kept", func(t *testing.T) {
+		cl := &clock{now: t0}
+		h := newHub(cl)
+		f := fake.New()
+		r := &sh.Reporter{Client: h, Region: "eu-west-1", Memory: f.Store(), Now: cl.Now, Sleep: cl.Sleep}
+		var logs bytes.Buffer
+		f.Fault = fake.FailOp(op.PutItem, errors.New("ProvisionedThroughputExceededException"))
+		r.Report(ctx, approved, logger(&logs))
+		f.Fault = nil
+		cl.Sleep(ctx, time.Minute)
+		r.Report(ctx, public, logger(&logs))
+		if got := h.finding(id); got.Workflow.Status != types.WorkflowStatusNew || got.Compliance.Status != types.ComplianceStatusFailed {
+			t.Errorf("approved (state lost), then public: %s/%s, want FAILED/NEW", got.Compliance.Status, got.Workflow.Status)
+		}
+		if !strings.Contains(logs.String(), contract.MsgReportFailed) {
+			t.Errorf("the lost state is not said: %s", logs.String())
+		}
+	})
+	t.Run("clean, then approved without an event", func(t *testing.T) {
+		cl := &clock{now: t0}
+		h := newHub(cl)
+		r := &sh.Reporter{Client: h, Region: "eu-west-1", Memory: fake.New().Store(), Now: cl.Now, Sleep: cl.Sleep}
+		var logs bytes.Buffer
+		r.Report(ctx, clean, logger(&logs))
+		cl.Sleep(ctx, time.Minute)
+		r.Report(ctx, approved, logger(&logs))
+		if got := h.finding(id); got.Workflow.Status != types.WorkflowStatusSuppressed {
+			t.Errorf("clean, then approved: %s, want SUPPRESSED", got.Workflow.Status)
+		}
+	})
+	t.Run("a sweep's batch flushed after a newer event", func(t *testing.T) {
+		h := newHub(nil)
+		st := fake.New().Store()
+		var now time.Time
+		clockAt := func() time.Time { return now }
+		sweep := &sh.Reporter{Client: h, Region: "eu-west-1", Memory: st, Batch: true, Now: clockAt}
+		event := &sh.Reporter{Client: h, Region: "eu-west-1", Memory: st, Now: clockAt}
+		var logs bytes.Buffer
+		now = t0
+		sweep.Report(ctx, approved, logger(&logs)) // evaluated, held for the batch
+		now = t0.Add(time.Minute)
+		event.Report(ctx, public, logger(&logs)) // the approval's removal, told at once
+		now = t0.Add(2 * time.Minute)
+		before := len(h.updates)
+		sweep.Flush(ctx, logger(&logs))
+		if got := h.finding(id); got.Workflow.Status != types.WorkflowStatusNew || got.Compliance.Status != types.ComplianceStatusFailed || len(h.updates) != before {
+			t.Errorf("after the late flush: %s/%s, %d updates", got.Compliance.Status, got.Workflow.Status, len(h.updates)-before)
+		}
+		if s, _, _ := st.FindingState(ctx, id); s != string(sh.Public) {
+			t.Errorf("state %q after the late flush, want public", s)
+		}
+	})
+}
+
+// notYet answers every update FindingNotFound, as Security Hub may just
+// after the import that created the finding.
+type notYet struct{ *hub }
+
+func (n notYet) BatchUpdateFindings(_ context.Context, in *securityhub.BatchUpdateFindingsInput, _ ...func(*securityhub.Options)) (*securityhub.BatchUpdateFindingsOutput, error) {
+	out := &securityhub.BatchUpdateFindingsOutput{}
+	for _, id := range in.FindingIdentifiers {
+		out.UnprocessedFindings = append(out.UnprocessedFindings, types.BatchUpdateFindingsUnprocessedFinding{FindingIdentifier: &id, ErrorCode: aws.String("FindingNotFound"), ErrorMessage: aws.String("not found")})
+	}
+	return out, nil
+}
+
+// The update sent with a finding's first import, blind to its workflow, is
+// no failure when Security Hub does not see the new finding yet (the import
+// set that workflow); an update of a finding whose state is kept is.
+func TestFindingNotFoundRightAfterCreationIsNoFailure(t *testing.T) {
+	ctx := context.Background()
+	h := newHub(nil)
+	st := fake.New().Store()
+	now := t0
+	r := &sh.Reporter{Client: notYet{h}, Region: "eu-west-1", Memory: st, Now: func() time.Time { return now }}
+	public := remediations.Result{Target: target("acme"), Mode: config.Notify, Status: contract.Notified, Findings: []plan.Finding{publicRead()}}
+	var logs bytes.Buffer
+	r.Report(ctx, public, logger(&logs))
+	if logs.Len() != 0 {
+		t.Errorf("a first import's update said as failed: %s", logs.String())
+	}
+	if s, _, _ := st.FindingState(ctx, sh.IDs(public)[0]); s != string(sh.Public) {
+		t.Errorf("state %q, want public", s)
+	}
+	approved := remediations.Result{Target: target("acme"), Mode: config.Enforce, Status: contract.Clean,
+		Exemption: &plan.Exemption{Tag: "bucketguard:approved-public", Status: plan.Approved, Used: true, KeptStatements: []int{1}}}
+	now = t0.Add(time.Minute)
+	r.Report(ctx, approved, logger(&logs))
+	if !strings.Contains(logs.String(), contract.MsgReportFailed) || !strings.Contains(logs.String(), "FindingNotFound") {
+		t.Errorf("a kept finding's failed update is not said: %s", logs.String())
 	}
 }

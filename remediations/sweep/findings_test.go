@@ -156,3 +156,43 @@ func TestDeletedBucketsFindingsArchivedByTheNextRun(t *testing.T) {
 		t.Errorf("after a third run: %s", got.RecordState)
 	}
 }
+
+// An access point deleted from a bucket that stays is not listed again: the
+// next run's reconciliation asks S3 Control about it and archives its
+// finding; the bucket's own findings stay.
+func TestDeletedAccessPointsFindingArchivedByTheNextRun(t *testing.T) {
+	f := account(3)
+	f.PutAccessPoint("open-ap", fake.AccessPoint{Bucket: "acme-0001", Policy: `{"Version":"2012-10-17","Statement":[{"Sid":"Open","Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:eu-west-1:111122223333:accesspoint/open-ap/object/*"}]}`})
+	hub := &fake.SecurityHub{}
+	cfg := config.Default()
+	cfg.Mode = config.Notify
+	cfg.SecurityHub = true
+	cfg.LedgerTable = "ledger"
+	p := startup.Wire(cfg, startup.Clients{S3: f.S3(), Control: f.Control(), Analyzer: f.Analyzer(), SNS: f.SNS(), SecurityHub: hub, Ledger: f.Store(), Region: "eu-west-1"})
+	r := startup.FindingsOf(p)
+	r.Batch = true
+	h := &sweep.Handler{Incidents: p, List: f.S3(), Next: &invoker{}, Findings: r, Reconciler: r, Invocation: lambdaInvocation, MaxParts: 5, Log: quiet,
+		Options: sweep.Options{Region: "eu-west-1", Concurrency: 2, PageSize: 50, Margin: time.Minute}}
+	run := func(id string) {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(lambdaCtx(id), time.Hour)
+		defer cancel()
+		if err := h.Handle(ctx, []byte(`{"detail-type":"Scheduled Event","source":"aws.events","detail":{}}`)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	apID := "bucketguard/111122223333/eu-west-1/acme-0001/access-point/open-ap/public-access-point-policy"
+	run("run-1")
+	if got := hub.Findings()[apID]; got.RecordState != "ACTIVE" || got.Compliance.Status != "FAILED" {
+		t.Fatalf("after the first run: %q %q", got.RecordState, got.Compliance.Status)
+	}
+	f.DeleteAccessPoint("open-ap")
+	time.Sleep(2 * time.Millisecond) // the next run's imports are later
+	run("run-2")
+	if got := hub.Findings()[apID]; got.RecordState != "ARCHIVED" {
+		t.Errorf("after the access point was deleted and swept again: %s", got.RecordState)
+	}
+	if got := hub.Findings()["bucketguard/111122223333/eu-west-1/acme-0000/public-policy"]; got.RecordState != "ACTIVE" {
+		t.Errorf("another bucket's finding: %s", got.RecordState)
+	}
+}

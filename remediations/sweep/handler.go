@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3control"
 
 	"github.com/bucketguard/bucketguard/remediations"
 	"github.com/bucketguard/bucketguard/remediations/awserr"
@@ -103,9 +104,10 @@ type Flusher interface {
 }
 
 // Reconciler archives the Security Hub findings of the region's buckets
-// that no longer exist (securityhub.Reporter); exists is S3's word.
+// and access points that no longer exist (securityhub.Reporter); exists is
+// S3's word.
 type Reconciler interface {
-	Reconcile(ctx context.Context, account, region string, exists func(context.Context, string) (bool, error), log *slog.Logger) int
+	Reconcile(ctx context.Context, account, region string, exists func(ctx context.Context, bucket, accessPoint string) (bool, error), log *slog.Logger) int
 }
 
 // Handle runs one part of a sweep.
@@ -172,15 +174,62 @@ func (h *Handler) Handle(ctx context.Context, raw json.RawMessage) error {
 		h.spend(ctx, account, cont, log)
 		h.budgetHeld(ctx, account, cont, log)
 	}
-	if h.Reconciler != nil {
-		h.Reconciler.Reconcile(ctx, account, h.Region, h.exists, log)
-	}
 	s := Summary{Run: cont.Run, Account: account, Region: h.Region, Mode: string(h.Incidents.Engine.Config.Mode), Started: cont.Started,
 		Duration: time.Since(cont.Started).Round(time.Second).String(), Parts: cont.Part, Tally: cont.Tally, Budget: cont.Budget, Cause: cont.Cause}
 	log.Info("summary", "seen", s.Tally.Seen, "remediated", s.Tally.Count(contract.Remediated), "failing", s.Tally.Failing(), "duration", s.Duration)
 	_, err = h.Incidents.Alerts.Send(ctx, s.Envelope(), log)
 	h.beat(ctx, s, log)
+	h.reconcile(ctx, account, log)
 	return err
+}
+
+// reconcile runs the Security Hub reconciliation last, after the run's
+// imports are flushed and its summary and heartbeat sent, within what is
+// left of the invocation but its margin: a bucket not asked about is left
+// for the next run.
+func (h *Handler) reconcile(ctx context.Context, account string, log *slog.Logger) {
+	if h.Reconciler == nil {
+		return
+	}
+	if h.Findings != nil {
+		h.Findings.Flush(ctx, log)
+	}
+	if d, ok := ctx.Deadline(); ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, d.Add(-h.Margin))
+		defer cancel()
+	}
+	listed, err := h.listRegion(ctx)
+	if err != nil {
+		log.Warn("reconcile", contract.FieldErr, err.Error())
+		return
+	}
+	h.Reconciler.Reconcile(ctx, account, h.Region, func(ctx context.Context, bucket, ap string) (bool, error) {
+		return h.exists(ctx, account, listed, bucket, ap)
+	}, log)
+}
+
+// listRegion lists the names of the region's buckets, all pages.
+func (h *Handler) listRegion(ctx context.Context) (map[string]bool, error) {
+	names := map[string]bool{}
+	o := h.Options
+	o.PageSize = 1000
+	token := ""
+	for {
+		p, err := list(ctx, h.List, token, o)
+		if err != nil {
+			return nil, err
+		}
+		for _, b := range p.buckets {
+			if b.Region == h.Region {
+				names[b.Name] = true
+			}
+		}
+		if p.next == "" {
+			return names, nil
+		}
+		token = p.next
+	}
 }
 
 // Part evaluates buckets from the continuation's position until done or
@@ -215,15 +264,32 @@ func (h *Handler) Part(ctx context.Context, account string, cont *Continuation, 
 	return out, err
 }
 
-// exists asks S3 whether a bucket of this region still exists (its ACL,
-// which every bucket has and the role may read): false only on
-// NoSuchBucket.
-func (h *Handler) exists(ctx context.Context, bucket string) (bool, error) {
-	_, err := h.Incidents.Engine.S3.GetBucketAcl(ctx, &s3.GetBucketAclInput{Bucket: aws.String(bucket)})
+// exists says whether a bucket of this region, or an access point of it,
+// still exists. A bucket the account lists in this region exists; one it
+// does not is asked of S3 (its ACL, which every bucket has): NoSuchBucket,
+// or a refusal or redirect for a name that is no longer this account's in
+// this region, is gone. An access point is asked of S3 Control: gone when
+// there is no such access point, or when the name now belongs to another
+// bucket.
+func (h *Handler) exists(ctx context.Context, account string, listed map[string]bool, bucket, ap string) (bool, error) {
+	if ap == "" {
+		if listed[bucket] {
+			return true, nil
+		}
+		_, err := h.Incidents.Engine.S3.GetBucketAcl(ctx, &s3.GetBucketAclInput{Bucket: aws.String(bucket)})
+		switch code := awserr.Code(err); {
+		case err == nil:
+			return true, nil // listed late
+		case awserr.NoSuchBucket(err), code == "AccessDenied", code == "PermanentRedirect", code == "AuthorizationHeaderMalformed", code == "IllegalLocationConstraintException":
+			return false, nil
+		}
+		return false, err
+	}
+	out, err := h.Incidents.Engine.Control.GetAccessPoint(ctx, &s3control.GetAccessPointInput{AccountId: aws.String(account), Name: aws.String(ap)})
 	switch {
 	case err == nil:
-		return true, nil
-	case awserr.NoSuchBucket(err):
+		return aws.ToString(out.Bucket) == bucket, nil
+	case awserr.Code(err) == "NoSuchAccessPoint":
 		return false, nil
 	}
 	return false, err
