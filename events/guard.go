@@ -88,10 +88,12 @@ const (
 	DeleteAlarms        Name = "DeleteAlarms"
 	DisableAlarmActions Name = "DisableAlarmActions"
 	PutMetricAlarm      Name = "PutMetricAlarm"
+	SetAlarmState       Name = "SetAlarmState"
 
 	DeleteLogGroup     Name = "DeleteLogGroup"
 	DeleteMetricFilter Name = "DeleteMetricFilter"
 	PutMetricFilter    Name = "PutMetricFilter"
+	AssociateKmsKey    Name = "AssociateKmsKey"
 )
 
 // Guard describes one guarded call: the name CloudTrail writes, its
@@ -156,10 +158,12 @@ var guarded = []Guard{
 	{DeleteAlarms, CloudWatchSource, "cloudwatch:DeleteAlarms", AlarmPart, "alarmNames", "the alarm is gone: a failure, a missing canary or a fight is no longer told"},
 	{DisableAlarmActions, CloudWatchSource, "cloudwatch:DisableAlarmActions", AlarmPart, "alarmNames", "the alarm still changes state but tells no one"},
 	{PutMetricAlarm, CloudWatchSource, "cloudwatch:PutMetricAlarm", AlarmPart, "alarmName", "the alarm may have been replaced: another threshold, metric or no action"},
+	{SetAlarmState, CloudWatchSource, "cloudwatch:SetAlarmState", AlarmPart, "alarmName", "an alarm in ALARM is set back to OK until its next evaluation: a breach told as over"},
 
 	{DeleteLogGroup, LogsSource, "logs:DeleteLogGroup", LogsPart, "logGroupName", "the function's log lines, and the metrics counted from them, are gone"},
 	{DeleteMetricFilter, LogsSource, "logs:DeleteMetricFilter", LogsPart, "logGroupName", "a metric the alarms watch (canary, fights, unjournaled) is no longer counted"},
 	{PutMetricFilter, LogsSource, "logs:PutMetricFilter", LogsPart, "logGroupName", "a metric filter may have been replaced by one that counts nothing"},
+	{AssociateKmsKey, LogsSource, "logs:AssociateKmsKey", LogsPart, "logGroupName", "a key CloudWatch Logs cannot use makes the function's log lines, and their metrics, fail"},
 }
 
 // Guarded returns a copy of the guarded calls, in the docs order.

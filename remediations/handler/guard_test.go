@@ -136,7 +136,7 @@ func TestCallOnAWatcherStartsNoSweep(t *testing.T) {
 	st := &starter{}
 	l := &leases{held: map[string]time.Time{}}
 	r.h.Sweeps = &handler.Sweeps{Invoker: st, Lease: l}
-	for _, name := range []string{"DeleteAlarms", "DisableAlarmActions", "PutMetricAlarm", "DeleteLogGroup", "DeleteMetricFilter", "PutMetricFilter"} {
+	for _, name := range []string{"DeleteAlarms", "DisableAlarmActions", "PutMetricAlarm", "SetAlarmState", "DeleteLogGroup", "DeleteMetricFilter", "PutMetricFilter", "AssociateKmsKey"} {
 		rep, err := r.h.Process(context.Background(), sample(t, "guard/"+name))
 		if err != nil || rep.Guard == nil || !rep.Guard.Guarded() || rep.SweepStarted || rep.Skip == "" {
 			t.Errorf("%s: report %+v, %v", name, rep, err)
