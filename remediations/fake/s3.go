@@ -3,6 +3,7 @@ package fake
 import (
 	"context"
 	"slices"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -312,7 +313,8 @@ func (s *S3) PutBucketLogging(_ context.Context, in *s3.PutBucketLoggingInput, _
 
 // ListBuckets pages through the buckets in name order, as S3 does: with
 // MaxBuckets the answer carries each bucket's region and, when more remain, a
-// ContinuationToken (here, the last name of the page); BucketRegion filters.
+// ContinuationToken (here, the last name of the page); BucketRegion and
+// Prefix filter.
 func (s *S3) ListBuckets(_ context.Context, in *s3.ListBucketsInput, _ ...func(*s3.Options)) (*s3.ListBucketsOutput, error) {
 	release, err := s.f.enter(op.ListBuckets, "")
 	if err != nil {
@@ -323,7 +325,7 @@ func (s *S3) ListBuckets(_ context.Context, in *s3.ListBucketsInput, _ ...func(*
 	defer s.f.mu.Unlock()
 	names := make([]string, 0, len(s.f.buckets))
 	for n, b := range s.f.buckets {
-		if in.BucketRegion == nil || *in.BucketRegion == b.Region {
+		if (in.BucketRegion == nil || *in.BucketRegion == b.Region) && strings.HasPrefix(n, aws.ToString(in.Prefix)) {
 			names = append(names, n)
 		}
 	}

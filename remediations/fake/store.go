@@ -35,6 +35,7 @@ type store struct {
 type findingState struct {
 	state string
 	at    time.Time
+	sent  bool
 }
 
 type record struct {
@@ -180,23 +181,37 @@ func (s *Store) Undo(_ context.Context, account, bucket string) (*undo.Record, e
 	return out, err
 }
 
-// FindingState returns a finding's kept state and its time ("" and a
-// zero time when none).
-func (s *Store) FindingState(_ context.Context, id string) (string, time.Time, error) {
+// FindingState returns what is kept of a finding, as the ledger does.
+func (s *Store) FindingState(_ context.Context, id string) (string, time.Time, bool, error) {
 	var fs findingState
 	err := s.call(op.GetItem, func(st *store) { fs = st.findings[id] })
-	return fs.state, fs.at, err
+	return fs.state, fs.at, fs.sent, err
 }
 
-// SetFindingState keeps a finding's state as of at, unless a later one is
-// kept; "" keeps only the time (the ledger's tombstone; the fake never
-// expires it).
-func (s *Store) SetFindingState(_ context.Context, id, state string, at time.Time) error {
-	return s.call(op.PutItem, func(st *store) {
+// SetFindingState keeps a finding's state as of at (to the millisecond),
+// unless one as of the same or a later time is kept (false); "" keeps only
+// the time (the fake never expires it).
+func (s *Store) SetFindingState(_ context.Context, id, state string, at time.Time, sent bool) (bool, error) {
+	won := false
+	at = at.Truncate(time.Millisecond)
+	err := s.call(op.PutItem, func(st *store) {
 		if old, ok := st.findings[id]; ok && !old.at.Before(at) {
 			return
 		}
-		st.findings[id] = findingState{state: state, at: at}
+		st.findings[id] = findingState{state: state, at: at, sent: sent}
+		won = true
+	})
+	return won, err
+}
+
+// MarkFindingSent marks the state kept as of at sent.
+func (s *Store) MarkFindingSent(_ context.Context, id string, at time.Time) error {
+	at = at.Truncate(time.Millisecond)
+	return s.call(op.UpdateItem, func(st *store) {
+		if fs, ok := st.findings[id]; ok && fs.at.Equal(at) {
+			fs.sent = true
+			st.findings[id] = fs
+		}
 	})
 }
 

@@ -32,13 +32,13 @@ func TestFindingStatesOnTheEmulator(t *testing.T) {
 	for i := range 40 {
 		id := fmt.Sprintf("bucketguard/111122223333/eu-west-1/acme-%03d/public-policy", i)
 		want[id] = "public"
-		if err := l.SetFindingState(ctx, id, "public", at); err != nil {
+		if _, err := l.SetFindingState(ctx, id, "public", at, true); err != nil {
 			t.Fatal(err)
 		}
 	}
 	// Other items of the table, another region's states, and a long value
 	// so that the Scan pages (1 MB a page).
-	if err := l.SetFindingState(ctx, "bucketguard/111122223333/us-east-1/acme-us/public-policy", "approved", at); err != nil {
+	if _, err := l.SetFindingState(ctx, "bucketguard/111122223333/us-east-1/acme-us/public-policy", "approved", at, true); err != nil {
 		t.Fatal(err)
 	}
 	for i := range 12 {
@@ -52,22 +52,49 @@ func TestFindingStatesOnTheEmulator(t *testing.T) {
 		t.Fatalf("listed %d states (%v), want %d: %v", len(got), err, len(want), slices.Sorted(maps.Keys(got))[:min(3, len(got))])
 	}
 	id := "bucketguard/111122223333/eu-west-1/acme-007/public-policy"
-	if s, when, err := l.FindingState(ctx, id); err != nil || s != "public" || !when.Equal(at) {
-		t.Fatalf("state %q at %v, %v", s, when, err)
+	if s, when, sent, err := l.FindingState(ctx, id); err != nil || s != "public" || !when.Equal(at) || !sent {
+		t.Fatalf("state %q at %v sent %v, %v", s, when, sent, err)
 	}
 	// An older state changes nothing; a newer one replaces it.
-	if err := l.SetFindingState(ctx, id, "approved", at.Add(-time.Minute)); err != nil {
-		t.Fatal(err)
+	for _, older := range []time.Time{at.Add(-time.Minute), at} {
+		if won, err := l.SetFindingState(ctx, id, "approved", older, true); err != nil || won {
+			t.Fatalf("a write as of %v: won %v, %v", older, won, err)
+		}
 	}
-	if s, _, err := l.FindingState(ctx, id); err != nil || s != "public" {
-		t.Fatalf("after an older write: %q, %v", s, err)
+	if s, _, _, err := l.FindingState(ctx, id); err != nil || s != "public" {
+		t.Fatalf("after older writes: %q, %v", s, err)
 	}
+	// A state not yet sent, then marked sent as of its own time only.
 	later := at.Add(time.Minute)
-	if err := l.SetFindingState(ctx, id, "", later); err != nil {
+	if won, err := l.SetFindingState(ctx, id, "approved", later, false); err != nil || !won {
+		t.Fatalf("a newer write: won %v, %v", won, err)
+	}
+	if err := l.MarkFindingSent(ctx, id, at); err != nil {
 		t.Fatal(err)
 	}
-	if s, when, err := l.FindingState(ctx, id); err != nil || s != "" || !when.Equal(later) {
+	if _, _, sent, _ := l.FindingState(ctx, id); sent {
+		t.Fatal("marked sent as of another time")
+	}
+	if err := l.MarkFindingSent(ctx, id, later); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, sent, _ := l.FindingState(ctx, id); !sent {
+		t.Fatal("not marked sent")
+	}
+	latest := later.Add(time.Minute)
+	if won, err := l.SetFindingState(ctx, id, "", latest, true); err != nil || !won {
+		t.Fatalf("drop: won %v, %v", won, err)
+	}
+	if s, when, _, err := l.FindingState(ctx, id); err != nil || s != "" || !when.Equal(latest) {
 		t.Fatalf("dropped state reads %q at %v, %v", s, when, err)
+	}
+	// An item whose time is not a number is older than any.
+	if _, err := e.Clients.DynamoDB.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String("bucketguard-ledger"), Item: map[string]types.AttributeValue{
+		"pk": &types.AttributeValueMemberS{Value: "finding/odd"}, "state": &types.AttributeValueMemberS{Value: "approved"}, "at": &types.AttributeValueMemberS{Value: "2026-11-20T09:00:00Z"}}}); err != nil {
+		t.Fatal(err)
+	}
+	if won, err := l.SetFindingState(ctx, "odd", "public", at, true); err != nil || !won {
+		t.Fatalf("over a string time: won %v, %v", won, err)
 	}
 	if got, err := l.FindingStates(ctx, "bucketguard/111122223333/eu-west-1/"); err != nil || len(got) != len(want)-1 {
 		t.Fatalf("after the drop: %d states listed, %v", len(got), err)

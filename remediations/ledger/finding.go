@@ -20,45 +20,67 @@ const FindingTombstoneTTL = 7 * 24 * time.Hour
 
 func findingKey(id string) map[string]types.AttributeValue { return pk("finding/" + id) }
 
-// FindingState returns the state bucketguard last set a Security Hub
-// finding's workflow for and the finding's UpdatedAt then; "" when it keeps
-// none (the finding became clean or gone at that time, or, with a zero
-// time, was never reported).
-func (s *Store) FindingState(ctx context.Context, id string) (string, time.Time, error) {
+// FindingState returns what is kept of a Security Hub finding: the state
+// bucketguard last set its workflow for ("" once it became clean or gone),
+// the finding's UpdatedAt then (zero when nothing is kept), and whether
+// that workflow was sent (false while, or after, an update that did not
+// go through).
+func (s *Store) FindingState(ctx context.Context, id string) (state string, at time.Time, sent bool, err error) {
 	out, err := s.DB.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(s.Table), ConsistentRead: aws.Bool(true), Key: findingKey(id)})
 	if err != nil {
-		return "", time.Time{}, fmt.Errorf("get finding state %s in %s: %w", id, s.Table, err)
+		return "", time.Time{}, false, fmt.Errorf("get finding state %s in %s: %w", id, s.Table, err)
 	}
-	var at time.Time
 	if v, ok := out.Item["at"].(*types.AttributeValueMemberN); ok {
 		if ms, err := strconv.ParseInt(v.Value, 10, 64); err == nil {
 			at = time.UnixMilli(ms).UTC()
 		}
 	}
-	return str(out.Item, "state"), at, nil
+	if v, ok := out.Item["sent"].(*types.AttributeValueMemberBOOL); ok {
+		sent = v.Value
+	}
+	return str(out.Item, "state"), at, sent, nil
 }
 
-// SetFindingState keeps a finding's state as of at, its UpdatedAt, unless
-// a state as of a later time is kept (a report flushed late changes
-// nothing). "" keeps no state, only the time, for FindingTombstoneTTL.
-func (s *Store) SetFindingState(ctx context.Context, id, state string, at time.Time) error {
+// SetFindingState keeps a finding's state as of at, its UpdatedAt (to the
+// millisecond), unless a state as of the same or a later time is kept:
+// false then, and nothing is written. "" keeps no state, only the time,
+// for FindingTombstoneTTL. sent says whether its workflow needs no update
+// (MarkFindingSent says so once the update went through).
+func (s *Store) SetFindingState(ctx context.Context, id, state string, at time.Time, sent bool) (bool, error) {
 	item := findingKey(id)
 	item["at"] = number(at.UnixMilli())
+	item["sent"] = &types.AttributeValueMemberBOOL{Value: sent}
 	if state != "" {
 		item["state"] = &types.AttributeValueMemberS{Value: state}
 	} else {
 		item["expires"] = number(at.Add(FindingTombstoneTTL).Unix())
 	}
 	_, err := s.DB.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(s.Table), Item: item,
-		ConditionExpression:       aws.String("attribute_not_exists(pk) OR #at < :at"),
+		// A time not kept as a number (or none) is older than any.
+		ConditionExpression:       aws.String("attribute_not_exists(pk) OR NOT attribute_type(#at, :n) OR #at < :at"),
 		ExpressionAttributeNames:  map[string]string{"#at": "at"},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":at": number(at.UnixMilli())}})
+		ExpressionAttributeValues: map[string]types.AttributeValue{":at": number(at.UnixMilli()), ":n": &types.AttributeValueMemberS{Value: "N"}}})
 	var ccf *types.ConditionalCheckFailedException
 	switch {
 	case errors.As(err, &ccf):
-		return nil // a later state is kept
+		return false, nil
 	case err != nil:
-		return fmt.Errorf("keep finding state %s in %s: %w", id, s.Table, err)
+		return false, fmt.Errorf("keep finding state %s in %s: %w", id, s.Table, err)
+	}
+	return true, nil
+}
+
+// MarkFindingSent records that the workflow of the state kept as of at was
+// sent; nothing, if a later state is kept by then.
+func (s *Store) MarkFindingSent(ctx context.Context, id string, at time.Time) error {
+	_, err := s.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: aws.String(s.Table), Key: findingKey(id),
+		UpdateExpression:          aws.String("SET sent = :t"),
+		ConditionExpression:       aws.String("#at = :at"),
+		ExpressionAttributeNames:  map[string]string{"#at": "at"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":at": number(at.UnixMilli()), ":t": &types.AttributeValueMemberBOOL{Value: true}}})
+	var ccf *types.ConditionalCheckFailedException
+	if err != nil && !errors.As(err, &ccf) {
+		return fmt.Errorf("mark finding %s sent in %s: %w", id, s.Table, err)
 	}
 	return nil
 }

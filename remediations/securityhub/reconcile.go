@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/bucketguard/bucketguard/remediations"
 	"github.com/bucketguard/bucketguard/remediations/contract"
@@ -24,10 +25,11 @@ import (
 // bucket it names, then each access point of a bucket that exists, is
 // asked about (exists: false only when it is gone, an error when it cannot
 // tell, which leaves it for the next run), eight at a time, none started
-// once ctx is done. The findings of what is gone are imported ARCHIVED,
-// and their states dropped. The sweep calls it once a run, after the run
-// has flushed its own imports. Without a memory it does nothing. It
-// returns how many findings it archived.
+// in the last quarter of ctx's time (at most 30 s), which is kept for the
+// imports. The findings of what is gone are imported ARCHIVED, and their
+// states dropped. The sweep calls it once a run, after the run has flushed
+// its own imports. Without a memory it does nothing. It returns how many
+// findings it archived.
 func (r *Reporter) Reconcile(ctx context.Context, account, region string, exists func(ctx context.Context, bucket, accessPoint string) (bool, error), log *slog.Logger) int {
 	if r.Memory == nil {
 		return 0
@@ -45,6 +47,13 @@ func (r *Reporter) Reconcile(ctx context.Context, account, region string, exists
 			byBucket[rec.Target.Bucket] = append(byBucket[rec.Target.Bucket], rec)
 		}
 	}
+	asking := ctx
+	if d, ok := ctx.Deadline(); ok {
+		keep := min(time.Until(d)/4, 30*time.Second)
+		var cancel context.CancelFunc
+		asking, cancel = context.WithDeadline(ctx, d.Add(-keep))
+		defer cancel()
+	}
 	var (
 		mu       sync.Mutex
 		archived []Record
@@ -53,7 +62,7 @@ func (r *Reporter) Reconcile(ctx context.Context, account, region string, exists
 		sem      = make(chan struct{}, 8)
 	)
 	ask := func(bucket, ap string) (bool, bool) {
-		ok, err := exists(ctx, bucket, ap)
+		ok, err := exists(asking, bucket, ap)
 		if err != nil {
 			mu.Lock()
 			unsure++
@@ -64,7 +73,7 @@ func (r *Reporter) Reconcile(ctx context.Context, account, region string, exists
 		return !ok, true
 	}
 	for _, bucket := range slices.Sorted(maps.Keys(byBucket)) {
-		if ctx.Err() != nil {
+		if asking.Err() != nil {
 			break
 		}
 		wg.Add(1)
@@ -80,7 +89,7 @@ func (r *Reporter) Reconcile(ctx context.Context, account, region string, exists
 				}
 			} else if known {
 				for _, rec := range recs {
-					if rec.AccessPoint == "" || ctx.Err() != nil {
+					if rec.AccessPoint == "" || asking.Err() != nil {
 						continue
 					}
 					if apGone, apKnown := ask(bucket, rec.AccessPoint); apKnown && apGone {
@@ -105,11 +114,12 @@ func (r *Reporter) Reconcile(ctx context.Context, account, region string, exists
 		b, _ := json.Marshal(f) // plain data: cannot fail
 		items = append(items, item{finding: f, size: len(b), state: Gone, note: rec.Note})
 	}
-	log.Info("reconcile", "kept", len(states), "buckets", len(byBucket), "archived", len(items), "unsure", unsure)
+	n := 0
 	if len(items) > 0 {
-		r.send(ctx, items, log)
+		n = r.send(ctx, items, log)
 	}
-	return len(items)
+	log.Info("reconcile", "kept", len(states), "buckets", len(byBucket), "gone", len(items), "archived", n, "unsure", unsure)
+	return n
 }
 
 // parseID reads a bucket's finding Id after "bucketguard/<account>/<region>/":

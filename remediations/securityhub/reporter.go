@@ -50,12 +50,16 @@ var _ Client = (*securityhub.Client)(nil)
 // (SUPPRESSED would hide it). The time keeps a report flushed late, which
 // Security Hub ignores, from changing anything.
 type Memory interface {
-	// FindingState is the kept state and its time; "" with a time when the
-	// finding became clean or gone then, "" with a zero time when none.
-	FindingState(ctx context.Context, id string) (string, time.Time, error)
+	// FindingState is the kept state, its time and whether its workflow
+	// was sent; "" with a time when the finding became clean or gone then,
+	// "" with a zero time when nothing is kept.
+	FindingState(ctx context.Context, id string) (state string, at time.Time, sent bool, err error)
 	// SetFindingState keeps a state ("" for clean or gone) as of at, unless
-	// one as of a later time is kept.
-	SetFindingState(ctx context.Context, id, state string, at time.Time) error
+	// one as of the same or a later time is kept: false then.
+	SetFindingState(ctx context.Context, id, state string, at time.Time, sent bool) (bool, error)
+	// MarkFindingSent records that the workflow of the state kept as of at
+	// went through.
+	MarkFindingSent(ctx context.Context, id string, at time.Time) error
 	// FindingStates lists the states kept under an Id prefix (Reconcile).
 	FindingStates(ctx context.Context, prefix string) (map[string]string, error)
 }
@@ -122,6 +126,7 @@ type change struct {
 type kept struct {
 	state string
 	at    time.Time
+	sent  bool
 }
 
 // Report imports the result's findings, at once or in the next batch.
@@ -171,7 +176,9 @@ func (r *Reporter) items(res remediations.Result, log *slog.Logger) []item {
 	}
 	region := cmp.Or(r.Region, res.Target.Region)
 	product := ProductARN(policy.Partition(region), region, res.Target.Account)
-	now := r.now()
+	// Milliseconds, as the memory keeps them: two reports within one are
+	// the same time.
+	now := r.now().Truncate(time.Millisecond)
 	out := make([]item, 0, len(records))
 	for _, rec := range records {
 		f := Finding(res, rec, product, now)
@@ -192,21 +199,54 @@ func (r *Reporter) items(res remediations.Result, log *slog.Logger) []item {
 }
 
 // send imports items in batches within the service's limits, then makes the
-// workflow changes of the findings imported.
-func (r *Reporter) send(ctx context.Context, items []item, log *slog.Logger) {
+// workflow changes of the findings imported, and returns how many were
+// imported.
+func (r *Reporter) send(ctx context.Context, items []item, log *slog.Logger) int {
+	imported := 0
 	for len(items) > 0 {
 		n, size := 0, 0
 		for n < len(items) && n < MaxBatch && size+items[n].size <= MaxRequestSize {
 			size += items[n].size
 			n++
 		}
-		r.batch(ctx, items[:n], log)
+		imported += r.batch(ctx, items[:n], log)
 		items = items[n:]
 	}
+	return imported
 }
 
-func (r *Reporter) batch(ctx context.Context, items []item, log *slog.Logger) {
+// batch imports one batch and sets the workflows it calls for. With a
+// memory, in order:
+//
+//  1. what is kept of each finding is read; a finding no newer than the
+//     time kept (a report flushed late, which Security Hub would ignore) is
+//     left out;
+//  2. the others are imported;
+//  3. each imported finding's state is kept as of its UpdatedAt, before any
+//     workflow is sent, by a write that only a report newer than the kept
+//     one wins: a report that loses sends nothing;
+//  4. the workflows are sent, and marked sent; one not sent is sent again
+//     by the next report, blind;
+//  5. each finding whose workflow was sent is read again: a newer state
+//     kept meanwhile, whose workflow this one may have overtaken, has its
+//     workflow sent again.
+//
+// It returns how many findings were imported.
+func (r *Reporter) batch(ctx context.Context, items []item, log *slog.Logger) int {
 	r.init()
+	told, remembered := r.recall(ctx, items, log)
+	if remembered {
+		live := items[:0:0]
+		for _, it := range items {
+			if k := told[aws.ToString(it.finding.Id)]; k.at.IsZero() || updatedAt(it).After(k.at) {
+				live = append(live, it)
+			}
+		}
+		items = live
+	}
+	if len(items) == 0 {
+		return 0
+	}
 	in := &securityhub.BatchImportFindingsInput{Findings: make([]types.AwsSecurityFinding, len(items))}
 	for i, it := range items {
 		in.Findings[i] = it.finding
@@ -216,7 +256,7 @@ func (r *Reporter) batch(ctx context.Context, items []item, log *slog.Logger) {
 	})
 	if err != nil {
 		failed(log, op.BatchImportFindings, len(items), len(items), err)
-		return
+		return 0
 	}
 	rejected := map[string]bool{}
 	if out.FailedCount != nil && *out.FailedCount > 0 || len(out.FailedFindings) > 0 {
@@ -230,23 +270,80 @@ func (r *Reporter) batch(ctx context.Context, items []item, log *slog.Logger) {
 		failed(log, op.BatchImportFindings, len(items), max(int(aws.ToInt32(out.FailedCount)), len(out.FailedFindings)),
 			fmt.Errorf("%s: %s (finding %s)", aws.ToString(first.ErrorCode), aws.ToString(first.ErrorMessage), aws.ToString(first.Id)))
 	}
-	told, remembered := r.recall(ctx, items, rejected, log)
-	stale := map[string]bool{}
-	if remembered {
-		for i := range items {
-			id := aws.ToString(items[i].finding.Id)
-			if k := told[id]; !k.at.IsZero() && !updatedAt(items[i]).After(k.at) {
-				// Security Hub ignores an import no newer than the finding
-				// it holds: this one says nothing now.
-				stale[id], items[i].change = true, nil
-				continue
-			}
-			items[i].change = transition(items[i], told[id].state)
+	imported := len(items) - len(rejected)
+	if !remembered {
+		r.changes(ctx, items, rejected, log)
+		return imported
+	}
+	for i := range items {
+		id := aws.ToString(items[i].finding.Id)
+		if rejected[id] {
+			continue
 		}
+		items[i].change = r.claim(ctx, items[i], told[id], log)
 	}
 	done := r.changes(ctx, items, rejected, log)
-	if remembered {
-		r.remember(ctx, items, rejected, stale, done, told, log)
+	r.confirm(ctx, items, done, log)
+	return imported
+}
+
+// claim keeps a finding's state as of its UpdatedAt and returns the
+// workflow change to send: none when a newer report has kept its own
+// meanwhile. A finding whose last workflow was not sent is set blind. A
+// finding clean before and after keeps nothing.
+func (r *Reporter) claim(ctx context.Context, it item, k kept, log *slog.Logger) *change {
+	last := k.state
+	if !k.sent && !k.at.IsZero() {
+		last = "" // its workflow may not be in Security Hub
+	}
+	ch := transition(it, last)
+	want := keep(it.state)
+	if want == "" && k.state == "" && ch == nil {
+		return nil
+	}
+	cctx, cancel := context.WithTimeout(ctx, cmp.Or(r.CallTimeout, 10*time.Second))
+	defer cancel()
+	won, err := r.Memory.SetFindingState(cctx, aws.ToString(it.finding.Id), want, updatedAt(it), ch == nil)
+	switch {
+	case err != nil:
+		// Sent anyway: without the kept state, the next report sets the
+		// workflow blind.
+		log.Warn(contract.MsgReportFailed, contract.FieldTo, contract.ToSecurityHub, "op", string(op.PutItem), "finding", aws.ToString(it.finding.Id), contract.FieldErr, err.Error())
+	case !won:
+		return nil // a newer report's
+	}
+	return ch
+}
+
+// confirm marks the workflows sent, then reads each such finding again: a
+// state kept by a newer report meanwhile has its workflow sent again, in
+// case this one overtook it.
+func (r *Reporter) confirm(ctx context.Context, items []item, done map[string]bool, log *slog.Logger) {
+	var again []item
+	for _, it := range items {
+		id := aws.ToString(it.finding.Id)
+		if it.change == nil || !done[id] {
+			continue
+		}
+		cctx, cancel := context.WithTimeout(ctx, cmp.Or(r.CallTimeout, 10*time.Second))
+		err := r.Memory.MarkFindingSent(cctx, id, updatedAt(it))
+		var state string
+		var at time.Time
+		if err == nil {
+			state, at, _, err = r.Memory.FindingState(cctx, id)
+		}
+		cancel()
+		if err != nil {
+			log.Warn(contract.MsgReportFailed, contract.FieldTo, contract.ToSecurityHub, "op", string(op.UpdateItem), "finding", id, contract.FieldErr, err.Error())
+			continue
+		}
+		if at.After(updatedAt(it)) && state != "" && Workflow(State(state)) != it.change.workflow {
+			it.change = &change{workflow: Workflow(State(state)), note: fmt.Sprintf("bucketguard now finds it %s", state), blind: true}
+			again = append(again, it)
+		}
+	}
+	if len(again) > 0 {
+		r.changes(ctx, again, map[string]bool{}, log)
 	}
 }
 
@@ -296,7 +393,7 @@ func transition(it item, last string) *change {
 // recall reads the kept state of each finding to import; false when there
 // is no memory or it could not be read (the evaluation's own changes then
 // stand).
-func (r *Reporter) recall(ctx context.Context, items []item, rejected map[string]bool, log *slog.Logger) (map[string]kept, bool) {
+func (r *Reporter) recall(ctx context.Context, items []item, log *slog.Logger) (map[string]kept, bool) {
 	if r.Memory == nil {
 		return nil, false
 	}
@@ -307,22 +404,19 @@ func (r *Reporter) recall(ctx context.Context, items []item, rejected map[string
 	var wg sync.WaitGroup
 	for _, it := range items {
 		id := aws.ToString(it.finding.Id)
-		if rejected[id] {
-			continue
-		}
 		wg.Add(1)
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
 			cctx, cancel := context.WithTimeout(ctx, cmp.Or(r.CallTimeout, 10*time.Second))
 			defer cancel()
-			state, at, err := r.Memory.FindingState(cctx, id)
+			state, at, sent, err := r.Memory.FindingState(cctx, id)
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil && firstErr == nil {
 				firstErr = err
 			}
-			told[id] = kept{state, at}
+			told[id] = kept{state, at, sent}
 		}()
 	}
 	wg.Wait()
@@ -331,24 +425,6 @@ func (r *Reporter) recall(ctx context.Context, items []item, rejected map[string
 		return nil, false
 	}
 	return told, true
-}
-
-// remember keeps the state of each finding imported whose workflow is now
-// set for it, when it differs from the one kept, as of its UpdatedAt.
-func (r *Reporter) remember(ctx context.Context, items []item, rejected, stale, done map[string]bool, told map[string]kept, log *slog.Logger) {
-	for _, it := range items {
-		id := aws.ToString(it.finding.Id)
-		want := keep(it.state)
-		if rejected[id] || stale[id] || want == told[id].state || (it.change != nil && !done[id]) {
-			continue
-		}
-		cctx, cancel := context.WithTimeout(ctx, cmp.Or(r.CallTimeout, 10*time.Second))
-		err := r.Memory.SetFindingState(cctx, id, want, updatedAt(it))
-		cancel()
-		if err != nil {
-			log.Warn(contract.MsgReportFailed, contract.FieldTo, contract.ToSecurityHub, "op", string(op.PutItem), "finding", id, contract.FieldErr, err.Error())
-		}
-	}
 }
 
 // changes sends one BatchUpdateFindings per distinct workflow and note, for

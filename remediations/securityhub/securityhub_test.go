@@ -76,7 +76,10 @@ type hub struct {
 
 func newHub(c *clock) *hub { return &hub{clock: c, findings: map[string]types.AwsSecurityFinding{}} }
 
-func (h *hub) BatchImportFindings(_ context.Context, in *securityhub.BatchImportFindingsInput, _ ...func(*securityhub.Options)) (*securityhub.BatchImportFindingsOutput, error) {
+func (h *hub) BatchImportFindings(ctx context.Context, in *securityhub.BatchImportFindingsInput, _ ...func(*securityhub.Options)) (*securityhub.BatchImportFindingsOutput, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err // as the SDK does on a finished context
+	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	b, _ := json.Marshal(in)

@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -108,14 +110,15 @@ func TestWorkflowFollowsWhatBucketguardKnows(t *testing.T) {
 	// it is.
 	f := fake.New()
 	st := f.Store()
-	r := &sh.Reporter{Client: newHub(nil), Region: "eu-west-1", Memory: st}
+	tick := t0
+	r := &sh.Reporter{Client: newHub(nil), Region: "eu-west-1", Memory: st, Now: func() time.Time { tick = tick.Add(time.Minute); return tick }}
 	var logs bytes.Buffer
 	r.Report(context.Background(), expired, logger(&logs))
-	if s, _, _ := st.FindingState(context.Background(), id); s != string(sh.Expired) {
+	if s, _, _, _ := st.FindingState(context.Background(), id); s != string(sh.Expired) {
 		t.Errorf("kept %q after an expired approval, want %q", s, sh.Expired)
 	}
 	r.Report(context.Background(), clean, logger(&logs))
-	if s, _, _ := st.FindingState(context.Background(), id); s != "" {
+	if s, _, _, _ := st.FindingState(context.Background(), id); s != "" {
 		t.Errorf("kept %q for a clean finding, want nothing", s)
 	}
 }
@@ -181,7 +184,7 @@ func TestReconcileArchivesTheFindingsOfGoneBuckets(t *testing.T) {
 		"bucketguard/111122223333/us-east-1/other-region/public-policy":           "public",
 	}
 	for id, s := range kept {
-		if err := st.SetFindingState(ctx, id, s, t0); err != nil {
+		if _, err := st.SetFindingState(ctx, id, s, t0, true); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -225,7 +228,7 @@ func TestReconcileArchivesTheFindingsOfGoneBuckets(t *testing.T) {
 		if !archived[id] && got.Id != nil {
 			t.Errorf("%s imported, though it was not found gone", id)
 		}
-		s, _, _ := st.FindingState(ctx, id)
+		s, _, _, _ := st.FindingState(ctx, id)
 		if archived[id] != (s == "") {
 			t.Errorf("%s: state %q kept", id, s)
 		}
@@ -240,7 +243,7 @@ func TestReconcileArchivesTheFindingsOfGoneBuckets(t *testing.T) {
 	if got := h.finding(p + "gone-bucket/public-policy"); got.RecordState != types.RecordStateArchived {
 		t.Errorf("a late report reopened an archived finding: %s", got.RecordState)
 	}
-	if s, _, _ := st.FindingState(ctx, p+"gone-bucket/public-policy"); s != "" {
+	if s, _, _, _ := st.FindingState(ctx, p+"gone-bucket/public-policy"); s != "" {
 		t.Errorf("a late report kept %q again", s)
 	}
 	// Without a memory there is nothing to reconcile, and S3 is not asked.
@@ -308,7 +311,7 @@ func TestWorkflowSurvivesLostAndLateStates(t *testing.T) {
 		if got := h.finding(id); got.Workflow.Status != types.WorkflowStatusNew || got.Compliance.Status != types.ComplianceStatusFailed || len(h.updates) != before {
 			t.Errorf("after the late flush: %s/%s, %d updates", got.Compliance.Status, got.Workflow.Status, len(h.updates)-before)
 		}
-		if s, _, _ := st.FindingState(ctx, id); s != string(sh.Public) {
+		if s, _, _, _ := st.FindingState(ctx, id); s != string(sh.Public) {
 			t.Errorf("state %q after the late flush, want public", s)
 		}
 	})
@@ -341,7 +344,7 @@ func TestFindingNotFoundRightAfterCreationIsNoFailure(t *testing.T) {
 	if logs.Len() != 0 {
 		t.Errorf("a first import's update said as failed: %s", logs.String())
 	}
-	if s, _, _ := st.FindingState(ctx, sh.IDs(public)[0]); s != string(sh.Public) {
+	if s, _, _, _ := st.FindingState(ctx, sh.IDs(public)[0]); s != string(sh.Public) {
 		t.Errorf("state %q, want public", s)
 	}
 	approved := remediations.Result{Target: target("acme"), Mode: config.Enforce, Status: contract.Clean,
@@ -350,5 +353,130 @@ func TestFindingNotFoundRightAfterCreationIsNoFailure(t *testing.T) {
 	r.Report(ctx, approved, logger(&logs))
 	if !strings.Contains(logs.String(), contract.MsgReportFailed) || !strings.Contains(logs.String(), "FindingNotFound") {
 		t.Errorf("a kept finding's failed update is not said: %s", logs.String())
+	}
+}
+
+// holdSuppressed holds the first SUPPRESSED update until released, as a
+// slow request would be.
+type holdSuppressed struct {
+	*hub
+	once     sync.Once
+	held     chan struct{}
+	released chan struct{}
+}
+
+func (h *holdSuppressed) BatchUpdateFindings(ctx context.Context, in *securityhub.BatchUpdateFindingsInput, o ...func(*securityhub.Options)) (*securityhub.BatchUpdateFindingsOutput, error) {
+	if in.Workflow != nil && in.Workflow.Status == types.WorkflowStatusSuppressed {
+		h.once.Do(func() {
+			close(h.held)
+			<-h.released
+		})
+	}
+	return h.hub.BatchUpdateFindings(ctx, in, o...)
+}
+
+// Two reports of one finding racing (a sweep's and an event's) end with the
+// newer one's workflow, whichever update Security Hub applies last; and a
+// newer report of the same state moves the kept time, so that an older one
+// flushed after it changes nothing.
+func TestRacingReportsEndWithTheNewer(t *testing.T) {
+	ctx := context.Background()
+	approved := remediations.Result{Target: target("acme"), Mode: config.Enforce, Status: contract.Clean, Run: "run-1",
+		Exemption: &plan.Exemption{Tag: "bucketguard:approved-public", Status: plan.Approved, Used: true, KeptStatements: []int{1}}}
+	public := remediations.Result{Target: target("acme"), Mode: config.Notify, Status: contract.Notified, Findings: []plan.Finding{publicRead()}}
+	fixed := remediations.Result{Target: target("acme"), Mode: config.Enforce, Status: contract.Remediated, Run: "run-2", Findings: []plan.Finding{publicRead()},
+		Actions: []remediations.ActionResult{fix(plan.RemovePublicPolicyStatements, remediations.Verified)}}
+	id := sh.IDs(public)[0]
+
+	t.Run("an older update applied last", func(t *testing.T) {
+		h := &holdSuppressed{hub: newHub(nil), held: make(chan struct{}), released: make(chan struct{})}
+		st := fake.New().Store()
+		var logs bytes.Buffer
+		sweep := &sh.Reporter{Client: h, Region: "eu-west-1", Memory: st, Now: func() time.Time { return t0 }}
+		event := &sh.Reporter{Client: h, Region: "eu-west-1", Memory: st, Now: func() time.Time { return t0.Add(time.Minute) }}
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			sweep.Report(ctx, approved, logger(&logs)) // its SUPPRESSED is held in flight
+		}()
+		<-h.held
+		event.Report(ctx, public, logger(&logs)) // the approval's removal, told at once
+		close(h.released)                        // the older SUPPRESSED lands last
+		<-done
+		if got := h.finding(id); got.Workflow.Status != types.WorkflowStatusNew || got.Compliance.Status != types.ComplianceStatusFailed {
+			t.Errorf("public bucket's finding %s/%s, want FAILED/NEW", got.Compliance.Status, got.Workflow.Status)
+		}
+		if s, _, _, _ := st.FindingState(ctx, id); s != string(sh.Public) {
+			t.Errorf("kept %q, want public", s)
+		}
+	})
+	t.Run("the same state reported again moves the time", func(t *testing.T) {
+		h := newHub(nil)
+		st := fake.New().Store()
+		var logs bytes.Buffer
+		var now time.Time
+		clockAt := func() time.Time { return now }
+		sweep := &sh.Reporter{Client: h, Region: "eu-west-1", Memory: st, Batch: true, Now: clockAt}
+		event := &sh.Reporter{Client: h, Region: "eu-west-1", Memory: st, Now: clockAt}
+		now = t0
+		event.Report(ctx, public, logger(&logs))
+		now = t0.Add(time.Minute)
+		sweep.Report(ctx, fixed, logger(&logs)) // held for the batch
+		now = t0.Add(2 * time.Minute)
+		event.Report(ctx, public, logger(&logs)) // opened again
+		now = t0.Add(5 * time.Minute)
+		sweep.Flush(ctx, logger(&logs))
+		if got := h.finding(id); got.Workflow.Status != types.WorkflowStatusNew || got.Compliance.Status != types.ComplianceStatusFailed {
+			t.Errorf("after the late flush: %s/%s, want FAILED/NEW", got.Compliance.Status, got.Workflow.Status)
+		}
+	})
+}
+
+// Short of time, Reconcile stops asking and keeps the rest of it for the
+// imports: every finding it found gone is archived, and the count says how
+// many were; the next run goes on with the rest.
+func TestReconcileKeepsTimeForItsImports(t *testing.T) {
+	st := fake.New().Store()
+	const n, perRun = 60, 25
+	for i := range n {
+		if _, err := st.SetFindingState(context.Background(), fmt.Sprintf("bucketguard/111122223333/eu-west-1/gone-%03d/public-policy", i), "public", t0, true); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h := newHub(nil)
+	r := &sh.Reporter{Client: h, Region: "eu-west-1", Memory: st, Now: func() time.Time { return t0.Add(time.Hour) }}
+	// S3 answers perRun questions a run at once, then no more before the
+	// time for asking is over.
+	var answered atomic.Int64
+	exists := func(ctx context.Context, _, _ string) (bool, error) {
+		if answered.Add(1) <= perRun {
+			return false, nil
+		}
+		<-ctx.Done()
+		return false, ctx.Err()
+	}
+	archived := func() int {
+		c := 0
+		for i := range n {
+			if h.finding(fmt.Sprintf("bucketguard/111122223333/eu-west-1/gone-%03d/public-policy", i)).RecordState == types.RecordStateArchived {
+				c++
+			}
+		}
+		return c
+	}
+	var logs bytes.Buffer
+	total := 0
+	for run := 1; run <= 5 && total < n; run++ {
+		answered.Store(0)
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		got := r.Reconcile(ctx, account, "eu-west-1", exists, logger(&logs))
+		cancel()
+		total += got
+		if got == 0 || archived() != total {
+			t.Fatalf("run %d: %d said archived, %d archived in all (%d said so far)", run, got, archived(), total)
+		}
+	}
+	if total != n {
+		t.Errorf("%d of %d archived after the runs", total, n)
 	}
 }

@@ -4,12 +4,18 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
+	"slices"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
+
 	"github.com/bucketguard/bucketguard/remediations/config"
 	"github.com/bucketguard/bucketguard/remediations/fake"
+	"github.com/bucketguard/bucketguard/remediations/op"
 	"github.com/bucketguard/bucketguard/remediations/securityhub"
 	"github.com/bucketguard/bucketguard/remediations/startup"
 	"github.com/bucketguard/bucketguard/remediations/sweep"
@@ -195,4 +201,75 @@ func TestDeletedAccessPointsFindingArchivedByTheNextRun(t *testing.T) {
 	if got := hub.Findings()["bucketguard/111122223333/eu-west-1/acme-0000/public-policy"]; got.RecordState != "ACTIVE" {
 		t.Errorf("another bucket's finding: %s", got.RecordState)
 	}
+}
+
+// The reconciliation does not archive a bucket that exists: not one
+// reported after the region was listed, not one whose policy refuses the
+// sweep its ACL; it archives one whose name is now in another region.
+func TestReconcileKeepsBucketsThatExist(t *testing.T) {
+	f := account(3)
+	hub := &fake.SecurityHub{}
+	cfg := config.Default()
+	cfg.Mode = config.Notify
+	cfg.SecurityHub = true
+	cfg.LedgerTable = "ledger"
+	st := f.Store()
+	p := startup.Wire(cfg, startup.Clients{S3: f.S3(), Control: f.Control(), Analyzer: f.Analyzer(), SNS: f.SNS(), SecurityHub: hub, Ledger: st, Region: "eu-west-1"})
+	r := startup.FindingsOf(p)
+	r.Batch = true
+	h := &sweep.Handler{Incidents: p, List: f.S3(), Next: &invoker{}, Findings: r, Reconciler: r, Invocation: lambdaInvocation, MaxParts: 5, Log: quiet,
+		Options: sweep.Options{Region: "eu-west-1", Concurrency: 2, PageSize: 50, Margin: time.Minute}}
+	ctx := context.Background()
+	const pre = "bucketguard/111122223333/eu-west-1/"
+	at := time.Now().Add(-time.Hour)
+	for _, b := range []string{"refuses-acl", "moved-away"} {
+		if _, err := st.SetFindingState(ctx, pre+b+"/public-policy", "public", at, true); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// refuses-acl is this account's, in this region, but unlisted by the
+	// region's listing (a listing that lags), and refuses GetBucketAcl.
+	f.Put("refuses-acl", fake.Bucket{Region: "eu-west-1"})
+	f.Put("moved-away", fake.Bucket{Region: "us-east-1"})
+	f.Fault = func(o op.Operation, b string, _ int) error {
+		if o == op.GetBucketAcl && (b == "refuses-acl" || b == "moved-away") {
+			if b == "moved-away" {
+				return fake.APIError("PermanentRedirect", "the bucket is in another region")
+			}
+			return fake.APIError("AccessDenied", "denied by the bucket policy")
+		}
+		return nil
+	}
+	lagging := &hideFromRegionListing{Lister: f.S3(), hide: "refuses-acl"}
+	h.List = lagging
+	c, cancel := context.WithTimeout(lambdaCtx("run-1"), time.Hour)
+	defer cancel()
+	if err := h.Handle(c, []byte(`{"detail-type":"Scheduled Event","source":"aws.events","detail":{}}`)); err != nil {
+		t.Fatal(err)
+	}
+	if s, _, _, _ := st.FindingState(ctx, pre+"refuses-acl/public-policy"); s != "public" {
+		t.Errorf("an existing bucket's state was dropped: %q", s)
+	}
+	if got := hub.Findings()[pre+"refuses-acl/public-policy"]; got.RecordState == "ARCHIVED" {
+		t.Error("an existing bucket's finding was archived")
+	}
+	if got := hub.Findings()[pre+"moved-away/public-policy"]; got.RecordState != "ARCHIVED" {
+		t.Errorf("a name now in another region: %q", got.RecordState)
+	}
+}
+
+// hideFromRegionListing leaves one bucket out of region-filtered listings,
+// as a listing that has not caught up would.
+type hideFromRegionListing struct {
+	sweep.Lister
+	hide string
+}
+
+func (l *hideFromRegionListing) ListBuckets(ctx context.Context, in *s3.ListBucketsInput, o ...func(*s3.Options)) (*s3.ListBucketsOutput, error) {
+	out, err := l.Lister.ListBuckets(ctx, in, o...)
+	if err != nil || in.BucketRegion == nil {
+		return out, err
+	}
+	out.Buckets = slices.DeleteFunc(out.Buckets, func(b s3types.Bucket) bool { return aws.ToString(b.Name) == l.hide })
+	return out, nil
 }

@@ -1,12 +1,14 @@
 package sweep
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -199,14 +201,33 @@ func (h *Handler) reconcile(ctx context.Context, account string, log *slog.Logge
 		ctx, cancel = context.WithDeadline(ctx, d.Add(-h.Margin))
 		defer cancel()
 	}
-	listed, err := h.listRegion(ctx)
-	if err != nil {
-		log.Warn("reconcile", contract.FieldErr, err.Error())
-		return
-	}
+	// Listed after the ledger is read (on the first question): a bucket
+	// reported between the two is listed.
+	var once sync.Once
+	var listed map[string]bool
+	var listErr error
 	h.Reconciler.Reconcile(ctx, account, h.Region, func(ctx context.Context, bucket, ap string) (bool, error) {
+		once.Do(func() { listed, listErr = h.listRegion(ctx) })
+		if listErr != nil {
+			return false, listErr
+		}
 		return h.exists(ctx, account, listed, bucket, ap)
 	}, log)
+}
+
+// listedHere says whether the account lists a bucket of that name in this
+// region (a prefix listing, every region).
+func (h *Handler) listedHere(ctx context.Context, bucket string) (bool, error) {
+	out, err := h.List.ListBuckets(ctx, &s3.ListBucketsInput{Prefix: aws.String(bucket), MaxBuckets: aws.Int32(1000)})
+	if err != nil {
+		return false, fmt.Errorf("list buckets named %s: %w", bucket, err)
+	}
+	for _, b := range out.Buckets {
+		if aws.ToString(b.Name) == bucket {
+			return cmp.Or(aws.ToString(b.BucketRegion), h.Region) == h.Region, nil
+		}
+	}
+	return false, nil
 }
 
 // listRegion lists the names of the region's buckets, all pages.
@@ -280,8 +301,13 @@ func (h *Handler) exists(ctx context.Context, account string, listed map[string]
 		switch code := awserr.Code(err); {
 		case err == nil:
 			return true, nil // listed late
-		case awserr.NoSuchBucket(err), code == "AccessDenied", code == "PermanentRedirect", code == "AuthorizationHeaderMalformed", code == "IllegalLocationConstraintException":
+		case awserr.NoSuchBucket(err):
 			return false, nil
+		case code == "AccessDenied", code == "PermanentRedirect", code == "AuthorizationHeaderMalformed", code == "IllegalLocationConstraintException":
+			// Another account's name now, in another region, or ours with
+			// a policy that refuses the read: the account's own listing,
+			// every region, says which.
+			return h.listedHere(ctx, bucket)
 		}
 		return false, err
 	}
