@@ -188,14 +188,16 @@ func (s *Store) FindingState(_ context.Context, id string) (string, time.Time, b
 	return fs.state, fs.at, fs.sent, err
 }
 
-// SetFindingState keeps a finding's state as of at (to the millisecond),
-// unless one as of the same or a later time is kept (false); "" keeps only
-// the time (the fake never expires it).
-func (s *Store) SetFindingState(_ context.Context, id, state string, at time.Time, sent bool) (bool, error) {
+// SetFindingState keeps a finding's state as of at (to the millisecond)
+// only if what is kept is still the state as of prev (nothing, when prev
+// is zero) and at is later (false otherwise); "" keeps only the time (the
+// fake never expires it).
+func (s *Store) SetFindingState(_ context.Context, id, state string, at, prev time.Time, sent bool) (bool, error) {
 	won := false
-	at = at.Truncate(time.Millisecond)
+	at, prev = at.Truncate(time.Millisecond), prev.Truncate(time.Millisecond)
 	err := s.call(op.PutItem, func(st *store) {
-		if old, ok := st.findings[id]; ok && !old.at.Before(at) {
+		old, ok := st.findings[id]
+		if ok != !prev.IsZero() || ok && !old.at.Equal(prev) || !at.After(prev) {
 			return
 		}
 		st.findings[id] = findingState{state: state, at: at, sent: sent}

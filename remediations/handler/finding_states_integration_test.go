@@ -32,13 +32,13 @@ func TestFindingStatesOnTheEmulator(t *testing.T) {
 	for i := range 40 {
 		id := fmt.Sprintf("bucketguard/111122223333/eu-west-1/acme-%03d/public-policy", i)
 		want[id] = "public"
-		if _, err := l.SetFindingState(ctx, id, "public", at, true); err != nil {
+		if _, err := l.SetFindingState(ctx, id, "public", at, time.Time{}, true); err != nil {
 			t.Fatal(err)
 		}
 	}
 	// Other items of the table, another region's states, and a long value
 	// so that the Scan pages (1 MB a page).
-	if _, err := l.SetFindingState(ctx, "bucketguard/111122223333/us-east-1/acme-us/public-policy", "approved", at, true); err != nil {
+	if _, err := l.SetFindingState(ctx, "bucketguard/111122223333/us-east-1/acme-us/public-policy", "approved", at, time.Time{}, true); err != nil {
 		t.Fatal(err)
 	}
 	for i := range 12 {
@@ -56,9 +56,16 @@ func TestFindingStatesOnTheEmulator(t *testing.T) {
 		t.Fatalf("state %q at %v sent %v, %v", s, when, sent, err)
 	}
 	// An older state changes nothing; a newer one replaces it.
-	for _, older := range []time.Time{at.Add(-time.Minute), at} {
-		if won, err := l.SetFindingState(ctx, id, "approved", older, true); err != nil || won {
-			t.Fatalf("a write as of %v: won %v, %v", older, won, err)
+	// Writes that read another state than the one kept, or are no newer
+	// than it, write nothing.
+	for _, w := range []struct{ at, prev time.Time }{
+		{at.Add(time.Minute), time.Time{}},          // read nothing, but a state is kept
+		{at.Add(time.Minute), at.Add(-time.Minute)}, // read another time
+		{at, at}, // no newer
+		{at.Add(-time.Minute), at.Add(-2 * time.Minute)}, // older
+	} {
+		if won, err := l.SetFindingState(ctx, id, "approved", w.at, w.prev, true); err != nil || won {
+			t.Fatalf("a write as of %v having read %v: won %v, %v", w.at, w.prev, won, err)
 		}
 	}
 	if s, _, _, err := l.FindingState(ctx, id); err != nil || s != "public" {
@@ -66,7 +73,7 @@ func TestFindingStatesOnTheEmulator(t *testing.T) {
 	}
 	// A state not yet sent, then marked sent as of its own time only.
 	later := at.Add(time.Minute)
-	if won, err := l.SetFindingState(ctx, id, "approved", later, false); err != nil || !won {
+	if won, err := l.SetFindingState(ctx, id, "approved", later, at, false); err != nil || !won {
 		t.Fatalf("a newer write: won %v, %v", won, err)
 	}
 	if err := l.MarkFindingSent(ctx, id, at); err != nil {
@@ -82,7 +89,7 @@ func TestFindingStatesOnTheEmulator(t *testing.T) {
 		t.Fatal("not marked sent")
 	}
 	latest := later.Add(time.Minute)
-	if won, err := l.SetFindingState(ctx, id, "", latest, true); err != nil || !won {
+	if won, err := l.SetFindingState(ctx, id, "", latest, later, true); err != nil || !won {
 		t.Fatalf("drop: won %v, %v", won, err)
 	}
 	if s, when, _, err := l.FindingState(ctx, id); err != nil || s != "" || !when.Equal(latest) {
@@ -93,7 +100,7 @@ func TestFindingStatesOnTheEmulator(t *testing.T) {
 		"pk": &types.AttributeValueMemberS{Value: "finding/odd"}, "state": &types.AttributeValueMemberS{Value: "approved"}, "at": &types.AttributeValueMemberS{Value: "2026-11-20T09:00:00Z"}}}); err != nil {
 		t.Fatal(err)
 	}
-	if won, err := l.SetFindingState(ctx, "odd", "public", at, true); err != nil || !won {
+	if won, err := l.SetFindingState(ctx, "odd", "public", at, time.Time{}, true); err != nil || !won {
 		t.Fatalf("over a string time: won %v, %v", won, err)
 	}
 	if got, err := l.FindingStates(ctx, "bucketguard/111122223333/eu-west-1/"); err != nil || len(got) != len(want)-1 {

@@ -42,11 +42,13 @@ func (s *Store) FindingState(ctx context.Context, id string) (state string, at t
 }
 
 // SetFindingState keeps a finding's state as of at, its UpdatedAt (to the
-// millisecond), unless a state as of the same or a later time is kept:
-// false then, and nothing is written. "" keeps no state, only the time,
-// for FindingTombstoneTTL. sent says whether its workflow needs no update
+// millisecond), only if what is kept is still what the caller read: the
+// state as of prev (zero when it read nothing), and at is later. Otherwise
+// it writes nothing and returns false: another report wrote in between,
+// and the caller reads again. "" keeps no state, only the time, for
+// FindingTombstoneTTL. sent says whether its workflow needs no update
 // (MarkFindingSent says so once the update went through).
-func (s *Store) SetFindingState(ctx context.Context, id, state string, at time.Time, sent bool) (bool, error) {
+func (s *Store) SetFindingState(ctx context.Context, id, state string, at, prev time.Time, sent bool) (bool, error) {
 	item := findingKey(id)
 	item["at"] = number(at.UnixMilli())
 	item["sent"] = &types.AttributeValueMemberBOOL{Value: sent}
@@ -55,11 +57,19 @@ func (s *Store) SetFindingState(ctx context.Context, id, state string, at time.T
 	} else {
 		item["expires"] = number(at.Add(FindingTombstoneTTL).Unix())
 	}
+	// Nothing read: nothing there, or a time not kept as a number (older
+	// than any). Something read: the same time still there.
+	cond := "attribute_not_exists(pk) OR NOT attribute_type(#at, :n)"
+	values := map[string]types.AttributeValue{":n": &types.AttributeValueMemberS{Value: "N"}}
+	if !prev.IsZero() {
+		cond = "#at = :prev"
+		values = map[string]types.AttributeValue{":prev": number(prev.UnixMilli())}
+	}
+	if !at.After(prev) {
+		return false, nil
+	}
 	_, err := s.DB.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(s.Table), Item: item,
-		// A time not kept as a number (or none) is older than any.
-		ConditionExpression:       aws.String("attribute_not_exists(pk) OR NOT attribute_type(#at, :n) OR #at < :at"),
-		ExpressionAttributeNames:  map[string]string{"#at": "at"},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":at": number(at.UnixMilli()), ":n": &types.AttributeValueMemberS{Value: "N"}}})
+		ConditionExpression: aws.String(cond), ExpressionAttributeNames: map[string]string{"#at": "at"}, ExpressionAttributeValues: values})
 	var ccf *types.ConditionalCheckFailedException
 	switch {
 	case errors.As(err, &ccf):

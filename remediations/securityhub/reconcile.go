@@ -110,7 +110,7 @@ func (r *Reporter) Reconcile(ctx context.Context, account, region string, exists
 	for _, rec := range archived {
 		res := remediations.Result{Target: rec.Target, Status: contract.BucketGone}
 		rec.State, rec.Severity = Gone, plan.Info
-		f := Finding(res, rec, product, r.now())
+		f := Finding(res, rec, product, r.now().Truncate(time.Millisecond))
 		b, _ := json.Marshal(f) // plain data: cannot fail
 		items = append(items, item{finding: f, size: len(b), state: Gone, note: rec.Note})
 	}

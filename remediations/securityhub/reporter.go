@@ -54,9 +54,10 @@ type Memory interface {
 	// was sent; "" with a time when the finding became clean or gone then,
 	// "" with a zero time when nothing is kept.
 	FindingState(ctx context.Context, id string) (state string, at time.Time, sent bool, err error)
-	// SetFindingState keeps a state ("" for clean or gone) as of at, unless
-	// one as of the same or a later time is kept: false then.
-	SetFindingState(ctx context.Context, id, state string, at time.Time, sent bool) (bool, error)
+	// SetFindingState keeps a state ("" for clean or gone) as of at if
+	// what is kept is still the state as of prev (nothing, when prev is
+	// zero) and at is later: false otherwise.
+	SetFindingState(ctx context.Context, id, state string, at, prev time.Time, sent bool) (bool, error)
 	// MarkFindingSent records that the workflow of the state kept as of at
 	// went through.
 	MarkFindingSent(ctx context.Context, id string, at time.Time) error
@@ -272,6 +273,15 @@ func (r *Reporter) batch(ctx context.Context, items []item, log *slog.Logger) in
 	}
 	imported := len(items) - len(rejected)
 	if !remembered {
+		// Nothing known of the finding's workflow: the evaluation's own
+		// change, blind.
+		for i := range items {
+			if items[i].change != nil {
+				c := *items[i].change
+				c.blind = true
+				items[i].change = &c
+			}
+		}
 		r.changes(ctx, items, rejected, log)
 		return imported
 	}
@@ -288,45 +298,67 @@ func (r *Reporter) batch(ctx context.Context, items []item, log *slog.Logger) in
 }
 
 // claim keeps a finding's state as of its UpdatedAt and returns the
-// workflow change to send: none when a newer report has kept its own
-// meanwhile. A finding whose last workflow was not sent is set blind. A
-// finding clean before and after keeps nothing.
+// workflow change to send, decided from what is kept: the write succeeds
+// only if that is still what is kept, else it is read again and the
+// decision made again (a few times); none when a newer report has kept its
+// own. A finding whose last workflow was not sent is set blind. A finding
+// clean before and after keeps nothing.
 func (r *Reporter) claim(ctx context.Context, it item, k kept, log *slog.Logger) *change {
-	last := k.state
-	if !k.sent && !k.at.IsZero() {
-		last = "" // its workflow may not be in Security Hub
+	id := aws.ToString(it.finding.Id)
+	at := updatedAt(it)
+	for range 4 {
+		if !at.After(k.at) {
+			return nil // a newer report's
+		}
+		last := k.state
+		if !k.sent && !k.at.IsZero() {
+			last = "" // its workflow may not be in Security Hub
+		}
+		ch := transition(it, last)
+		if ch != nil && k.at.IsZero() {
+			c := *ch
+			c.blind = true // nothing kept: the finding may be new
+			ch = &c
+		}
+		want := keep(it.state)
+		if want == "" && k.state == "" && ch == nil {
+			return nil
+		}
+		cctx, cancel := context.WithTimeout(ctx, cmp.Or(r.CallTimeout, 10*time.Second))
+		won, err := r.Memory.SetFindingState(cctx, id, want, at, k.at, ch == nil)
+		if err == nil && !won {
+			k.state, k.at, k.sent, err = r.Memory.FindingState(cctx, id)
+		}
+		cancel()
+		switch {
+		case err != nil:
+			// Sent anyway: without the kept state, the next report sets
+			// the workflow blind.
+			log.Warn(contract.MsgReportFailed, contract.FieldTo, contract.ToSecurityHub, "op", string(op.PutItem), "finding", id, contract.FieldErr, err.Error())
+			return ch
+		case won:
+			return ch
+		}
 	}
-	ch := transition(it, last)
-	want := keep(it.state)
-	if want == "" && k.state == "" && ch == nil {
-		return nil
-	}
-	cctx, cancel := context.WithTimeout(ctx, cmp.Or(r.CallTimeout, 10*time.Second))
-	defer cancel()
-	won, err := r.Memory.SetFindingState(cctx, aws.ToString(it.finding.Id), want, updatedAt(it), ch == nil)
-	switch {
-	case err != nil:
-		// Sent anyway: without the kept state, the next report sets the
-		// workflow blind.
-		log.Warn(contract.MsgReportFailed, contract.FieldTo, contract.ToSecurityHub, "op", string(op.PutItem), "finding", aws.ToString(it.finding.Id), contract.FieldErr, err.Error())
-	case !won:
-		return nil // a newer report's
-	}
-	return ch
+	return nil // written over again and again: the newer reports decide
 }
 
-// confirm marks the workflows sent, then reads each such finding again: a
-// state kept by a newer report meanwhile has its workflow sent again, in
-// case this one overtook it.
+// confirm marks the workflows that went through sent, then reads every
+// finding whose workflow was tried again: a state kept by a newer report
+// meanwhile has its workflow sent again, in case this one (even one that
+// failed here but reached Security Hub) overtook it.
 func (r *Reporter) confirm(ctx context.Context, items []item, done map[string]bool, log *slog.Logger) {
 	var again []item
 	for _, it := range items {
 		id := aws.ToString(it.finding.Id)
-		if it.change == nil || !done[id] {
+		if it.change == nil {
 			continue
 		}
 		cctx, cancel := context.WithTimeout(ctx, cmp.Or(r.CallTimeout, 10*time.Second))
-		err := r.Memory.MarkFindingSent(cctx, id, updatedAt(it))
+		var err error
+		if done[id] {
+			err = r.Memory.MarkFindingSent(cctx, id, updatedAt(it))
+		}
 		var state string
 		var at time.Time
 		if err == nil {
@@ -337,8 +369,12 @@ func (r *Reporter) confirm(ctx context.Context, items []item, done map[string]bo
 			log.Warn(contract.MsgReportFailed, contract.FieldTo, contract.ToSecurityHub, "op", string(op.UpdateItem), "finding", id, contract.FieldErr, err.Error())
 			continue
 		}
-		if at.After(updatedAt(it)) && state != "" && Workflow(State(state)) != it.change.workflow {
-			it.change = &change{workflow: Workflow(State(state)), note: fmt.Sprintf("bucketguard now finds it %s", state), blind: true}
+		newer := Workflow(State(state))
+		if state == "" {
+			newer = types.WorkflowStatusResolved // clean since, or gone
+		}
+		if at.After(updatedAt(it)) && newer != it.change.workflow {
+			it.change = &change{workflow: newer, note: "bucketguard now finds it " + cmp.Or(state, "clean"), blind: true}
 			again = append(again, it)
 		}
 	}

@@ -184,7 +184,7 @@ func TestReconcileArchivesTheFindingsOfGoneBuckets(t *testing.T) {
 		"bucketguard/111122223333/us-east-1/other-region/public-policy":           "public",
 	}
 	for id, s := range kept {
-		if _, err := st.SetFindingState(ctx, id, s, t0, true); err != nil {
+		if _, err := st.SetFindingState(ctx, id, s, t0, time.Time{}, true); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -439,7 +439,7 @@ func TestReconcileKeepsTimeForItsImports(t *testing.T) {
 	st := fake.New().Store()
 	const n, perRun = 60, 25
 	for i := range n {
-		if _, err := st.SetFindingState(context.Background(), fmt.Sprintf("bucketguard/111122223333/eu-west-1/gone-%03d/public-policy", i), "public", t0, true); err != nil {
+		if _, err := st.SetFindingState(context.Background(), fmt.Sprintf("bucketguard/111122223333/eu-west-1/gone-%03d/public-policy", i), "public", t0, time.Time{}, true); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -478,5 +478,131 @@ func TestReconcileKeepsTimeForItsImports(t *testing.T) {
 	}
 	if total != n {
 		t.Errorf("%d of %d archived after the runs", total, n)
+	}
+}
+
+// gate holds the first import (or update) a test picks until released.
+type gate struct {
+	*hub
+	pickImport func(*securityhub.BatchImportFindingsInput) bool
+	pickUpdate func(*securityhub.BatchUpdateFindingsInput) bool
+	failAfter  bool // a picked update is applied, then answered with an error
+	once       sync.Once
+	held       chan struct{}
+	released   chan struct{}
+}
+
+func newGate(h *hub) *gate {
+	return &gate{hub: h, held: make(chan struct{}), released: make(chan struct{})}
+}
+
+func (g *gate) hold() {
+	g.once.Do(func() {
+		close(g.held)
+		<-g.released
+	})
+}
+
+func (g *gate) BatchImportFindings(ctx context.Context, in *securityhub.BatchImportFindingsInput, o ...func(*securityhub.Options)) (*securityhub.BatchImportFindingsOutput, error) {
+	if g.pickImport != nil && g.pickImport(in) {
+		g.hold()
+	}
+	return g.hub.BatchImportFindings(ctx, in, o...)
+}
+
+func (g *gate) BatchUpdateFindings(ctx context.Context, in *securityhub.BatchUpdateFindingsInput, o ...func(*securityhub.Options)) (*securityhub.BatchUpdateFindingsOutput, error) {
+	if g.pickUpdate != nil && g.pickUpdate(in) {
+		g.hold()
+		out, err := g.hub.BatchUpdateFindings(ctx, in, o...)
+		if g.failAfter {
+			return nil, errors.New("RequestTimeout: the answer was lost")
+		}
+		return out, err
+	}
+	return g.hub.BatchUpdateFindings(ctx, in, o...)
+}
+
+// Two reports crossing in the other orders end with the newer one's
+// workflow too: an older report that runs whole while the newer one's
+// import is in flight, and an older update that lands after the newer one
+// though its caller saw it fail.
+func TestCrossingReportsEndWithTheNewer(t *testing.T) {
+	ctx := context.Background()
+	approved := remediations.Result{Target: target("acme"), Mode: config.Enforce, Status: contract.Clean, Run: "run-1",
+		Exemption: &plan.Exemption{Tag: "bucketguard:approved-public", Status: plan.Approved, Used: true, KeptStatements: []int{1}}}
+	public := remediations.Result{Target: target("acme"), Mode: config.Notify, Status: contract.Notified, Findings: []plan.Finding{publicRead()}}
+	id := sh.IDs(public)[0]
+	hidden := func(t *testing.T, h *hub) {
+		t.Helper()
+		if got := h.finding(id); got.Workflow.Status != types.WorkflowStatusNew || got.Compliance.Status != types.ComplianceStatusFailed {
+			t.Errorf("public bucket's finding %s/%s, want FAILED/NEW", got.Compliance.Status, got.Workflow.Status)
+		}
+	}
+	at := func(d time.Duration) func() time.Time { return func() time.Time { return t0.Add(d) } }
+
+	t.Run("the older report runs whole during the newer one's import", func(t *testing.T) {
+		h := newHub(nil)
+		st := fake.New().Store()
+		var logs bytes.Buffer
+		(&sh.Reporter{Client: h, Region: "eu-west-1", Memory: st, Now: at(0)}).Report(ctx, public, logger(&logs))
+		g := newGate(h)
+		first := true
+		g.pickImport = func(in *securityhub.BatchImportFindingsInput) bool {
+			if in.Findings[0].Compliance.Status == types.ComplianceStatusFailed && first {
+				first = false
+				return true
+			}
+			return false
+		}
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			(&sh.Reporter{Client: g, Region: "eu-west-1", Memory: st, Now: at(2 * time.Minute)}).Report(ctx, public, logger(&logs))
+		}()
+		<-g.held
+		(&sh.Reporter{Client: h, Region: "eu-west-1", Memory: st, Now: at(time.Minute)}).Report(ctx, approved, logger(&logs))
+		close(g.released)
+		<-done
+		hidden(t, h)
+		(&sh.Reporter{Client: h, Region: "eu-west-1", Memory: st, Now: at(time.Hour)}).Report(ctx, public, logger(&logs))
+		hidden(t, h)
+	})
+	t.Run("an older update lands late though it failed", func(t *testing.T) {
+		h := newHub(nil)
+		st := fake.New().Store()
+		var logs bytes.Buffer
+		g := newGate(h)
+		g.failAfter = true
+		g.pickUpdate = func(in *securityhub.BatchUpdateFindingsInput) bool {
+			return in.Workflow != nil && in.Workflow.Status == types.WorkflowStatusSuppressed
+		}
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			(&sh.Reporter{Client: g, Region: "eu-west-1", Memory: st, Now: at(time.Minute)}).Report(ctx, approved, logger(&logs))
+		}()
+		<-g.held
+		(&sh.Reporter{Client: h, Region: "eu-west-1", Memory: st, Now: at(2 * time.Minute)}).Report(ctx, public, logger(&logs))
+		close(g.released)
+		<-done
+		hidden(t, h)
+	})
+}
+
+// A finding whose first report already closes it (fixed at once, or a
+// change that left nothing public) is set blind too: FindingNotFound right
+// after its creation is no failure, with or without the ledger.
+func TestFirstReportThatClosesIsNoFailure(t *testing.T) {
+	ctx := context.Background()
+	fixed := remediations.Result{Target: target("acme"), Mode: config.Enforce, Status: contract.Remediated, Findings: []plan.Finding{publicRead()},
+		Actions: []remediations.ActionResult{fix(plan.RemovePublicPolicyStatements, remediations.Verified)}}
+	for name, memory := range map[string]sh.Memory{"with the ledger": fake.New().Store(), "without": nil} {
+		t.Run(name, func(t *testing.T) {
+			var logs bytes.Buffer
+			(&sh.Reporter{Client: notYet{newHub(nil)}, Region: "eu-west-1", Memory: memory}).Report(ctx, fixed, logger(&logs))
+			if logs.Len() != 0 {
+				t.Errorf("said as failed: %s", logs.String())
+			}
+		})
 	}
 }

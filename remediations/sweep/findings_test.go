@@ -223,7 +223,7 @@ func TestReconcileKeepsBucketsThatExist(t *testing.T) {
 	const pre = "bucketguard/111122223333/eu-west-1/"
 	at := time.Now().Add(-time.Hour)
 	for _, b := range []string{"refuses-acl", "moved-away"} {
-		if _, err := st.SetFindingState(ctx, pre+b+"/public-policy", "public", at, true); err != nil {
+		if _, err := st.SetFindingState(ctx, pre+b+"/public-policy", "public", at, time.Time{}, true); err != nil {
 			t.Fatal(err)
 		}
 	}
