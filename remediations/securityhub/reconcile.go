@@ -34,6 +34,9 @@ func (r *Reporter) Reconcile(ctx context.Context, account, region string, exists
 	if r.Memory == nil {
 		return 0
 	}
+	// The archive's time is when what it knows was learned: a report made
+	// after the questions (a bucket made again, say) is newer.
+	stamp := r.now().Truncate(time.Millisecond)
 	prefix := "bucketguard/" + account + "/" + region + "/"
 	states, err := r.Memory.FindingStates(ctx, prefix)
 	if err != nil {
@@ -110,7 +113,7 @@ func (r *Reporter) Reconcile(ctx context.Context, account, region string, exists
 	for _, rec := range archived {
 		res := remediations.Result{Target: rec.Target, Status: contract.BucketGone}
 		rec.State, rec.Severity = Gone, plan.Info
-		f := Finding(res, rec, product, r.now().Truncate(time.Millisecond))
+		f := Finding(res, rec, product, stamp)
 		b, _ := json.Marshal(f) // plain data: cannot fail
 		items = append(items, item{finding: f, size: len(b), state: Gone, note: rec.Note})
 	}

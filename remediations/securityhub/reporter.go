@@ -300,13 +300,17 @@ func (r *Reporter) batch(ctx context.Context, items []item, log *slog.Logger) in
 // claim keeps a finding's state as of its UpdatedAt and returns the
 // workflow change to send, decided from what is kept: the write succeeds
 // only if that is still what is kept, else it is read again and the
-// decision made again (a few times); none when a newer report has kept its
-// own. A finding whose last workflow was not sent is set blind. A finding
-// clean before and after keeps nothing.
+// decision made again. Each miss means the kept time moved on, so the loop
+// ends: when this report is no longer the newest (no change), or when it
+// wins. A finding whose last workflow was not sent is set blind, and so is
+// one nothing was kept for when this report began (its import may have
+// just created it). A finding clean before and after keeps nothing, but
+// moves a clean finding's time on.
 func (r *Reporter) claim(ctx context.Context, it item, k kept, log *slog.Logger) *change {
 	id := aws.ToString(it.finding.Id)
 	at := updatedAt(it)
-	for range 4 {
+	fresh := k.at.IsZero()
+	for tries := 1; ; tries++ {
 		if !at.After(k.at) {
 			return nil // a newer report's
 		}
@@ -315,14 +319,24 @@ func (r *Reporter) claim(ctx context.Context, it item, k kept, log *slog.Logger)
 			last = "" // its workflow may not be in Security Hub
 		}
 		ch := transition(it, last)
-		if ch != nil && k.at.IsZero() {
+		if ch != nil && (fresh || k.at.IsZero()) {
 			c := *ch
 			c.blind = true // nothing kept: the finding may be new
 			ch = &c
 		}
 		want := keep(it.state)
-		if want == "" && k.state == "" && ch == nil {
-			return nil
+		if want == "" && k.at.IsZero() && ch == nil {
+			return nil // clean, and nothing kept to move on
+		}
+		if tries > maxClaims {
+			// Bounded all the same: said, and sent blind.
+			log.Warn(contract.MsgReportFailed, contract.FieldTo, contract.ToSecurityHub, "op", string(op.PutItem), "finding", id, contract.FieldErr, "the kept state kept changing")
+			if ch != nil {
+				c := *ch
+				c.blind = true
+				ch = &c
+			}
+			return ch
 		}
 		cctx, cancel := context.WithTimeout(ctx, cmp.Or(r.CallTimeout, 10*time.Second))
 		won, err := r.Memory.SetFindingState(cctx, id, want, at, k.at, ch == nil)
@@ -340,8 +354,11 @@ func (r *Reporter) claim(ctx context.Context, it item, k kept, log *slog.Logger)
 			return ch
 		}
 	}
-	return nil // written over again and again: the newer reports decide
 }
+
+// maxClaims bounds claim's tries: each miss is another report of the same
+// finding written in between, older than this one.
+const maxClaims = 64
 
 // confirm marks the workflows that went through sent, then reads every
 // finding whose workflow was tried again: a state kept by a newer report

@@ -606,3 +606,83 @@ func TestFirstReportThatClosesIsNoFailure(t *testing.T) {
 		})
 	}
 }
+
+// interfering writes an older report's state (and imports it) before each
+// of the first n writes it passes on, as reports of the same finding
+// crossing this one would.
+type interfering struct {
+	sh.Memory
+	n      int
+	before func(i int)
+}
+
+func (m *interfering) SetFindingState(ctx context.Context, id, state string, at, prev time.Time, sent bool) (bool, error) {
+	if m.n > 0 {
+		m.n--
+		m.before(m.n)
+	}
+	return m.Memory.SetFindingState(ctx, id, state, at, prev, sent)
+}
+
+// However many older reports cross it, the newest report's state and
+// workflow win; a report that Reconcile makes after it asked S3 does not
+// archive what was reported public after the question; and two first
+// reports crossing make no report-failed line.
+func TestTheNewestReportWins(t *testing.T) {
+	ctx := context.Background()
+	approved := remediations.Result{Target: target("acme"), Mode: config.Enforce, Status: contract.Clean, Run: "run-1",
+		Exemption: &plan.Exemption{Tag: "bucketguard:approved-public", Status: plan.Approved, Used: true, KeptStatements: []int{1}}}
+	public := remediations.Result{Target: target("acme"), Mode: config.Notify, Status: contract.Notified, Findings: []plan.Finding{publicRead()}}
+	fixed := remediations.Result{Target: target("acme"), Mode: config.Enforce, Status: contract.Remediated, Findings: []plan.Finding{publicRead()},
+		Actions: []remediations.ActionResult{fix(plan.RemovePublicPolicyStatements, remediations.Verified)}}
+	id := sh.IDs(public)[0]
+	at := func(d time.Duration) func() time.Time { return func() time.Time { return t0.Add(d) } }
+
+	t.Run("many older reports crossing", func(t *testing.T) {
+		h := newHub(nil)
+		st := fake.New().Store()
+		var logs bytes.Buffer
+		(&sh.Reporter{Client: h, Region: "eu-west-1", Memory: st, Now: at(0)}).Report(ctx, public, logger(&logs))
+		m := &interfering{Memory: st, n: 6}
+		m.before = func(i int) {
+			(&sh.Reporter{Client: h, Region: "eu-west-1", Memory: st, Now: at(time.Duration(6-i) * time.Minute)}).Report(ctx, approved, logger(&logs))
+		}
+		(&sh.Reporter{Client: h, Region: "eu-west-1", Memory: m, Now: at(10 * time.Minute)}).Report(ctx, public, logger(&logs))
+		if got := h.finding(id); got.Workflow.Status != types.WorkflowStatusNew || got.Compliance.Status != types.ComplianceStatusFailed {
+			t.Errorf("public bucket's finding %s/%s, want FAILED/NEW", got.Compliance.Status, got.Workflow.Status)
+		}
+		if s, when, _, _ := st.FindingState(ctx, id); s != string(sh.Public) || !when.Equal(t0.Add(10*time.Minute)) {
+			t.Errorf("kept %q as of %v", s, when)
+		}
+	})
+	t.Run("public again after Reconcile asked", func(t *testing.T) {
+		h := newHub(nil)
+		st := fake.New().Store()
+		var logs bytes.Buffer
+		(&sh.Reporter{Client: h, Region: "eu-west-1", Memory: st, Now: at(0)}).Report(ctx, public, logger(&logs))
+		r := &sh.Reporter{Client: h, Region: "eu-west-1", Memory: st, Now: at(time.Hour)}
+		exists := func(context.Context, string, string) (bool, error) {
+			// Gone when asked; made again, public, and reported at once.
+			(&sh.Reporter{Client: h, Region: "eu-west-1", Memory: st, Now: at(time.Hour + time.Minute)}).Report(ctx, public, logger(&logs))
+			return false, nil
+		}
+		if n := r.Reconcile(ctx, account, "eu-west-1", exists, logger(&logs)); n != 0 {
+			t.Errorf("%d archived", n)
+		}
+		if got := h.finding(id); got.RecordState != types.RecordStateActive || got.Compliance.Status != types.ComplianceStatusFailed {
+			t.Errorf("the bucket reported public after the question: %s %s", got.RecordState, got.Compliance.Status)
+		}
+	})
+	t.Run("two first reports crossing", func(t *testing.T) {
+		h := newHub(nil)
+		st := fake.New().Store()
+		var logs bytes.Buffer
+		older := &sh.Reporter{Client: notYet{h}, Region: "eu-west-1", Memory: st, Now: at(time.Minute)}
+		m := &interfering{Memory: st, n: 1}
+		m.before = func(int) { older.Report(ctx, public, logger(&logs)) }
+		(&sh.Reporter{Client: notYet{h}, Region: "eu-west-1", Memory: m, Now: at(2 * time.Minute)}).Report(ctx, fixed, logger(&logs))
+		if logs.Len() != 0 {
+			t.Errorf("said as failed: %s", logs.String())
+		}
+	})
+}
