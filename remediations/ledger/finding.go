@@ -14,8 +14,10 @@ import (
 )
 
 // FindingTombstoneTTL is how long a finding that became clean or gone keeps
-// the time it did: long enough that an older report, flushed late, cannot
-// write an older state over it.
+// the time it was last reported so: long enough that an older report,
+// flushed late, cannot write an older state over it. Each clean report
+// moves it on, so a finding once not clean keeps this small item while it
+// is reported; a gone one's expires.
 const FindingTombstoneTTL = 7 * 24 * time.Hour
 
 func findingKey(id string) map[string]types.AttributeValue { return pk("finding/" + id) }
@@ -98,8 +100,8 @@ func (s *Store) MarkFindingSent(ctx context.Context, id string, at time.Time) er
 // FindingStates returns the finding states kept (not the times of clean or
 // gone ones) whose Id begins with prefix, by Id. It scans the table, which
 // has no other index: the sweep's reconciliation calls it once a run, and
-// the table holds few items (the not-clean findings, approvals, and
-// records that expire within days).
+// the table holds few items (the findings that are or were not clean,
+// approvals, and records that expire within days).
 func (s *Store) FindingStates(ctx context.Context, prefix string) (map[string]string, error) {
 	out := map[string]string{}
 	in := &dynamodb.ScanInput{TableName: aws.String(s.Table), ConsistentRead: aws.Bool(true),

@@ -4,6 +4,8 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
+	"fmt"
+	"hash/fnv"
 	"log/slog"
 	"maps"
 	"slices"
@@ -24,7 +26,8 @@ import (
 // longer exist. The memory keeps every finding that is not clean; each
 // bucket it names, then each access point of a bucket that exists, is
 // asked about (exists: false only when it is gone, an error when it cannot
-// tell, which leaves it for the next run), eight at a time, none started
+// tell, which leaves it for the next run), eight at a time from a place
+// in the order drawn from the run's time, none started
 // in the last quarter of ctx's time (at most 30 s), which is kept for the
 // imports. The findings of what is gone are imported ARCHIVED, and their
 // states dropped. The sweep calls it once a run, after the run has flushed
@@ -75,7 +78,16 @@ func (r *Reporter) Reconcile(ctx context.Context, account, region string, exists
 		}
 		return !ok, true
 	}
-	for _, bucket := range slices.Sorted(maps.Keys(byBucket)) {
+	// From a different place in the order each run, so that a run short of
+	// time leaves different names unasked, and every one is asked in time.
+	order := slices.Sorted(maps.Keys(byBucket))
+	if len(order) > 0 {
+		h := fnv.New64a()
+		fmt.Fprint(h, stamp.UnixMilli())
+		k := int(h.Sum64() % uint64(len(order)))
+		order = append(order[k:], order[:k]...)
+	}
+	for _, bucket := range order {
 		if asking.Err() != nil {
 			break
 		}

@@ -686,3 +686,40 @@ func TestTheNewestReportWins(t *testing.T) {
 		}
 	})
 }
+
+// Short of time run after run, Reconcile starts from a different place in
+// the order each run: a gone bucket that sorts last is asked about in time.
+func TestReconcileReachesEveryNameInTime(t *testing.T) {
+	ctx := context.Background()
+	st := fake.New().Store()
+	for i := range 200 {
+		if _, err := st.SetFindingState(ctx, fmt.Sprintf("bucketguard/111122223333/eu-west-1/live-%03d/public-policy", i), "approved", t0, time.Time{}, true); err != nil {
+			t.Fatal(err)
+		}
+	}
+	gone := "bucketguard/111122223333/eu-west-1/zz-gone/public-policy"
+	if _, err := st.SetFindingState(ctx, gone, "public", t0, time.Time{}, true); err != nil {
+		t.Fatal(err)
+	}
+	h := newHub(nil)
+	var answered atomic.Int64
+	exists := func(ctx context.Context, b, _ string) (bool, error) {
+		if answered.Add(1) > 30 { // thirty answers a run, then no more in time
+			<-ctx.Done()
+			return false, ctx.Err()
+		}
+		return b != "zz-gone", nil
+	}
+	var logs bytes.Buffer
+	for run := range 40 {
+		answered.Store(0)
+		r := &sh.Reporter{Client: h, Region: "eu-west-1", Memory: st, Now: func() time.Time { return t0.Add(time.Duration(run+1) * 24 * time.Hour) }}
+		c, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
+		r.Reconcile(c, account, "eu-west-1", exists, logger(&logs))
+		cancel()
+		if h.finding(gone).RecordState == types.RecordStateArchived {
+			return
+		}
+	}
+	t.Error("the gone bucket that sorts last was never asked about in 40 runs")
+}

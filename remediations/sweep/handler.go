@@ -202,17 +202,50 @@ func (h *Handler) reconcile(ctx context.Context, account string, log *slog.Logge
 		defer cancel()
 	}
 	// Listed after the ledger is read (on the first question): a bucket
-	// reported between the two is listed.
-	var once sync.Once
+	// or access point reported between the two is listed. The access
+	// points are listed once too; without that listing, each is asked.
+	var once, apOnce sync.Once
 	var listed map[string]bool
+	var aps map[string]string
 	var listErr error
 	h.Reconciler.Reconcile(ctx, account, h.Region, func(ctx context.Context, bucket, ap string) (bool, error) {
 		once.Do(func() { listed, listErr = h.listRegion(ctx) })
 		if listErr != nil {
 			return false, listErr
 		}
+		if ap != "" && listed[bucket] {
+			apOnce.Do(func() {
+				var err error
+				if aps, err = h.listAccessPoints(ctx, account); err != nil {
+					log.Warn("reconcile", "list access points", err.Error())
+				}
+			})
+			if aps != nil {
+				return aps[ap] == bucket, nil
+			}
+		}
 		return h.exists(ctx, account, listed, bucket, ap)
 	}, log)
+}
+
+// listAccessPoints lists the region's bucket access points, all pages:
+// each name and its bucket.
+func (h *Handler) listAccessPoints(ctx context.Context, account string) (map[string]string, error) {
+	out := map[string]string{}
+	var token *string
+	for {
+		page, err := h.Incidents.Engine.Control.ListAccessPoints(ctx, &s3control.ListAccessPointsInput{AccountId: aws.String(account), MaxResults: 1000, NextToken: token})
+		if err != nil {
+			return nil, fmt.Errorf("list access points: %w", err)
+		}
+		for _, ap := range page.AccessPointList {
+			out[aws.ToString(ap.Name)] = aws.ToString(ap.Bucket)
+		}
+		if aws.ToString(page.NextToken) == "" {
+			return out, nil
+		}
+		token = page.NextToken
+	}
 }
 
 // listedHere says whether the account lists a bucket of that name in this
