@@ -120,11 +120,11 @@ func TestFindingsFlushedOncePerPart(t *testing.T) {
 	}
 }
 
-// A bucket deleted between two runs is never listed again: the second run's
-// reconciliation asks S3 about the buckets whose findings are kept as not
-// clean, finds it gone, and archives its findings.
-func TestDeletedBucketsFindingsArchivedByTheNextRun(t *testing.T) {
-	f := account(3) // acme-0000 is public
+// reconciling is a notify-mode sweep of f with Security Hub and the ledger,
+// its findings batched and reconciled as start-up wires them, and a way to
+// run it whole.
+func reconciling(t *testing.T, f *fake.Fake) (*fake.SecurityHub, *sweep.Handler, func(run string)) {
+	t.Helper()
 	hub := &fake.SecurityHub{}
 	cfg := config.Default()
 	cfg.Mode = config.Notify
@@ -135,14 +135,22 @@ func TestDeletedBucketsFindingsArchivedByTheNextRun(t *testing.T) {
 	r.Batch = true
 	h := &sweep.Handler{Incidents: p, List: f.S3(), Next: &invoker{}, Findings: r, Reconciler: r, Invocation: lambdaInvocation, MaxParts: 5, Log: quiet,
 		Options: sweep.Options{Region: "eu-west-1", Concurrency: 2, PageSize: 50, Margin: time.Minute}}
-	run := func(id string) {
+	return hub, h, func(run string) {
 		t.Helper()
-		ctx, cancel := context.WithTimeout(lambdaCtx(id), time.Hour)
+		ctx, cancel := context.WithTimeout(lambdaCtx(run), time.Hour)
 		defer cancel()
 		if err := h.Handle(ctx, []byte(`{"detail-type":"Scheduled Event","source":"aws.events","detail":{}}`)); err != nil {
 			t.Fatal(err)
 		}
 	}
+}
+
+// A bucket deleted between two runs is never listed again: the second run's
+// reconciliation asks S3 about the buckets whose findings are kept as not
+// clean, finds it gone, and archives its findings.
+func TestDeletedBucketsFindingsArchivedByTheNextRun(t *testing.T) {
+	f := account(3) // acme-0000 is public
+	hub, _, run := reconciling(t, f)
 	id := "bucketguard/111122223333/eu-west-1/acme-0000/public-policy"
 	run("run-1")
 	if got := hub.Findings()[id]; got.RecordState != "ACTIVE" || got.Compliance.Status != "FAILED" {
@@ -171,24 +179,7 @@ func TestDeletedBucketsFindingsArchivedByTheNextRun(t *testing.T) {
 func TestDeletedAccessPointsFindingArchivedByTheNextRun(t *testing.T) {
 	f := account(3)
 	f.PutAccessPoint("open-ap", fake.AccessPoint{Bucket: "acme-0001", Policy: `{"Version":"2012-10-17","Statement":[{"Sid":"Open","Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:eu-west-1:111122223333:accesspoint/open-ap/object/*"}]}`})
-	hub := &fake.SecurityHub{}
-	cfg := config.Default()
-	cfg.Mode = config.Notify
-	cfg.SecurityHub = true
-	cfg.LedgerTable = "ledger"
-	p := startup.Wire(cfg, startup.Clients{S3: f.S3(), Control: f.Control(), Analyzer: f.Analyzer(), SNS: f.SNS(), SecurityHub: hub, Ledger: f.Store(), Region: "eu-west-1"})
-	r := startup.FindingsOf(p)
-	r.Batch = true
-	h := &sweep.Handler{Incidents: p, List: f.S3(), Next: &invoker{}, Findings: r, Reconciler: r, Invocation: lambdaInvocation, MaxParts: 5, Log: quiet,
-		Options: sweep.Options{Region: "eu-west-1", Concurrency: 2, PageSize: 50, Margin: time.Minute}}
-	run := func(id string) {
-		t.Helper()
-		ctx, cancel := context.WithTimeout(lambdaCtx(id), time.Hour)
-		defer cancel()
-		if err := h.Handle(ctx, []byte(`{"detail-type":"Scheduled Event","source":"aws.events","detail":{}}`)); err != nil {
-			t.Fatal(err)
-		}
-	}
+	hub, _, run := reconciling(t, f)
 	apID := "bucketguard/111122223333/eu-west-1/acme-0001/access-point/open-ap/public-access-point-policy"
 	run("run-1")
 	if got := hub.Findings()[apID]; got.RecordState != "ACTIVE" || got.Compliance.Status != "FAILED" {
@@ -210,17 +201,8 @@ func TestDeletedAccessPointsFindingArchivedByTheNextRun(t *testing.T) {
 // sweep its ACL; it archives one whose name is now in another region.
 func TestReconcileKeepsBucketsThatExist(t *testing.T) {
 	f := account(3)
-	hub := &fake.SecurityHub{}
-	cfg := config.Default()
-	cfg.Mode = config.Notify
-	cfg.SecurityHub = true
-	cfg.LedgerTable = "ledger"
 	st := f.Store()
-	p := startup.Wire(cfg, startup.Clients{S3: f.S3(), Control: f.Control(), Analyzer: f.Analyzer(), SNS: f.SNS(), SecurityHub: hub, Ledger: st, Region: "eu-west-1"})
-	r := startup.FindingsOf(p)
-	r.Batch = true
-	h := &sweep.Handler{Incidents: p, List: f.S3(), Next: &invoker{}, Findings: r, Reconciler: r, Invocation: lambdaInvocation, MaxParts: 5, Log: quiet,
-		Options: sweep.Options{Region: "eu-west-1", Concurrency: 2, PageSize: 50, Margin: time.Minute}}
+	hub, h, run := reconciling(t, f)
 	ctx := context.Background()
 	const pre = "bucketguard/111122223333/eu-west-1/"
 	at := time.Now().Add(-time.Hour)
@@ -242,13 +224,8 @@ func TestReconcileKeepsBucketsThatExist(t *testing.T) {
 		}
 		return nil
 	}
-	lagging := &hideFromRegionListing{Lister: f.S3(), hide: "refuses-acl"}
-	h.List = lagging
-	c, cancel := context.WithTimeout(lambdaCtx("run-1"), time.Hour)
-	defer cancel()
-	if err := h.Handle(c, []byte(`{"detail-type":"Scheduled Event","source":"aws.events","detail":{}}`)); err != nil {
-		t.Fatal(err)
-	}
+	h.List = &hideFromRegionListing{Lister: f.S3(), hide: "refuses-acl"}
+	run("run-1")
 	if s, _, _, _ := st.FindingState(ctx, pre+"refuses-acl/public-policy"); s != "public" {
 		t.Errorf("an existing bucket's state was dropped: %q", s)
 	}
