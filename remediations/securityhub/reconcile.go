@@ -3,7 +3,6 @@ package securityhub
 import (
 	"cmp"
 	"context"
-	"encoding/json"
 	"fmt"
 	"hash/fnv"
 	"log/slog"
@@ -123,11 +122,10 @@ func (r *Reporter) Reconcile(ctx context.Context, account, region string, exists
 	product := ProductARN(policy.Partition(to), to, account)
 	items := make([]item, 0, len(archived))
 	for _, rec := range archived {
-		res := remediations.Result{Target: rec.Target, Status: contract.BucketGone}
 		rec.State, rec.Severity = Gone, plan.Info
-		f := Finding(res, rec, product, stamp)
-		b, _ := json.Marshal(f) // plain data: cannot fail
-		items = append(items, item{finding: f, size: len(b), state: Gone, note: rec.Note})
+		if it, ok := newItem(remediations.Result{Target: rec.Target, Status: contract.BucketGone}, rec, product, stamp, log); ok {
+			items = append(items, it)
+		}
 	}
 	n := 0
 	if len(items) > 0 {

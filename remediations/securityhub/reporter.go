@@ -103,10 +103,11 @@ type Reporter struct {
 	pending []item
 }
 
-// item is one finding to import, its state, and the workflow change the
-// evaluation saw.
+// item is one finding to import, its UpdatedAt (to the millisecond), its
+// state, and the workflow change the evaluation saw.
 type item struct {
 	finding types.AwsSecurityFinding
+	at      time.Time
 	size    int
 	state   State
 	note    string
@@ -121,6 +122,16 @@ type change struct {
 	workflow types.WorkflowStatus
 	note     string
 	blind    bool
+}
+
+// blindly is the same change, made blind.
+func (c *change) blindly() *change {
+	if c == nil {
+		return nil
+	}
+	b := *c
+	b.blind = true
+	return &b
 }
 
 // kept is what the memory says of a finding.
@@ -177,26 +188,35 @@ func (r *Reporter) items(res remediations.Result, log *slog.Logger) []item {
 	}
 	region := cmp.Or(r.Region, res.Target.Region)
 	product := ProductARN(policy.Partition(region), region, res.Target.Account)
-	// Milliseconds, as the memory keeps them: two reports within one are
-	// the same time.
-	now := r.now().Truncate(time.Millisecond)
+	now := r.now()
 	out := make([]item, 0, len(records))
 	for _, rec := range records {
-		f := Finding(res, rec, product, now)
-		b, _ := json.Marshal(f) // plain data: cannot fail
-		if len(b) > MaxFindingSize {
-			// Bounded by construction (every text field is cut to ASFF's
-			// bounds); said, should that ever change.
-			log.Error(contract.MsgReportFailed, contract.FieldTo, contract.ToSecurityHub, "finding", aws.ToString(f.Id), "size", len(b), contract.FieldErr, "finding over 240 KB")
-			continue
+		if it, ok := newItem(res, rec, product, now, log); ok {
+			out = append(out, it)
 		}
-		it := item{finding: f, size: len(b), state: rec.State, note: cut(rec.Note, maxNote)}
-		if rec.Changed {
-			it.change = &change{workflow: Workflow(rec.State), note: cut(rec.Note, maxNote)}
-		}
-		out = append(out, it)
 	}
 	return out
+}
+
+// newItem is a record's finding to import as of now, cut to the
+// millisecond as the memory keeps times (two reports within one are the
+// same time), with the change the evaluation saw; false, said, for one
+// over MaxFindingSize.
+func newItem(res remediations.Result, rec Record, product string, now time.Time, log *slog.Logger) (item, bool) {
+	now = now.Truncate(time.Millisecond)
+	f := Finding(res, rec, product, now)
+	b, _ := json.Marshal(f) // plain data: cannot fail
+	if len(b) > MaxFindingSize {
+		// Bounded by construction (every text field is cut to ASFF's
+		// bounds); said, should that ever change.
+		log.Error(contract.MsgReportFailed, contract.FieldTo, contract.ToSecurityHub, "finding", aws.ToString(f.Id), "size", len(b), contract.FieldErr, "finding over 240 KB")
+		return item{}, false
+	}
+	it := item{finding: f, at: now, size: len(b), state: rec.State, note: cut(rec.Note, maxNote)}
+	if rec.Changed {
+		it.change = &change{workflow: Workflow(rec.State), note: it.note}
+	}
+	return it, true
 }
 
 // send imports items in batches within the service's limits, then makes the
@@ -226,9 +246,9 @@ func (r *Reporter) send(ctx context.Context, items []item, log *slog.Logger) int
 //  3. each imported finding's state is kept as of its UpdatedAt, before any
 //     workflow is sent, by a write that only a report newer than the kept
 //     one wins: a report that loses sends nothing;
-//  4. the workflows are sent, and marked sent; one not sent is sent again
-//     by the next report, blind;
-//  5. each finding whose workflow was sent is read again: a newer state
+//  4. the workflows are sent, and those that went through marked sent; one
+//     not sent is sent again by the next report, blind;
+//  5. each finding whose workflow was tried is read again: a newer state
 //     kept meanwhile, whose workflow this one may have overtaken, has its
 //     workflow sent again.
 //
@@ -239,7 +259,7 @@ func (r *Reporter) batch(ctx context.Context, items []item, log *slog.Logger) in
 	if remembered {
 		live := items[:0:0]
 		for _, it := range items {
-			if k := told[aws.ToString(it.finding.Id)]; k.at.IsZero() || updatedAt(it).After(k.at) {
+			if k := told[aws.ToString(it.finding.Id)]; k.at.IsZero() || it.at.After(k.at) {
 				live = append(live, it)
 			}
 		}
@@ -276,11 +296,7 @@ func (r *Reporter) batch(ctx context.Context, items []item, log *slog.Logger) in
 		// Nothing known of the finding's workflow: the evaluation's own
 		// change, blind.
 		for i := range items {
-			if items[i].change != nil {
-				c := *items[i].change
-				c.blind = true
-				items[i].change = &c
-			}
+			items[i].change = items[i].change.blindly()
 		}
 		r.changes(ctx, items, rejected, log)
 		return imported
@@ -308,7 +324,7 @@ func (r *Reporter) batch(ctx context.Context, items []item, log *slog.Logger) in
 // moves a clean finding's time on.
 func (r *Reporter) claim(ctx context.Context, it item, k kept, log *slog.Logger) *change {
 	id := aws.ToString(it.finding.Id)
-	at := updatedAt(it)
+	at := it.at
 	fresh := k.at.IsZero()
 	for tries := 1; ; tries++ {
 		if !at.After(k.at) {
@@ -319,10 +335,8 @@ func (r *Reporter) claim(ctx context.Context, it item, k kept, log *slog.Logger)
 			last = "" // its workflow may not be in Security Hub
 		}
 		ch := transition(it, last)
-		if ch != nil && (fresh || k.at.IsZero()) {
-			c := *ch
-			c.blind = true // nothing kept: the finding may be new
-			ch = &c
+		if fresh || k.at.IsZero() {
+			ch = ch.blindly() // nothing kept: the finding may be new
 		}
 		want := keep(it.state)
 		if want == "" && k.at.IsZero() && ch == nil {
@@ -331,12 +345,7 @@ func (r *Reporter) claim(ctx context.Context, it item, k kept, log *slog.Logger)
 		if tries > maxClaims {
 			// Bounded all the same: said, and sent blind.
 			log.Warn(contract.MsgReportFailed, contract.FieldTo, contract.ToSecurityHub, "op", string(op.PutItem), "finding", id, contract.FieldErr, "the kept state kept changing")
-			if ch != nil {
-				c := *ch
-				c.blind = true
-				ch = &c
-			}
-			return ch
+			return ch.blindly()
 		}
 		cctx, cancel := context.WithTimeout(ctx, cmp.Or(r.CallTimeout, 10*time.Second))
 		won, err := r.Memory.SetFindingState(cctx, id, want, at, k.at, ch == nil)
@@ -374,7 +383,7 @@ func (r *Reporter) confirm(ctx context.Context, items []item, done map[string]bo
 		cctx, cancel := context.WithTimeout(ctx, cmp.Or(r.CallTimeout, 10*time.Second))
 		var err error
 		if done[id] {
-			err = r.Memory.MarkFindingSent(cctx, id, updatedAt(it))
+			err = r.Memory.MarkFindingSent(cctx, id, it.at)
 		}
 		var state string
 		var at time.Time
@@ -390,7 +399,7 @@ func (r *Reporter) confirm(ctx context.Context, items []item, done map[string]bo
 		if state == "" {
 			newer = types.WorkflowStatusResolved // clean since, or gone
 		}
-		if at.After(updatedAt(it)) && newer != it.change.workflow {
+		if at.After(it.at) && newer != it.change.workflow {
 			it.change = &change{workflow: newer, note: "bucketguard now finds it " + cmp.Or(state, "clean"), blind: true}
 			again = append(again, it)
 		}
@@ -408,12 +417,6 @@ func keep(s State) string {
 		return ""
 	}
 	return string(s)
-}
-
-// updatedAt is the finding's UpdatedAt.
-func updatedAt(it item) time.Time {
-	t, _ := time.Parse(time.RFC3339Nano, aws.ToString(it.finding.UpdatedAt))
-	return t
 }
 
 // transition is the workflow change a finding needs, given the state

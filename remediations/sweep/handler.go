@@ -23,6 +23,7 @@ import (
 	"github.com/bucketguard/bucketguard/remediations/contract"
 	"github.com/bucketguard/bucketguard/remediations/incident"
 	"github.com/bucketguard/bucketguard/remediations/posture"
+	"github.com/bucketguard/bucketguard/remediations/read"
 	"github.com/bucketguard/bucketguard/remediations/trail"
 )
 
@@ -234,7 +235,8 @@ func (h *Handler) listAccessPoints(ctx context.Context, account string) (map[str
 	out := map[string]string{}
 	var token *string
 	for {
-		page, err := h.Incidents.Engine.Control.ListAccessPoints(ctx, &s3control.ListAccessPointsInput{AccountId: aws.String(account), MaxResults: 1000, NextToken: token})
+		page, err := h.Incidents.Engine.Control.ListAccessPoints(ctx, &s3control.ListAccessPointsInput{AccountId: aws.String(account), MaxResults: 1000, NextToken: token},
+			read.ControlInRegion(h.Region))
 		if err != nil {
 			return nil, fmt.Errorf("list access points: %w", err)
 		}
@@ -344,7 +346,8 @@ func (h *Handler) exists(ctx context.Context, account string, listed map[string]
 		}
 		return false, err
 	}
-	out, err := h.Incidents.Engine.Control.GetAccessPoint(ctx, &s3control.GetAccessPointInput{AccountId: aws.String(account), Name: aws.String(ap)})
+	out, err := h.Incidents.Engine.Control.GetAccessPoint(ctx, &s3control.GetAccessPointInput{AccountId: aws.String(account), Name: aws.String(ap)},
+		read.ControlInRegion(h.Region))
 	switch {
 	case err == nil:
 		return aws.ToString(out.Bucket) == bucket, nil
